@@ -1101,7 +1101,7 @@ impl TurnClient {
                 c.rebind_at = Some(now + CHANNEL_REFRESH);
                 let p = self.permissions.entry(peer.ip()).or_default();
                 let first_permission = p.installed_until.is_none();
-                if p.installed_until.map_or(true, |t| t < now + PERMISSION_LIFETIME) {
+                if p.installed_until.is_none_or(|t| t < now + PERMISSION_LIFETIME) {
                     let pending = p.pending;
                     Self::install_permission(p, now);
                     p.pending = pending;

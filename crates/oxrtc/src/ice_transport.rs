@@ -1,0 +1,257 @@
+//! `IceTransport`: the ICE agent on real UDP sockets, driven by one tokio
+//! task (the ORTC `RTCIceGatherer` + `RTCIceTransport` pair).
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::task::Poll;
+use std::time::Instant;
+
+use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, Received};
+use tokio::io::ReadBuf;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn, Instrument};
+
+use crate::net::{bind_udp, InterfaceFilter};
+
+/// How to gather and run ICE.
+#[derive(Debug, Clone, Default)]
+pub struct IceTransportConfig {
+    /// The agent's configuration (servers, policy, lite, timers).
+    pub ice: IceConfig,
+    /// Which interfaces give host candidates.
+    pub interfaces: InterfaceFilter,
+    /// Local UDP port range, inclusive; any port when `None`.
+    pub port_range: Option<(u16, u16)>,
+}
+
+/// What an [`IceTransport`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // events are rare; data is the hot variant and is small
+pub enum IceTransportEvent {
+    /// An event of the agent (candidate, state, selected pair...).
+    Ice(IceEvent),
+    /// A datagram of application data from the peer.
+    Data(Vec<u8>),
+}
+
+enum Command {
+    RemoteCredentials(String, String),
+    RemoteCandidate(Candidate),
+    EndOfCandidates,
+    RemoteLite(bool),
+    Restart(oneshot::Sender<Credentials>),
+    Send(Vec<u8>),
+    Close(oneshot::Sender<()>),
+}
+
+/// An ICE transport on UDP sockets. Dropping it (or [`IceTransport::close`])
+/// stops its task and releases its sockets.
+pub struct IceTransport {
+    commands: mpsc::Sender<Command>,
+    control: mpsc::UnboundedReceiver<IceEvent>,
+    data: mpsc::Receiver<Vec<u8>>,
+    credentials: Credentials,
+    sockets: Vec<SocketAddr>,
+}
+
+/// Datagrams queued for the application before new ones are dropped.
+const DATA_QUEUE: usize = 1024;
+
+impl IceTransport {
+    /// Binds one UDP socket per accepted interface address, starts the
+    /// agent and gathering. Host candidates are available at once through
+    /// [`IceTransport::next_event`].
+    pub async fn start(config: IceTransportConfig, controlling: bool) -> io::Result<Self> {
+        let mut sockets = Vec::new();
+        for ip in config.interfaces.addresses()? {
+            let std_socket = bind_udp(ip, config.port_range)?;
+            std_socket.set_nonblocking(true)?;
+            sockets.push(UdpSocket::from_std(std_socket)?);
+        }
+        if sockets.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no local interface passed the ICE interface filter; allow one (or loopback) to get host candidates",
+            ));
+        }
+        let addrs: Vec<SocketAddr> = sockets.iter().map(|s| s.local_addr()).collect::<io::Result<_>>()?;
+        let mut agent = IceAgent::new(config.ice, controlling);
+        let credentials = agent.local_credentials().clone();
+        agent.start_gathering(Instant::now(), &addrs);
+        let (cmd_tx, cmd_rx) = mpsc::channel(256);
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
+        let span = tracing::info_span!("ice", ufrag = %credentials.ufrag);
+        tokio::spawn(drive(agent, sockets, cmd_rx, control_tx, data_tx).instrument(span));
+        Ok(IceTransport { commands: cmd_tx, control: control_rx, data: data_rx, credentials, sockets: addrs })
+    }
+
+    /// Our ufrag and password.
+    pub fn local_credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The local socket addresses (host candidates).
+    pub fn local_addresses(&self) -> &[SocketAddr] {
+        &self.sockets
+    }
+
+    async fn command(&self, c: Command) {
+        // A closed transport ignores commands.
+        let _ = self.commands.send(c).await;
+    }
+
+    /// The peer's ufrag and password.
+    pub async fn set_remote_credentials(&self, ufrag: &str, pwd: &str) {
+        self.command(Command::RemoteCredentials(ufrag.into(), pwd.into())).await
+    }
+
+    /// A remote candidate from signaling.
+    pub async fn add_remote_candidate(&self, candidate: Candidate) {
+        self.command(Command::RemoteCandidate(candidate)).await
+    }
+
+    /// The peer's end-of-candidates.
+    pub async fn end_of_remote_candidates(&self) {
+        self.command(Command::EndOfCandidates).await
+    }
+
+    /// Tells the agent the peer is ICE-lite.
+    pub async fn set_remote_lite(&self, lite: bool) {
+        self.command(Command::RemoteLite(lite)).await
+    }
+
+    /// ICE restart: returns the new local credentials to signal.
+    pub async fn restart(&mut self) -> Option<Credentials> {
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Restart(tx)).await;
+        let creds = rx.await.ok()?;
+        self.credentials = creds.clone();
+        Some(creds)
+    }
+
+    /// Sends a datagram to the peer on the selected pair. Dropped (and
+    /// logged) when no pair is selected, like any datagram.
+    pub async fn send(&self, data: Vec<u8>) {
+        self.command(Command::Send(data)).await
+    }
+
+    /// The next event: agent events first, then data. `None` once the
+    /// transport is closed.
+    pub async fn next_event(&mut self) -> Option<IceTransportEvent> {
+        tokio::select! {
+            biased;
+            Some(e) = self.control.recv() => Some(IceTransportEvent::Ice(e)),
+            Some(d) = self.data.recv() => Some(IceTransportEvent::Data(d)),
+            else => None,
+        }
+    }
+
+    /// Closes the transport: TURN allocations are released, the task ends.
+    pub async fn close(self) {
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Close(tx)).await;
+        let _ = rx.await;
+    }
+}
+
+async fn drive(
+    mut agent: IceAgent,
+    sockets: Vec<UdpSocket>,
+    mut commands: mpsc::Receiver<Command>,
+    control: mpsc::UnboundedSender<IceEvent>,
+    data: mpsc::Sender<Vec<u8>>,
+) {
+    let addrs: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
+    let mut buf = vec![0u8; 65536];
+    let mut dropped = 0u64;
+    let mut closing: Option<(oneshot::Sender<()>, Instant)> = None;
+    loop {
+        // Output first: transmits and events.
+        while let Some(t) = agent.poll_transmit() {
+            if let Some(i) = addrs.iter().position(|a| *a == t.from) {
+                if let Err(e) = sockets[i].try_send_to(&t.data, t.to) {
+                    debug!(to = %t.to, error = %e, "send failed");
+                }
+            }
+        }
+        while let Some(e) = agent.poll_event() {
+            let _ = control.send(e);
+        }
+        if let Some((_, deadline)) = &closing {
+            if agent.poll_timeout().is_none() || Instant::now() >= *deadline {
+                break;
+            }
+        }
+        let timeout = agent.poll_timeout();
+        let sleep = async {
+            match timeout {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let recv = poll_fn(|cx| {
+            for (i, s) in sockets.iter().enumerate() {
+                let mut rb = ReadBuf::new(&mut buf);
+                if let Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
+                    let n = rb.filled().len();
+                    return Poll::Ready((i, r.map(|from| (from, n))));
+                }
+            }
+            Poll::Pending
+        });
+        tokio::select! {
+            (i, r) = recv => {
+                let Ok((from, n)) = r else { continue };
+                let now = Instant::now();
+                if let Received::Data(d) = agent.handle_receive(now, addrs[i], from, &buf[..n]) {
+                    if data.try_send(d.to_vec()).is_err() {
+                        dropped += 1;
+                        if dropped.is_power_of_two() {
+                            warn!(dropped, "application is not reading ICE data; datagrams dropped");
+                        }
+                    }
+                }
+            }
+            _ = sleep => agent.handle_timeout(Instant::now()),
+            cmd = commands.recv(), if closing.is_none() => {
+                let now = Instant::now();
+                match cmd {
+                    None => {
+                        agent.close(now);
+                        closing = Some((oneshot::channel().0, now + std::time::Duration::from_secs(2)));
+                    }
+                    Some(Command::Close(done)) => {
+                        agent.close(now);
+                        closing = Some((done, now + std::time::Duration::from_secs(2)));
+                    }
+                    Some(Command::RemoteCredentials(u, p)) => agent.set_remote_credentials(now, &u, &p),
+                    Some(Command::RemoteCandidate(c)) => agent.add_remote_candidate(now, c),
+                    Some(Command::EndOfCandidates) => agent.end_of_remote_candidates(now),
+                    Some(Command::RemoteLite(l)) => agent.set_remote_lite(l),
+                    Some(Command::Restart(tx)) => {
+                        agent.restart(now);
+                        let _ = tx.send(agent.local_credentials().clone());
+                    }
+                    Some(Command::Send(d)) => match agent.send(&d) {
+                        Ok(t) => {
+                            if let Some(i) = addrs.iter().position(|a| *a == t.from) {
+                                let _ = sockets[i].try_send_to(&t.data, t.to);
+                            }
+                        }
+                        Err(e) => debug!(error = %e, "datagram dropped"),
+                    },
+                }
+                agent.handle_timeout(now);
+            }
+        }
+    }
+    while let Some(e) = agent.poll_event() {
+        let _ = control.send(e);
+    }
+    if let Some((done, _)) = closing {
+        let _ = done.send(());
+    }
+}

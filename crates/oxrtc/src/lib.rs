@@ -1,0 +1,38 @@
+//! # oxrtc: WebRTC and ORTC for Rust
+//!
+//! This crate is the tokio facade over oxrtc's sans-IO protocol engines
+//! (`stun`, `ice`, and later DTLS, SRTP, SCTP and the peer connection). It
+//! owns the sockets and timers; the engines own the protocols.
+//!
+//! Today it offers the ORTC ICE transport: [`IceTransport`] gathers host,
+//! server-reflexive and relayed candidates on the interfaces an
+//! [`InterfaceFilter`] allows, runs connectivity checks, and carries
+//! datagrams once a pair is selected. One task drives each transport;
+//! dropping the handle stops it and releases its sockets.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use oxrtc::{IceTransport, IceTransportConfig, IceTransportEvent, InterfaceFilter};
+//! let config = IceTransportConfig { interfaces: InterfaceFilter::loopback_only(), ..Default::default() };
+//! let mut ice = IceTransport::start(config, true).await?;
+//! // Signal ice.local_credentials() and the candidates from next_event()...
+//! while let Some(event) = ice.next_event().await {
+//!     if let IceTransportEvent::Data(d) = event {
+//!         println!("{} bytes from the peer", d.len());
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+mod ice_transport;
+mod net;
+
+pub use ice_transport::{IceTransport, IceTransportConfig, IceTransportEvent};
+pub use net::{bind_udp, InterfaceFilter};
+
+/// The sans-IO ICE engine.
+pub use ice;
+/// The STUN/TURN codec.
+pub use stun;

@@ -1,8 +1,8 @@
 //! MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT
 //! (RFC 8489 sections 14.5 to 14.7, 9.1 and 9.2).
 
+use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
-use ring::hmac;
 use subtle::ConstantTimeEq;
 
 use crate::message::HEADER_LEN;
@@ -14,8 +14,11 @@ const FINGERPRINT_XOR: u32 = 0x5354_554e;
 /// message (re-keying an HMAC per packet is a cost we do not pay).
 #[derive(Clone)]
 pub struct IntegrityKey {
-    sha1: hmac::Key,
-    sha256: hmac::Key,
+    /// RustCrypto's SHA-1 uses the CPU's SHA extensions; ring's SHA-1 does
+    /// not. Measured on an ICE check (decode + verify): 0.85 µs with ring,
+    /// 0.34 µs with RustCrypto (`cargo bench -p oxrtc-bench`).
+    sha1: Hmac<sha1::Sha1>,
+    sha256: ring::hmac::Key,
     prefer_sha256: bool,
 }
 
@@ -48,8 +51,8 @@ impl IntegrityKey {
     /// A key from raw key bytes.
     pub fn from_bytes(key: &[u8]) -> Self {
         IntegrityKey {
-            sha1: hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key),
-            sha256: hmac::Key::new(hmac::HMAC_SHA256, key),
+            sha1: Hmac::<sha1::Sha1>::new_from_slice(key).expect("HMAC takes keys of any length"),
+            sha256: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key),
             prefer_sha256: false,
         }
     }
@@ -67,13 +70,37 @@ impl IntegrityKey {
 
     /// HMAC over `prefix` (header and attributes before the integrity
     /// attribute) with the header's length field replaced by `length_field`.
-    pub(crate) fn mac(&self, sha256: bool, prefix: &[u8], length_field: u16) -> hmac::Tag {
-        let key = if sha256 { &self.sha256 } else { &self.sha1 };
-        let mut ctx = hmac::Context::with_key(key);
-        ctx.update(&prefix[..2]);
-        ctx.update(&length_field.to_be_bytes());
-        ctx.update(&prefix[4..]);
-        ctx.sign()
+    pub(crate) fn mac(&self, sha256: bool, prefix: &[u8], length_field: u16) -> Tag {
+        if sha256 {
+            let mut ctx = ring::hmac::Context::with_key(&self.sha256);
+            ctx.update(&prefix[..2]);
+            ctx.update(&length_field.to_be_bytes());
+            ctx.update(&prefix[4..]);
+            let t = ctx.sign();
+            let mut out = [0u8; 32];
+            out.copy_from_slice(t.as_ref());
+            Tag { bytes: out, len: 32 }
+        } else {
+            let mut ctx = self.sha1.clone();
+            ctx.update(&prefix[..2]);
+            ctx.update(&length_field.to_be_bytes());
+            ctx.update(&prefix[4..]);
+            let mut out = [0u8; 32];
+            out[..20].copy_from_slice(&ctx.finalize().into_bytes());
+            Tag { bytes: out, len: 20 }
+        }
+    }
+}
+
+/// A computed MAC (20 bytes for SHA-1, 32 for SHA-256).
+pub(crate) struct Tag {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl AsRef<[u8]> for Tag {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 

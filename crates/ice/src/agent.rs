@@ -12,7 +12,7 @@ use stun::{
 use tracing::{debug, trace};
 
 use crate::candidate::{pair_priority, priority, Candidate, CandidateKind, Protocol};
-use crate::config::{IceConfig, TransportPolicy};
+use crate::config::{IceConfig, TransportPolicy, TurnTransport};
 use crate::turn::{TurnClient, TurnConfig, TurnError, TurnEvent};
 use crate::types::{GatheringState, IceError, IceEvent, IceStats, IceTransportState, Received};
 use crate::Transmit;
@@ -80,6 +80,9 @@ struct ServerQuery {
 
 struct Relay {
     client: TurnClient,
+    /// The host socket a UDP relay uses. A stream (TCP/TLS) relay is not
+    /// tied to a socket: it is identified by (server, transport) and this is
+    /// the host candidate's IP with port 0.
     host: SocketAddr,
     local: Option<usize>,
     done: bool,
@@ -294,9 +297,23 @@ impl IceAgent {
                 if server.address.is_ipv4() != host.is_ipv4() {
                     continue;
                 }
+                // One UDP allocation per host socket; one stream allocation
+                // per (server, transport), on the first host of its family
+                // (the driver opens a single connection per stream server).
+                let stream = server.transport.is_stream();
+                if stream
+                    && self
+                        .relays
+                        .iter()
+                        .any(|r| r.client.server() == server.address && r.client.transport() == server.transport)
+                {
+                    continue;
+                }
+                let local = if stream { SocketAddr::new(host.ip(), 0) } else { host };
                 let turn = TurnConfig {
                     server: server.address,
-                    local: host,
+                    local,
+                    transport: server.transport,
                     username: server.username.clone(),
                     password: server.password.clone(),
                     lifetime: Duration::from_secs(600),
@@ -304,7 +321,7 @@ impl IceAgent {
                     software: self.config.software.clone(),
                 };
                 let client = TurnClient::new(now, turn, self.rng.gen());
-                self.relays.push(Relay { client, host, local: None, done: false });
+                self.relays.push(Relay { client, host: local, local: None, done: false });
                 let r = self.relays.len() - 1;
                 self.drain_relay(now, r);
             }
@@ -482,27 +499,15 @@ impl IceAgent {
         source: SocketAddr,
         data: &'a [u8],
     ) -> Received<'a> {
-        if self.state == IceTransportState::Closed {
-            if let Some(r) = self.relays.iter().position(|r| r.host == local && r.client.server() == source) {
-                let _ = self.relays[r].client.handle_receive(now, data);
-                self.drain_relay(now, r);
-                return Received::Handled;
-            }
-            return Received::Dropped;
+        let udp_relay = self
+            .relays
+            .iter()
+            .position(|r| r.client.transport() == TurnTransport::Udp && r.host == local && r.client.server() == source);
+        if let Some(r) = udp_relay {
+            return self.receive_relayed(now, r, data);
         }
-        if let Some(r) = self.relays.iter().position(|r| r.host == local && r.client.server() == source) {
-            let inner = self.relays[r].client.handle_receive(now, data);
-            self.drain_relay(now, r);
-            let out = match (inner, self.relays[r].local) {
-                (Some((peer, payload)), Some(li)) => self.receive_on(now, li, peer, payload),
-                (Some(_), None) => {
-                    self.stats.dropped_unknown_source += 1;
-                    Received::Dropped
-                }
-                (None, _) => Received::Handled,
-            };
-            self.update_state(now);
-            return out;
+        if self.state == IceTransportState::Closed {
+            return Received::Dropped;
         }
         let Some(li) = self.locals.iter().position(|l| l.base == local && l.relay.is_none()) else {
             self.stats.dropped_unknown_source += 1;
@@ -523,10 +528,90 @@ impl IceAgent {
         out
     }
 
+    /// The TCP or TLS connections to TURN servers the driver must open, as
+    /// (server, transport), one each. Known once
+    /// [`start_gathering`](Self::start_gathering) ran; the first requests
+    /// are already queued as [`Transmit`]s with that `to` and `transport`
+    /// (hold them until the connection is up). Feed what the server sends
+    /// with [`handle_stream_frame`](Self::handle_stream_frame); report a
+    /// connection that could not be opened or broke with
+    /// [`turn_stream_failed`](Self::turn_stream_failed).
+    pub fn turn_streams(&self) -> Vec<(SocketAddr, TurnTransport)> {
+        self.relays
+            .iter()
+            .filter(|r| r.client.transport().is_stream())
+            .map(|r| (r.client.server(), r.client.transport()))
+            .collect()
+    }
+
+    /// One complete frame (a STUN message or a ChannelData message with its
+    /// padding, as cut by [`stun::frame_len`]) arrived on the driver's
+    /// `transport` connection to the TURN server `server`. Returns the
+    /// application data in it, if any, like
+    /// [`handle_receive`](Self::handle_receive).
+    pub fn handle_stream_frame<'a>(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        transport: TurnTransport,
+        frame: &'a [u8],
+    ) -> Received<'a> {
+        let Some(r) = self.stream_relay(server, transport) else {
+            self.stats.dropped_unknown_source += 1;
+            return Received::Dropped;
+        };
+        self.receive_relayed(now, r, frame)
+    }
+
+    /// The driver's `transport` connection to the TURN server `server` could
+    /// not be opened or broke: its allocation is lost. Emits
+    /// [`IceEvent::ServerError`] with code 701 (unless closing) and stops
+    /// waiting for that relay, so gathering can complete.
+    pub fn turn_stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str) {
+        let Some(r) = self.stream_relay(server, transport) else {
+            return;
+        };
+        self.relays[r].client.connection_failed(reason);
+        self.drain_relay(now, r);
+        self.update_state(now);
+    }
+
     // ----- receiving ----------------------------------------------------------
+
+    fn stream_relay(&self, server: SocketAddr, transport: TurnTransport) -> Option<usize> {
+        if !transport.is_stream() {
+            return None;
+        }
+        self.relays.iter().position(|r| r.client.server() == server && r.client.transport() == transport)
+    }
+
+    /// A datagram or stream frame from relay `r`'s TURN server.
+    fn receive_relayed<'a>(&mut self, now: Instant, r: usize, data: &'a [u8]) -> Received<'a> {
+        let inner = self.relays[r].client.handle_receive(now, data);
+        self.drain_relay(now, r);
+        if self.state == IceTransportState::Closed {
+            return Received::Handled;
+        }
+        let out = match (inner, self.relays[r].local) {
+            (Some((peer, payload)), Some(li)) => self.receive_on(now, li, peer, payload),
+            (Some(_), None) => {
+                self.stats.dropped_unknown_source += 1;
+                Received::Dropped
+            }
+            (None, _) => Received::Handled,
+        };
+        self.update_state(now);
+        out
+    }
 
     fn receive_on<'a>(&mut self, now: Instant, li: usize, source: SocketAddr, data: &'a [u8]) -> Received<'a> {
         if !stun::is_stun(data) {
+            // A first byte of 0 to 3 is STUN (RFC 7983), never DTLS or SRTP,
+            // and an empty datagram is nothing: neither is application data.
+            if data.first().copied().unwrap_or(0) < 4 {
+                self.stats.dropped_malformed += 1;
+                return Received::Dropped;
+            }
             if self.is_known_path(li, source) {
                 self.last_received = Some(now);
                 self.stats.bytes_received += data.len() as u64;
@@ -578,11 +663,6 @@ impl IceAgent {
         msg: &Message<'_>,
         raw: &[u8],
     ) -> Received<'static> {
-        if !msg.unknown_required().is_empty() {
-            let resp = msg.error_response(420, "Unknown Attribute").to_bytes(None, true);
-            self.send_on(li, source, &resp);
-            return Received::Handled;
-        }
         let Some(username) = msg.find(|a| match a {
             Attribute::Username(u) => Some(*u),
             _ => None,
@@ -603,6 +683,13 @@ impl IceAgent {
         if msg.verify_integrity(raw, &key).is_err() {
             self.stats.dropped_unauthenticated += 1;
             return Received::Dropped;
+        }
+        // Only after authentication (RFC 8489 section 6.3): a 420 to anyone
+        // would let strangers reflect traffic off us to spoofed addresses.
+        if !msg.unknown_required().is_empty() {
+            let resp = msg.error_response(420, "Unknown Attribute").to_bytes(Some(&key), true);
+            self.send_on(li, source, &resp);
+            return Received::Handled;
         }
         self.stats.checks_received += 1;
         self.last_received = Some(now);
@@ -847,7 +934,12 @@ impl IceAgent {
             msg = msg.with(Attribute::Software(s));
         }
         let wire = msg.to_bytes(None, true);
-        self.transmits.push_back(Transmit { from: base, to: server, data: wire.clone() });
+        self.transmits.push_back(Transmit {
+            from: base,
+            to: server,
+            data: wire.clone(),
+            transport: TurnTransport::Udp,
+        });
         let timer = RetransmitTimer::start(now, self.config.server_retransmit);
         self.queries.push(ServerQuery { tid, server, base, timer, wire });
     }
@@ -859,7 +951,12 @@ impl IceAgent {
                 TimerAction::Wait => i += 1,
                 TimerAction::Retransmit => {
                     let q = &self.queries[i];
-                    self.transmits.push_back(Transmit { from: q.base, to: q.server, data: q.wire.clone() });
+                    self.transmits.push_back(Transmit {
+                        from: q.base,
+                        to: q.server,
+                        data: q.wire.clone(),
+                        transport: TurnTransport::Udp,
+                    });
                     i += 1;
                 }
                 TimerAction::TimedOut => {
@@ -884,10 +981,14 @@ impl IceAgent {
                 TurnEvent::Allocated { relayed, mapped } => {
                     let host = self.relays[r].host;
                     let server = self.relays[r].client.server();
+                    let stream = self.relays[r].client.transport().is_stream();
                     let pref = self
                         .locals
                         .iter()
-                        .find(|l| l.base == host && l.cand.kind == CandidateKind::Host)
+                        .find(|l| {
+                            l.cand.kind == CandidateKind::Host
+                                && if stream { l.base.ip() == host.ip() } else { l.base == host }
+                        })
                         .map(|l| (l.cand.priority >> 8) as u16)
                         .unwrap_or(65535);
                     self.relays[r].done = true;
@@ -896,7 +997,8 @@ impl IceAgent {
                         let cand = Candidate::from_server(CandidateKind::Relayed, relayed, related, server, pref);
                         self.relays[r].local = Some(self.locals.len());
                         self.push_local(now, Local { cand, base: relayed, relay: Some(r), pairable: true });
-                        if let Some(m) = mapped {
+                        // A TCP mapping says nothing about the UDP socket.
+                        if let (Some(m), false) = (mapped, stream) {
                             self.add_server_reflexive(now, m, host, server);
                         }
                     }
@@ -1263,7 +1365,7 @@ impl IceAgent {
     ) -> Option<Transmit> {
         match relay {
             Some(r) => self.relays[r].client.send_to(to, data),
-            None => Some(Transmit { from: base, to, data: data.to_vec() }),
+            None => Some(Transmit { from: base, to, data: data.to_vec(), transport: TurnTransport::Udp }),
         }
     }
 

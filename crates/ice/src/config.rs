@@ -16,6 +16,28 @@ pub enum TransportPolicy {
     Relay,
 }
 
+/// How the client reaches its TURN server (RFC 8656 section 3.1). The
+/// relayed address is UDP in every case; only the client-to-server leg
+/// changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum TurnTransport {
+    /// Datagrams from a host socket (`turn:host?transport=udp`).
+    #[default]
+    Udp,
+    /// A TCP connection the driver opens (`turn:host?transport=tcp`).
+    Tcp,
+    /// A TLS-over-TCP connection the driver opens (`turns:host`).
+    Tls,
+}
+
+impl TurnTransport {
+    /// True for TCP and TLS: reliable, ordered byte streams on which TURN
+    /// never retransmits and ChannelData is padded to 4 bytes.
+    pub fn is_stream(self) -> bool {
+        !matches!(self, TurnTransport::Udp)
+    }
+}
+
 /// A TURN server and the long-term credentials to use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnServer {
@@ -25,6 +47,10 @@ pub struct TurnServer {
     pub username: String,
     /// The password.
     pub password: String,
+    /// How to reach the server. For [`TurnTransport::Tcp`] and
+    /// [`TurnTransport::Tls`] the driver opens the connection: see
+    /// [`crate::IceAgent::turn_streams`].
+    pub transport: TurnTransport,
 }
 
 /// Everything an [`crate::IceAgent`] can be told at creation.

@@ -55,6 +55,13 @@
 //!   [`IceAgent::poll_event`].
 //! - Application data goes out through [`IceAgent::send`] and comes back
 //!   as [`Received::Data`]; TURN framing is added and removed here.
+//! - TURN servers over TCP or TLS ([`TurnTransport`]): open one connection
+//!   per entry of [`IceAgent::turn_streams`] after `start_gathering`, write
+//!   every [`Transmit`] whose `transport` is a stream to the connection to
+//!   its `to` (each is one whole frame; `from` is only the local IP, port
+//!   0), cut what the server sends with [`stun::frame_len`] and give each
+//!   frame to [`IceAgent::handle_stream_frame`]. A connection that cannot
+//!   be opened or breaks goes to [`IceAgent::turn_stream_failed`].
 //!
 //! ## Design decisions
 //! - One component, one data stream: WebRTC bundles everything on one
@@ -71,6 +78,10 @@
 //!   is `disconnected`, no consent answer for 30 s is `failed` and stops
 //!   sending (both configurable).
 //! - ICE restart keeps data on the old pair until a new one is selected.
+//! - A UDP TURN server gets one allocation per host socket; a TCP/TLS one
+//!   gets a single allocation, identified by (server, transport), on the
+//!   first host IP of its family. Its requests are sent once (no
+//!   retransmission on a reliable stream) and ChannelData is padded.
 //! - Bad input is dropped and counted in [`IceStats`]; remote candidates
 //!   and pairs are capped ([`IceConfig::max_remote_candidates`],
 //!   [`IceConfig::max_pairs`]).
@@ -89,6 +100,6 @@ mod types;
 
 pub use agent::{Credentials, IceAgent};
 pub use candidate::{foundation, pair_priority, priority, Candidate, CandidateKind, CandidateParseError, Protocol};
-pub use config::{IceConfig, TransportPolicy, TurnServer};
+pub use config::{IceConfig, TransportPolicy, TurnServer, TurnTransport};
 pub use transmit::Transmit;
 pub use types::{GatheringState, IceError, IceEvent, IceStats, IceTransportState, Received};

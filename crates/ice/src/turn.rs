@@ -2,7 +2,8 @@
 //!
 //! TURN lets a host that cannot be reached directly borrow an address on a
 //! relay server. [`TurnClient`] runs the client side of **one allocation on
-//! one server over UDP**:
+//! one server over UDP, TCP or TLS** ([`TurnConfig::transport`]; the
+//! relayed address is UDP in every case):
 //!
 //! 1. **Allocate** goes out without credentials; the server answers 401 with
 //!    a REALM and a NONCE. The client derives the long-term key
@@ -20,6 +21,14 @@
 //! 4. **Refresh** keeps the allocation alive (sent 60 s before it expires, or
 //!    at half its lifetime when that is short); Refresh with LIFETIME 0
 //!    ([`TurnClient::close`]) deletes it.
+//!
+//! Over a stream (TCP, TLS) the client hands out complete frames (STUN
+//! messages, ChannelData padded to 4 bytes) for the driver to write, expects
+//! one complete frame per [`TurnClient::handle_receive`] (split the byte
+//! stream with [`stun::frame_len`]), and never retransmits: each request is
+//! sent once and times out after [`STREAM_RETRANSMIT`]'s 39.5 s (RFC 8489
+//! section 6.2.2). When the connection breaks, tell the client with
+//! [`TurnClient::connection_failed`].
 //!
 //! Every authenticated response must carry a valid MESSAGE-INTEGRITY (only
 //! 401 and 438 errors may come unsigned). A 438 (Stale Nonce) answer to any
@@ -62,7 +71,7 @@ use stun::{
     TransactionId, MAX_CHANNEL, MIN_CHANNEL,
 };
 
-use crate::Transmit;
+use crate::{Transmit, TurnTransport};
 
 #[cfg(test)]
 mod tests;
@@ -88,6 +97,16 @@ pub const MAX_PAYLOAD: usize = 65_000;
 /// The allocation lifetime requested by default (RFC 8656 default).
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 
+/// The transaction timer of every request over TCP or TLS: sent once, given
+/// up after 39.5 s (RFC 8489 section 6.2.2). Replaces
+/// [`TurnConfig::retransmit`] on streams.
+pub const STREAM_RETRANSMIT: RetransmitConfig = RetransmitConfig {
+    initial_rto: Duration::from_millis(500),
+    max_sends: 1,
+    last_wait_factor: 79,
+    max_interval: None,
+};
+
 /// Queued datagrams beyond this are dropped (and counted).
 const MAX_QUEUED_TRANSMITS: usize = 1024;
 /// Queued events beyond this are dropped (and counted).
@@ -102,24 +121,31 @@ const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// What the client needs to know about its server and account.
 #[derive(Clone)]
 pub struct TurnConfig {
-    /// The TURN server's UDP address.
+    /// The TURN server's address (UDP, TCP or TLS port per `transport`).
     pub server: SocketAddr,
-    /// The local (host) socket address the client sends from and receives on.
+    /// The local (host) socket address the client sends from and receives
+    /// on. Over a stream it only names the local IP (the ICE agent uses the
+    /// host candidate's IP with port 0) and ends up in every
+    /// [`Transmit::from`].
     pub local: SocketAddr,
+    /// How the client reaches the server.
+    pub transport: TurnTransport,
     /// The long-term credential user name.
     pub username: String,
     /// The long-term credential password (already SASLprep-processed if not ASCII).
     pub password: String,
     /// The allocation lifetime to ask for; the server may grant another.
     pub lifetime: Duration,
-    /// Retransmission of requests; the default is RFC 8489's (500 ms, 7 sends, 16×).
+    /// Retransmission of requests over UDP; the default is RFC 8489's (500
+    /// ms, 7 sends, 16×). Ignored over streams, which use [`STREAM_RETRANSMIT`].
     pub retransmit: RetransmitConfig,
     /// A SOFTWARE attribute to add to requests.
     pub software: Option<String>,
 }
 
 impl TurnConfig {
-    /// A configuration with the default lifetime (600 s), retransmission and no SOFTWARE.
+    /// A UDP configuration with the default lifetime (600 s), retransmission
+    /// and no SOFTWARE. Set [`TurnConfig::transport`] for TCP or TLS.
     pub fn new(
         server: SocketAddr,
         local: SocketAddr,
@@ -129,6 +155,7 @@ impl TurnConfig {
         TurnConfig {
             server,
             local,
+            transport: TurnTransport::Udp,
             username: username.into(),
             password: password.into(),
             lifetime: DEFAULT_LIFETIME,
@@ -143,6 +170,7 @@ impl std::fmt::Debug for TurnConfig {
         f.debug_struct("TurnConfig")
             .field("server", &self.server)
             .field("local", &self.local)
+            .field("transport", &self.transport)
             .field("username", &self.username)
             .field("password", &"<redacted>")
             .field("lifetime", &self.lifetime)
@@ -226,7 +254,7 @@ pub enum TurnError {
     /// No response after all retransmissions.
     #[error(
         "TURN server {server} did not answer {request} (no response after all retransmissions): \
-         check the server address and that UDP to it is not blocked"
+         check the server address and that it is reachable (UDP, TCP or TLS not blocked)"
     )]
     Timeout {
         /// The server.
@@ -262,6 +290,17 @@ pub enum TurnError {
         request: &'static str,
         /// What was missing or wrong.
         what: &'static str,
+    },
+    /// The TCP or TLS connection to the server could not be opened or broke
+    /// (reported by the driver through [`TurnClient::connection_failed`]).
+    #[error("TURN server {server} over {transport:?}: connection failed: {reason}")]
+    Connection {
+        /// The server.
+        server: SocketAddr,
+        /// The stream transport.
+        transport: TurnTransport,
+        /// What the driver saw (I/O or TLS error, end of stream, oversized frame).
+        reason: String,
     },
     /// The allocation's lifetime ran out before a Refresh was answered.
     #[error("TURN allocation on {server} expired: no Refresh was answered in time")]
@@ -481,6 +520,35 @@ impl TurnClient {
     /// The TURN server this client talks to.
     pub fn server(&self) -> SocketAddr {
         self.config.server
+    }
+
+    /// How the client reaches its server (`config.transport`).
+    pub fn transport(&self) -> TurnTransport {
+        self.config.transport
+    }
+
+    /// The driver's TCP or TLS connection to the server could not be opened
+    /// or broke: the allocation is lost with it ([`TurnEvent::Failed`] with
+    /// [`TurnError::Connection`]; [`TurnEvent::Closed`] while closing).
+    /// No-op over UDP or once failed or closed.
+    pub fn connection_failed(&mut self, reason: &str) {
+        match self.state {
+            _ if !self.config.transport.is_stream() => {}
+            TurnState::Failed | TurnState::Closed => {}
+            TurnState::Closing => {
+                self.clear();
+                self.state = TurnState::Closed;
+                self.push_event(TurnEvent::Closed);
+            }
+            TurnState::Allocating | TurnState::Allocated => {
+                let error = TurnError::Connection {
+                    server: self.config.server,
+                    transport: self.config.transport,
+                    reason: reason.to_string(),
+                };
+                self.fail(error);
+            }
+        }
     }
 
     /// The local socket address the client sends from (`config.local`).
@@ -752,7 +820,7 @@ impl TurnClient {
         match self.channels.get_mut(&peer) {
             Some(c) if c.bound_until.is_some() => {
                 c.used = true;
-                ChannelData { channel: c.number, data }.encode(&mut out, false);
+                ChannelData { channel: c.number, data }.encode(&mut out, self.config.transport.is_stream());
             }
             _ => {
                 let id = TransactionId(self.rng.gen());
@@ -762,7 +830,7 @@ impl TurnClient {
                     .encode(&mut out, None, false);
             }
         }
-        Some(Transmit { from: self.config.local, to: self.config.server, data: out })
+        Some(Transmit { from: self.config.local, to: self.config.server, data: out, transport: self.config.transport })
     }
 
     /// Sends a Refresh now instead of waiting for the scheduled one (no-op
@@ -841,7 +909,8 @@ impl TurnClient {
             self.stats.queue_overflows += 1;
             return;
         }
-        self.transmits.push_back(Transmit { from: self.config.local, to: self.config.server, data });
+        let (from, to, transport) = (self.config.local, self.config.server, self.config.transport);
+        self.transmits.push_back(Transmit { from, to, data, transport });
     }
 
     fn push_event(&mut self, event: TurnEvent) {
@@ -917,7 +986,10 @@ impl TurnClient {
         self.transactions.push(Transaction {
             id,
             request,
-            timer: RetransmitTimer::start(now, self.config.retransmit),
+            timer: RetransmitTimer::start(
+                now,
+                if self.config.transport.is_stream() { STREAM_RETRANSMIT } else { self.config.retransmit },
+            ),
             wire,
             authenticated: self.auth.is_some(),
             stale_retried,

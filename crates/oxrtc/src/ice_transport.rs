@@ -1,5 +1,7 @@
 //! `IceTransport`: the ICE agent on real UDP sockets, driven by one tokio
-//! task (the ORTC `RTCIceGatherer` + `RTCIceTransport` pair).
+//! task (the ORTC `RTCIceGatherer` + `RTCIceTransport` pair). TURN servers
+//! reached over TCP or TLS get one connection task each (see
+//! `turn_stream`), which feeds frames to the driver through a bounded queue.
 
 use std::future::poll_fn;
 use std::io;
@@ -7,13 +9,14 @@ use std::net::SocketAddr;
 use std::task::Poll;
 use std::time::Instant;
 
-use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, Received};
+use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, Received, Transmit, TurnTransport};
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn, Instrument};
 
 use crate::net::{bind_udp, InterfaceFilter};
+use crate::turn_stream::{self, StreamMsg};
 
 /// How to gather and run ICE.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +27,15 @@ pub struct IceTransportConfig {
     pub interfaces: InterfaceFilter,
     /// Local UDP port range, inclusive; any port when `None`.
     pub port_range: Option<(u16, u16)>,
+    /// Certificates (DER, or PEM with one or more CERTIFICATE blocks) to
+    /// trust for TURN servers over TLS, instead of the system's roots. A
+    /// self-signed server certificate (CA:FALSE, name in subjectAltName) can
+    /// be given directly.
+    pub turn_tls_ca: Vec<Vec<u8>>,
+    /// The name to verify in TLS servers' certificates (and to send as SNI);
+    /// by default the server's IP address, which must then be in the
+    /// certificate's subjectAltName.
+    pub turn_tls_server_name: Option<String>,
 }
 
 /// What an [`IceTransport`] reports.
@@ -63,6 +75,11 @@ impl IceTransport {
     /// Binds one UDP socket per accepted interface address, starts the
     /// agent and gathering. Host candidates are available at once through
     /// [`IceTransport::next_event`].
+    ///
+    /// TURN servers over TCP or TLS get a connection each; their failures
+    /// come later as [`IceEvent::ServerError`] with code 701. Fails at once
+    /// when a TLS server is configured and [`IceTransportConfig::turn_tls_ca`]
+    /// or [`IceTransportConfig::turn_tls_server_name`] is unusable.
     pub async fn start(config: IceTransportConfig, controlling: bool) -> io::Result<Self> {
         let mut sockets = Vec::new();
         for ip in config.interfaces.addresses()? {
@@ -77,14 +94,35 @@ impl IceTransport {
             ));
         }
         let addrs: Vec<SocketAddr> = sockets.iter().map(|s| s.local_addr()).collect::<io::Result<_>>()?;
+        let needs_tls = config.ice.turn_servers.iter().any(|s| s.transport == TurnTransport::Tls);
+        let tls = if needs_tls {
+            Some(turn_stream::tls_settings(&config.turn_tls_ca, config.turn_tls_server_name.as_deref())?)
+        } else {
+            None
+        };
         let mut agent = IceAgent::new(config.ice, controlling);
         let credentials = agent.local_credentials().clone();
         agent.start_gathering(Instant::now(), &addrs);
+        let span = tracing::info_span!("ice", ufrag = %credentials.ufrag);
+        let (frames_tx, frames_rx) = mpsc::channel(turn_stream::READ_QUEUE);
+        let streams = agent
+            .turn_streams()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (server, transport))| {
+                let (tx, rx) = mpsc::channel(turn_stream::WRITE_QUEUE);
+                let tls = tls.clone().filter(|_| transport == TurnTransport::Tls);
+                tokio::spawn(
+                    turn_stream::run(i, server, transport, tls, rx, frames_tx.clone()).instrument(span.clone()),
+                );
+                Stream { server, transport, writes: Some(tx) }
+            })
+            .collect();
+        drop(frames_tx);
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
-        let span = tracing::info_span!("ice", ufrag = %credentials.ufrag);
-        tokio::spawn(drive(agent, sockets, cmd_rx, control_tx, data_tx).instrument(span));
+        tokio::spawn(drive(agent, sockets, streams, frames_rx, cmd_rx, control_tx, data_tx).instrument(span));
         Ok(IceTransport { commands: cmd_tx, control: control_rx, data: data_rx, credentials, sockets: addrs })
     }
 
@@ -157,9 +195,40 @@ impl IceTransport {
     }
 }
 
+/// The driver's end of a TCP/TLS connection to a TURN server.
+struct Stream {
+    server: SocketAddr,
+    transport: TurnTransport,
+    /// Frames for the connection task; `None` once the connection failed.
+    writes: Option<mpsc::Sender<Vec<u8>>>,
+}
+
+/// Sends a transmit on its UDP socket or queues it for its TURN connection.
+fn dispatch(t: Transmit, sockets: &[UdpSocket], addrs: &[SocketAddr], streams: &[Stream]) {
+    if t.transport.is_stream() {
+        let stream = streams.iter().find(|s| s.server == t.to && s.transport == t.transport);
+        match stream.and_then(|s| s.writes.as_ref()) {
+            Some(w) => {
+                if let Err(e) = w.try_send(t.data) {
+                    debug!(to = %t.to, error = %e, "TURN connection write queue full or closed; frame dropped");
+                }
+            }
+            None => debug!(to = %t.to, transport = ?t.transport, "no TURN connection; frame dropped"),
+        }
+        return;
+    }
+    if let Some(i) = addrs.iter().position(|a| *a == t.from) {
+        if let Err(e) = sockets[i].try_send_to(&t.data, t.to) {
+            debug!(to = %t.to, error = %e, "send failed");
+        }
+    }
+}
+
 async fn drive(
     mut agent: IceAgent,
     sockets: Vec<UdpSocket>,
+    mut streams: Vec<Stream>,
+    mut frames: mpsc::Receiver<(usize, StreamMsg)>,
     mut commands: mpsc::Receiver<Command>,
     control: mpsc::UnboundedSender<IceEvent>,
     data: mpsc::Sender<Vec<u8>>,
@@ -171,11 +240,7 @@ async fn drive(
     loop {
         // Output first: transmits and events.
         while let Some(t) = agent.poll_transmit() {
-            if let Some(i) = addrs.iter().position(|a| *a == t.from) {
-                if let Err(e) = sockets[i].try_send_to(&t.data, t.to) {
-                    debug!(to = %t.to, error = %e, "send failed");
-                }
-            }
+            dispatch(t, &sockets, &addrs, &streams);
         }
         while let Some(e) = agent.poll_event() {
             let _ = control.send(e);
@@ -215,6 +280,26 @@ async fn drive(
                     }
                 }
             }
+            Some((i, msg)) = frames.recv() => {
+                let now = Instant::now();
+                let (server, transport) = (streams[i].server, streams[i].transport);
+                match msg {
+                    StreamMsg::Frame(frame) => {
+                        if let Received::Data(d) = agent.handle_stream_frame(now, server, transport, &frame) {
+                            if data.try_send(d.to_vec()).is_err() {
+                                dropped += 1;
+                                if dropped.is_power_of_two() {
+                                    warn!(dropped, "application is not reading ICE data; datagrams dropped");
+                                }
+                            }
+                        }
+                    }
+                    StreamMsg::Failed(reason) => {
+                        streams[i].writes = None;
+                        agent.turn_stream_failed(now, server, transport, &reason);
+                    }
+                }
+            }
             _ = sleep => agent.handle_timeout(Instant::now()),
             cmd = commands.recv(), if closing.is_none() => {
                 let now = Instant::now();
@@ -236,11 +321,7 @@ async fn drive(
                         let _ = tx.send(agent.local_credentials().clone());
                     }
                     Some(Command::Send(d)) => match agent.send(&d) {
-                        Ok(t) => {
-                            if let Some(i) = addrs.iter().position(|a| *a == t.from) {
-                                let _ = sockets[i].try_send_to(&t.data, t.to);
-                            }
-                        }
+                        Ok(t) => dispatch(t, &sockets, &addrs, &streams),
                         Err(e) => debug!(error = %e, "datagram dropped"),
                     },
                 }

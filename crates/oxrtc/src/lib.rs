@@ -8,7 +8,10 @@
 //! server-reflexive and relayed candidates on the interfaces an
 //! [`InterfaceFilter`] allows, runs connectivity checks, and carries
 //! datagrams once a pair is selected. One task drives each transport;
-//! dropping the handle stops it and releases its sockets.
+//! dropping the handle stops it and releases its sockets. TURN servers may
+//! be reached over UDP, TCP or TLS ([`ice::TurnTransport`]); TLS uses rustls
+//! (ring) and trusts [`IceTransportConfig::turn_tls_ca`] or the system's
+//! roots.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -28,6 +31,7 @@
 
 mod ice_transport;
 mod net;
+mod turn_stream;
 
 pub use ice_transport::{IceTransport, IceTransportConfig, IceTransportEvent};
 pub use net::{bind_udp, InterfaceFilter};

@@ -253,7 +253,7 @@ impl Harness {
                 }
                 return;
             };
-            assert_eq!((t.from, t.to), (addr(LOCAL), addr(SERVER)));
+            assert_eq!((t.from, t.to), (self.client.local(), addr(SERVER)));
             self.sent_at.push((self.now - self.start, t.data.clone()));
             if let Some(resp) = self.server.handle(t.from, &t.data) {
                 assert!(self.client.handle_receive(self.now, &resp).is_none());
@@ -808,4 +808,80 @@ fn same_seed_same_bytes() {
 fn config_debug_hides_the_password() {
     let cfg = TurnConfig::new(addr(SERVER), addr(LOCAL), USER, "hunter2");
     assert!(!format!("{cfg:?}").contains("hunter2"));
+}
+
+fn stream(transport: TurnTransport) -> impl FnOnce(&mut TurnConfig) {
+    move |c| {
+        c.local = SocketAddr::new(addr(LOCAL).ip(), 0);
+        c.transport = transport;
+    }
+}
+
+#[test]
+fn stream_transport_sends_each_request_once_and_times_out_at_39_5_s() {
+    for transport in [TurnTransport::Tcp, TurnTransport::Tls] {
+        let mut server = FakeServer::new();
+        server.silent = true;
+        let mut h = Harness::with(stream(transport), server);
+        h.advance(Duration::from_millis(39_499));
+        assert_eq!(h.sent_at.len(), 1, "no retransmission over {transport:?}");
+        assert!(h.events.is_empty());
+        h.advance(Duration::from_millis(1));
+        assert_eq!(h.sent_at.len(), 1);
+        assert_eq!(h.client.stats().retransmissions, 0);
+        assert_eq!(h.events, vec![TurnEvent::Failed(TurnError::Timeout { server: addr(SERVER), request: "Allocate" })]);
+    }
+}
+
+#[test]
+fn stream_transport_pads_channel_data_and_tags_transmits() {
+    let start = Instant::now();
+    let mut cfg = TurnConfig::new(addr(SERVER), addr(LOCAL), USER, PASS);
+    stream(TurnTransport::Tcp)(&mut cfg);
+    let mut client = TurnClient::new(start, cfg, 7);
+    let mut server = FakeServer::new();
+    let peer = addr(PEER);
+    let mut bound = false;
+    for _ in 0..20 {
+        while let Some(t) = client.poll_transmit() {
+            assert_eq!(t.transport, TurnTransport::Tcp);
+            assert_eq!(stun::frame_len(&t.data).unwrap().unwrap(), t.data.len(), "one whole frame per transmit");
+            if let Some(resp) = server.handle(t.from, &t.data) {
+                client.handle_receive(start, &resp);
+            }
+        }
+        if client.state() == TurnState::Allocated && !bound {
+            client.bind_channel(start, peer);
+            bound = true;
+        }
+    }
+    assert_eq!(client.channel(peer), Some(0x4000));
+    let t = client.send_to(peer, b"via channel").unwrap();
+    assert_eq!(t.transport, TurnTransport::Tcp);
+    assert_eq!(&t.data[..4], &[0x40, 0x00, 0, 11]);
+    assert_eq!(t.data.len(), 16, "padded to 4 bytes on a stream");
+    assert_eq!(stun::frame_len(&t.data).unwrap().unwrap(), 16);
+
+    // A padded frame from the server is accepted.
+    let mut frame = Vec::new();
+    ChannelData { channel: 0x4000, data: b"back" }.encode(&mut frame, true);
+    ChannelData { channel: 0x4000, data: b"abc" }.encode(&mut frame, true);
+    assert_eq!(client.handle_receive(start, &frame[..8]), Some((peer, &b"back"[..])));
+    assert_eq!(client.handle_receive(start, &frame[8..]), Some((peer, &b"abc"[..])));
+}
+
+#[test]
+fn broken_stream_fails_the_allocation() {
+    let mut h = Harness::with(stream(TurnTransport::Tls), FakeServer::new());
+    assert_eq!(h.client.state(), TurnState::Allocated);
+    h.events.clear();
+    h.client.connection_failed("reset by peer");
+    h.pump();
+    assert_eq!(h.client.state(), TurnState::Failed);
+    assert!(matches!(&h.events[..], [TurnEvent::Failed(TurnError::Connection { transport: TurnTransport::Tls, .. })]));
+
+    // UDP has no connection to lose.
+    let mut h = Harness::allocated();
+    h.client.connection_failed("nothing");
+    assert_eq!(h.client.state(), TurnState::Allocated);
 }

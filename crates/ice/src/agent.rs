@@ -889,7 +889,11 @@ impl IceAgent {
     }
 
     fn add_server_reflexive(&mut self, now: Instant, mapped: SocketAddr, base: SocketAddr, server: SocketAddr) {
-        if self.config.policy != TransportPolicy::All || self.locals.iter().any(|l| l.cand.address == mapped) {
+        if self.config.policy != TransportPolicy::All {
+            return;
+        }
+        let existing = self.locals.iter().position(|l| l.cand.address == mapped);
+        if existing.is_some_and(|i| self.locals[i].cand.kind != CandidateKind::PeerReflexive) {
             return;
         }
         let Some(host) = self.locals.iter().find(|l| l.base == base && l.cand.kind == CandidateKind::Host) else {
@@ -897,7 +901,15 @@ impl IceAgent {
         };
         let pref = (host.cand.priority >> 8) as u16;
         let cand = Candidate::from_server(CandidateKind::ServerReflexive, mapped, base, server, pref);
-        self.push_local(now, Local { cand, base, relay: None, pairable: false });
+        match existing {
+            // A check taught us this address first; the server confirms it,
+            // and now it is worth signalling.
+            Some(i) => {
+                self.locals[i].cand = cand.clone();
+                self.events.push_back(IceEvent::LocalCandidate(cand));
+            }
+            None => self.push_local(now, Local { cand, base, relay: None, pairable: false }),
+        }
     }
 
     // ----- gathering -----------------------------------------------------------

@@ -245,3 +245,44 @@ fn all_pairs_failing_after_end_of_candidates_is_failed() {
     let mut s = pair(config(23), true, config(24), false, net);
     assert!(s.run_until(Duration::from_secs(30), |s| s.a.state() == S::Failed));
 }
+
+#[test]
+fn several_stun_servers_are_queried_in_parallel() {
+    let mut net = Network::new(14);
+    let nat =
+        net.add_nat("203.0.113.1".parse().unwrap(), NatMapping::EndpointIndependent, NatFiltering::EndpointIndependent);
+    net.add_host_behind_nat("192.168.1.10".parse().unwrap(), nat);
+    net.add_host("10.0.0.2".parse().unwrap());
+    for ip in ["10.9.9.1", "10.9.9.2", "10.9.9.3"] {
+        net.add_host(ip.parse().unwrap());
+    }
+    // The first server is dead, the other two answer after 300 ms each way.
+    net.set_host_down("10.9.9.1".parse().unwrap(), true);
+    let slow = LinkConfig { latency: Duration::from_millis(300), ..Default::default() };
+    net.set_egress("10.9.9.2".parse().unwrap(), slow.clone());
+    net.set_egress("10.9.9.3".parse().unwrap(), slow);
+    let servers: Vec<_> =
+        ["10.9.9.1:3478", "10.9.9.2:3478", "10.9.9.3:3478"].iter().map(|s| s.parse().unwrap()).collect();
+    let a = IceConfig { stun_servers: servers.clone(), ..config(25) };
+    let mut s = Scenario::new(net, Peer::new(a, true, &["192.168.1.10:5000"]), Peer::new(config(26), false, &[B]));
+    s.stun_servers.extend(servers[1..].iter().copied());
+    s.start();
+    // Both live servers answered within one round trip: they were asked at once.
+    let srflx_at = |s: &Scenario| {
+        s.a.events
+            .iter()
+            .find(|(_, e)| matches!(e, IceEvent::LocalCandidate(c) if c.kind == CandidateKind::ServerReflexive))
+            .map(|(t, _)| *t)
+    };
+    assert!(s.run_until(Duration::from_secs(2), |s| srflx_at(s).is_some()));
+    assert!(srflx_at(&s).unwrap() <= Duration::from_millis(400), "{:?}", srflx_at(&s));
+    // Both servers saw the same mapping: one server-reflexive candidate, not two.
+    s.run_for(Duration::from_secs(1));
+    let n =
+        s.a.events
+            .iter()
+            .filter(|(_, e)| matches!(e, IceEvent::LocalCandidate(c) if c.kind == CandidateKind::ServerReflexive))
+            .count();
+    assert_eq!(n, 1);
+    assert!(s.both_connected());
+}

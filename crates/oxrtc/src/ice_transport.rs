@@ -5,9 +5,9 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, Received, Transmit, TurnTransport};
 use tokio::io::ReadBuf;
@@ -36,6 +36,11 @@ pub struct IceTransportConfig {
     /// by default the server's IP address, which must then be in the
     /// certificate's subjectAltName.
     pub turn_tls_server_name: Option<String>,
+    /// Where `.local` (mDNS) names of remote candidates are asked; the mDNS
+    /// group 224.0.0.251:5353 when `None`.
+    pub mdns_server: Option<SocketAddr>,
+    /// How long to wait for an mDNS answer before dropping the candidate.
+    pub mdns_timeout: Option<Duration>,
 }
 
 /// What an [`IceTransport`] reports.
@@ -66,6 +71,8 @@ pub struct IceTransport {
     data: mpsc::Receiver<Vec<u8>>,
     credentials: Credentials,
     sockets: Vec<SocketAddr>,
+    mdns_server: SocketAddr,
+    mdns_timeout: Duration,
 }
 
 /// Datagrams queued for the application before new ones are dropped.
@@ -100,6 +107,8 @@ impl IceTransport {
         } else {
             None
         };
+        let mdns_server = config.mdns_server.unwrap_or(crate::mdns::MDNS_GROUP);
+        let mdns_timeout = config.mdns_timeout.unwrap_or(Duration::from_secs(3));
         let mut agent = IceAgent::new(config.ice, controlling);
         let credentials = agent.local_credentials().clone();
         agent.start_gathering(Instant::now(), &addrs);
@@ -123,7 +132,15 @@ impl IceTransport {
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
         tokio::spawn(drive(agent, sockets, streams, frames_rx, cmd_rx, control_tx, data_tx).instrument(span));
-        Ok(IceTransport { commands: cmd_tx, control: control_rx, data: data_rx, credentials, sockets: addrs })
+        Ok(IceTransport {
+            commands: cmd_tx,
+            control: control_rx,
+            data: data_rx,
+            credentials,
+            sockets: addrs,
+            mdns_server,
+            mdns_timeout,
+        })
     }
 
     /// Our ufrag and password.
@@ -149,6 +166,38 @@ impl IceTransport {
     /// A remote candidate from signaling.
     pub async fn add_remote_candidate(&self, candidate: Candidate) {
         self.command(Command::RemoteCandidate(candidate)).await
+    }
+
+    /// A remote candidate as signaled (`candidate:...`, with or without
+    /// `a=`). A candidate whose address is an mDNS `.local` name (as Chrome
+    /// and Firefox send) is resolved in the background and added once its
+    /// address is known; one that cannot be resolved in time is dropped with
+    /// a warning, as browsers do.
+    pub fn add_remote_candidate_sdp(&self, line: &str) -> Result<(), ice::CandidateParseError> {
+        let (mut candidate, hostname) = Candidate::parse_unresolved(line)?;
+        let commands = self.commands.clone();
+        let Some(name) = hostname else {
+            if commands.try_send(Command::RemoteCandidate(candidate.clone())).is_err() {
+                tokio::spawn(async move { commands.send(Command::RemoteCandidate(candidate)).await });
+            }
+            return Ok(());
+        };
+        let bind = if self.mdns_server.ip().is_loopback() {
+            self.mdns_server.ip()
+        } else {
+            self.sockets.iter().map(|s| s.ip()).find(|ip| ip.is_ipv4()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        };
+        let (server, timeout) = (self.mdns_server, self.mdns_timeout);
+        tokio::spawn(async move {
+            match crate::mdns::resolve(&name, bind, server, timeout).await {
+                Ok(ip) => {
+                    candidate.address.set_ip(ip);
+                    let _ = commands.send(Command::RemoteCandidate(candidate)).await;
+                }
+                Err(e) => warn!(%name, error = %e, "remote mDNS candidate dropped"),
+            }
+        });
+        Ok(())
     }
 
     /// The peer's end-of-candidates.

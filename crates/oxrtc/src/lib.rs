@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod ice_transport;
+pub mod mdns;
 mod net;
 mod turn_stream;
 

@@ -39,6 +39,7 @@ fn relay_config_over(transport: TurnTransport, password: &str) -> IceTransportCo
         port_range: None,
         turn_tls_ca,
         turn_tls_server_name: Some("localhost".into()),
+        ..Default::default()
     }
 }
 

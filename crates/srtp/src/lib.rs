@@ -63,6 +63,8 @@
 mod cipher;
 mod context;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod header;
 mod kdf;
 mod profile;

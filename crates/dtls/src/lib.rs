@@ -1,0 +1,99 @@
+//! # DTLS for WebRTC, sans-IO
+//!
+//! WebRTC secures every peer connection with DTLS (TLS over datagrams,
+//! RFC 6347 for 1.2, RFC 9147 for 1.3). Both peers use self-signed
+//! certificates; what authenticates them is the certificate *fingerprint*
+//! each one put in its SDP (`a=fingerprint:sha-256 AB:CD:...`, RFC 8122).
+//! The handshake also negotiates an SRTP protection profile and exports
+//! the SRTP master keys (DTLS-SRTP, RFC 5764), and afterwards carries SCTP
+//! (data channels) as application data.
+//!
+//! This crate is a state machine: bytes and time in; datagrams, events and
+//! the next timeout out. It offers
+//! - [`Certificate`]: generate an ECDSA P-256 self-signed certificate,
+//!   load or save it as PEM, compute its [`fingerprint`](Certificate::fingerprint);
+//! - [`Fingerprint`] and [`Algorithm`]: parse and check `a=fingerprint`
+//!   values (sha-1, sha-256, sha-384, sha-512);
+//! - [`DtlsTransport`] with [`DtlsConfig`]: the handshake, the fingerprint
+//!   check, SRTP keys split into local and remote ([`SrtpKeys`]),
+//!   application data and close_notify.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use dtls::{Algorithm, Certificate, DtlsConfig, DtlsEvent, DtlsTransport, Fingerprint, Role};
+//!
+//! let (a_cert, b_cert) = (Certificate::generate()?, Certificate::generate()?);
+//! // Each side learns the other's fingerprint from the remote description.
+//! let fp = |c: &Certificate| Fingerprint::of_der(Algorithm::Sha256, c.der());
+//! let a_cfg = DtlsConfig::new(Role::Client, a_cert.clone(), vec![fp(&b_cert)]);
+//! let b_cfg = DtlsConfig::new(Role::Server, b_cert.clone(), vec![fp(&a_cert)]);
+//!
+//! let mut now = Instant::now(); // the caller owns the clock
+//! let mut a = DtlsTransport::new(now, a_cfg)?;
+//! let mut b = DtlsTransport::new(now, b_cfg)?;
+//!
+//! // The loop every caller runs: after any input, drain transmits and
+//! // events, then sleep until the earliest poll_timeout.
+//! let (mut a_up, mut b_up) = (false, false);
+//! while !(a_up && b_up) {
+//!     while let Some(d) = a.poll_transmit() { b.handle_receive(now, &d); }
+//!     while let Some(d) = b.poll_transmit() { a.handle_receive(now, &d); }
+//!     while let Some(e) = a.poll_event() { a_up |= matches!(e, DtlsEvent::Connected { .. }); }
+//!     while let Some(e) = b.poll_event() { b_up |= matches!(e, DtlsEvent::Connected { .. }); }
+//!     now += Duration::from_millis(10);
+//!     a.handle_timeout(now);
+//!     b.handle_timeout(now);
+//! }
+//! a.send(b"hello")?;
+//! while let Some(d) = a.poll_transmit() { b.handle_receive(now, &d); }
+//! assert_eq!(b.poll_event(), Some(DtlsEvent::Data(b"hello".to_vec())));
+//! # Ok::<(), dtls::DtlsError>(())
+//! ```
+//!
+//! ## The contract
+//! - Time is always an argument; the crate never reads a clock, opens a
+//!   socket or spawns. Pass the same monotonic clock to every call.
+//! - After every call that takes input (`new`, `handle_receive`,
+//!   `handle_timeout`, `send`, `close`), drain [`poll_transmit`](DtlsTransport::poll_transmit)
+//!   and [`poll_event`](DtlsTransport::poll_event), then re-read
+//!   [`poll_timeout`](DtlsTransport::poll_timeout).
+//! - [`DtlsEvent::Failed`] and [`DtlsEvent::Closed`] are final. Every
+//!   [`DtlsError`] in `Failed` is fatal; make a new transport. Network noise
+//!   (garbage, duplicates, replays, records of an old epoch) is dropped
+//!   inside and never surfaces.
+//!
+//! ## Design decisions
+//! - The engine is [dimpl](https://docs.rs/dimpl) 0.9 with its pure-Rust
+//!   `rust-crypto` provider (no C toolchain, no aws-lc). It sits behind a
+//!   small internal `Backend` trait (module `backend`), so an OpenSSL
+//!   engine could replace it; no dimpl type appears in this API.
+//! - We check the peer's certificate ourselves, hashing its DER with each
+//!   configured fingerprint's algorithm. On a mismatch the transport fails
+//!   at once: it sends nothing more (not even its Finished) and delivers
+//!   no application data. There is no PKI validation: WebRTC has none.
+//! - The handshake deadline ([`DtlsConfig::handshake_timeout`]) counts
+//!   from [`DtlsTransport::new`], also for a server still waiting for a
+//!   ClientHello; it ends with [`DtlsError::HandshakeTimeout`].
+//! - SRTP keys are the RFC 5764 section 4.2 export (label
+//!   `EXTRACTOR-dtls_srtp`, 2 * (key + salt) bytes), split into client and
+//!   server halves and handed out as local/remote by role, ready for
+//!   `oxrtc-srtp` (`Profile::from_id`).
+//! - dimpl always offers AEAD_AES_256_GCM (0x0008), AEAD_AES_128_GCM
+//!   (0x0007) and AES128_CM_HMAC_SHA1_80 (0x0001); it cannot offer
+//!   AES128_CM_HMAC_SHA1_32 (0x0002). [`DtlsConfig::srtp_profiles`] is
+//!   enforced after negotiation: a profile outside it fails the transport.
+//! - [`DtlsEvent::Connected`] comes before any [`DtlsEvent::Data`], and
+//!   data is only ever delivered from a peer whose fingerprint matched.
+
+#![deny(missing_docs)]
+
+mod backend;
+mod certificate;
+mod error;
+mod fingerprint;
+mod transport;
+
+pub use certificate::Certificate;
+pub use error::DtlsError;
+pub use fingerprint::{Algorithm, Fingerprint};
+pub use transport::{DtlsConfig, DtlsEvent, DtlsTransport, DtlsVersion, Role, SrtpKeys, DEFAULT_SRTP_PROFILES};

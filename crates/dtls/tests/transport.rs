@@ -1,0 +1,368 @@
+//! Two transports in one process, a datagram mover between them, a
+//! virtual clock and a seeded RNG for loss.
+
+use std::time::{Duration, Instant};
+
+use dtls::{Algorithm, Certificate, DtlsConfig, DtlsError, DtlsEvent, DtlsTransport, DtlsVersion, Fingerprint, Role};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+struct Peer {
+    t: DtlsTransport,
+    events: Vec<DtlsEvent>,
+}
+
+impl Peer {
+    fn connected(&self) -> bool {
+        self.events.iter().any(|e| matches!(e, DtlsEvent::Connected { .. }))
+    }
+    fn failed(&self) -> Option<&DtlsError> {
+        self.events.iter().find_map(|e| match e {
+            DtlsEvent::Failed(err) => Some(err),
+            _ => None,
+        })
+    }
+    fn closed(&self) -> bool {
+        self.events.contains(&DtlsEvent::Closed)
+    }
+    fn data(&self) -> Vec<Vec<u8>> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                DtlsEvent::Data(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+    fn srtp(&self) -> Option<dtls::SrtpKeys> {
+        self.events.iter().find_map(|e| match e {
+            DtlsEvent::Connected { srtp, .. } => srtp.clone(),
+            _ => None,
+        })
+    }
+}
+
+/// Client `a`, server `b`.
+struct Pair {
+    a: Peer,
+    b: Peer,
+    start: Instant,
+    now: Instant,
+    rng: SmallRng,
+    loss: f64,
+    /// When false, whatever `a` sends is lost and `b` never speaks.
+    b_alive: bool,
+    /// The server's certificate.
+    cert_b: Certificate,
+}
+
+struct Setup {
+    version_a: DtlsVersion,
+    version_b: DtlsVersion,
+    loss: f64,
+    seed: u64,
+    /// Fingerprints `a` expects of `b` (default: the right one).
+    a_expects: Option<Vec<Fingerprint>>,
+    /// Fingerprints `b` expects of `a`.
+    b_expects: Option<Vec<Fingerprint>>,
+    handshake_timeout: Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            version_a: DtlsVersion::Dtls12,
+            version_b: DtlsVersion::Dtls12,
+            loss: 0.0,
+            seed: 1,
+            a_expects: None,
+            b_expects: None,
+            handshake_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+fn sha256(c: &Certificate) -> Fingerprint {
+    Fingerprint::of_der(Algorithm::Sha256, c.der())
+}
+
+impl Pair {
+    fn new(s: Setup) -> Pair {
+        let start = Instant::now();
+        let (ca, cb) = (Certificate::generate().unwrap(), Certificate::generate().unwrap());
+        let mut cfg_a = DtlsConfig::new(Role::Client, ca.clone(), s.a_expects.unwrap_or_else(|| vec![sha256(&cb)]));
+        cfg_a.version = s.version_a;
+        cfg_a.handshake_timeout = s.handshake_timeout;
+        let mut cfg_b = DtlsConfig::new(Role::Server, cb.clone(), s.b_expects.unwrap_or_else(|| vec![sha256(&ca)]));
+        cfg_b.version = s.version_b;
+        cfg_b.handshake_timeout = s.handshake_timeout;
+        Pair {
+            a: Peer { t: DtlsTransport::new(start, cfg_a).unwrap(), events: Vec::new() },
+            b: Peer { t: DtlsTransport::new(start, cfg_b).unwrap(), events: Vec::new() },
+            start,
+            now: start,
+            rng: SmallRng::seed_from_u64(s.seed),
+            loss: s.loss,
+            b_alive: true,
+            cert_b: cb,
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Moves every pending datagram (dropping some), collects events.
+    /// Returns whether any datagram was delivered.
+    fn shuffle(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(d) = self.a.t.poll_transmit() {
+            if self.b_alive && self.rng.gen::<f64>() >= self.loss {
+                self.b.t.handle_receive(self.now, &d);
+                moved = true;
+            }
+        }
+        while let Some(d) = self.b.t.poll_transmit() {
+            if self.rng.gen::<f64>() >= self.loss {
+                self.a.t.handle_receive(self.now, &d);
+                moved = true;
+            }
+        }
+        for p in [&mut self.a, &mut self.b] {
+            while let Some(e) = p.t.poll_event() {
+                p.events.push(e);
+            }
+        }
+        moved
+    }
+
+    /// Runs until `done` holds or nothing is left to happen or `limit`
+    /// of virtual time passed. Time jumps to the earliest timeout.
+    fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+        loop {
+            while self.shuffle() {}
+            if done(self) {
+                return true;
+            }
+            let next = [self.a.t.poll_timeout(), self.b.t.poll_timeout()].into_iter().flatten().min();
+            let Some(next) = next else { return false };
+            if next - self.start > limit {
+                return false;
+            }
+            self.now = self.now.max(next);
+            self.a.t.handle_timeout(self.now);
+            self.b.t.handle_timeout(self.now);
+        }
+    }
+
+    fn handshake(&mut self) {
+        assert!(
+            self.run_until(Duration::from_secs(60), |p| p.a.connected() && p.b.connected()),
+            "no handshake: a {:?}, b {:?}",
+            self.a.events,
+            self.b.events
+        );
+    }
+}
+
+fn handshake_completes(version: DtlsVersion) {
+    let mut p = Pair::new(Setup { version_a: version, version_b: version, ..Setup::default() });
+    p.handshake();
+    assert!(p.a.t.is_connected() && p.b.t.is_connected());
+    assert!(p.a.failed().is_none() && p.b.failed().is_none());
+    // No loss: no retransmission timer fired.
+    assert!(p.elapsed() < Duration::from_secs(1), "{:?}", p.elapsed());
+}
+
+#[test]
+fn handshake_completes_dtls12() {
+    handshake_completes(DtlsVersion::Dtls12);
+}
+
+#[test]
+fn handshake_completes_dtls13() {
+    handshake_completes(DtlsVersion::Dtls13);
+}
+
+#[test]
+fn auto_server_accepts_either_version() {
+    for client in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        let mut p = Pair::new(Setup { version_a: client, version_b: DtlsVersion::Auto, ..Setup::default() });
+        p.handshake();
+    }
+}
+
+#[test]
+fn both_sides_export_mirrored_srtp_keys() {
+    for version in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        let mut p = Pair::new(Setup { version_a: version, version_b: version, ..Setup::default() });
+        p.handshake();
+        let (a, b) = (p.a.srtp().unwrap(), p.b.srtp().unwrap());
+        assert_eq!(a.profile, 0x0008, "AEAD_AES_256_GCM is preferred");
+        assert_eq!((a.local_key.len(), a.local_salt.len()), (32, 12));
+        assert_eq!(a.local_key, b.remote_key);
+        assert_eq!(a.local_salt, b.remote_salt);
+        assert_eq!(a.remote_key, b.local_key);
+        assert_eq!(a.remote_salt, b.local_salt);
+        assert_ne!(a.local_key, a.remote_key);
+    }
+}
+
+#[test]
+fn connected_reports_the_peer_certificate() {
+    let mut p = Pair::new(Setup::default());
+    p.handshake();
+    let DtlsEvent::Connected { remote_certificate_der, .. } = &p.a.events[0] else { panic!("{:?}", p.a.events) };
+    assert_eq!(remote_certificate_der, p.cert_b.der());
+}
+
+#[test]
+fn application_data_flows_both_ways() {
+    for version in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        let mut p = Pair::new(Setup { version_a: version, version_b: version, ..Setup::default() });
+        p.handshake();
+        p.a.t.send(b"ping").unwrap();
+        p.b.t.send(b"pong").unwrap();
+        let big = vec![0xa5; 1000];
+        p.a.t.send(&big).unwrap();
+        while p.shuffle() {}
+        assert_eq!(p.b.data(), vec![b"ping".to_vec(), big]);
+        assert_eq!(p.a.data(), vec![b"pong".to_vec()]);
+    }
+}
+
+#[test]
+fn send_before_connected_is_refused() {
+    let mut p = Pair::new(Setup::default());
+    assert_eq!(p.a.t.send(b"early"), Err(DtlsError::NotConnected));
+}
+
+fn wrong_fingerprint() -> Fingerprint {
+    sha256(&Certificate::generate().unwrap())
+}
+
+#[test]
+fn client_rejects_server_with_wrong_fingerprint() {
+    for version in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        let mut p = Pair::new(Setup {
+            version_a: version,
+            version_b: version,
+            a_expects: Some(vec![wrong_fingerprint()]),
+            handshake_timeout: Duration::from_secs(10),
+            ..Setup::default()
+        });
+        // The server may send data if it thinks it is connected (1.3).
+        p.run_until(Duration::from_secs(60), |p| {
+            if p.b.connected() {
+                let _ = p.b.t.send(b"secret");
+            }
+            false
+        });
+        let err = p.a.failed().expect("client fails");
+        assert!(matches!(err, DtlsError::FingerprintMismatch { algorithm: Algorithm::Sha256 }));
+        assert!(err
+            .to_string()
+            .contains("remote DTLS certificate does not match the sha-256 fingerprint in the remote description"));
+        assert!(!p.a.connected(), "{:?}", p.a.events);
+        assert!(p.a.data().is_empty() && p.b.data().is_empty());
+    }
+}
+
+#[test]
+fn server_rejects_client_with_wrong_fingerprint() {
+    for version in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        let mut p = Pair::new(Setup {
+            version_a: version,
+            version_b: version,
+            b_expects: Some(vec![wrong_fingerprint()]),
+            handshake_timeout: Duration::from_secs(10),
+            ..Setup::default()
+        });
+        p.run_until(Duration::from_secs(60), |p| {
+            if p.a.connected() {
+                let _ = p.a.t.send(b"secret");
+            }
+            false
+        });
+        assert!(matches!(p.b.failed(), Some(DtlsError::FingerprintMismatch { .. })), "{:?}", p.b.events);
+        assert!(!p.b.connected());
+        assert!(p.a.data().is_empty() && p.b.data().is_empty());
+    }
+}
+
+#[test]
+fn any_matching_fingerprint_of_any_algorithm_is_accepted() {
+    let mut p = Pair::new(Setup::default());
+    // Rebuild with b's sha-1 and sha-512 fingerprints next to a wrong one.
+    let cb = Certificate::generate().unwrap();
+    let ca = Certificate::generate().unwrap();
+    let mut cfg_a = DtlsConfig::new(
+        Role::Client,
+        ca.clone(),
+        vec![
+            wrong_fingerprint(),
+            Fingerprint::of_der(Algorithm::Sha1, cb.der()),
+            Fingerprint::of_der(Algorithm::Sha512, cb.der()),
+        ],
+    );
+    cfg_a.mtu = 1200;
+    let cfg_b = DtlsConfig::new(Role::Server, cb, vec![Fingerprint::of_der(Algorithm::Sha384, ca.der())]);
+    p.a.t = DtlsTransport::new(p.now, cfg_a).unwrap();
+    p.b.t = DtlsTransport::new(p.now, cfg_b).unwrap();
+    p.handshake();
+}
+
+#[test]
+fn close_is_seen_on_both_sides() {
+    for version in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        let mut p = Pair::new(Setup { version_a: version, version_b: version, ..Setup::default() });
+        p.handshake();
+        let now = p.now;
+        p.a.t.close(now);
+        while p.shuffle() {}
+        assert!(p.a.closed(), "{:?}", p.a.events);
+        assert!(p.b.closed(), "{:?}", p.b.events);
+        assert_eq!(p.a.t.poll_timeout(), None);
+        assert_eq!(p.b.t.poll_timeout(), None);
+        assert_eq!(p.a.t.send(b"late"), Err(DtlsError::Closed));
+    }
+}
+
+#[test]
+fn silent_peer_fails_after_handshake_timeout() {
+    let timeout = Duration::from_secs(10);
+    let mut p = Pair::new(Setup { handshake_timeout: timeout, ..Setup::default() });
+    p.b_alive = false;
+    p.run_until(Duration::from_secs(120), |p| p.a.failed().is_some());
+    assert_eq!(p.a.failed(), Some(&DtlsError::HandshakeTimeout { after: timeout }));
+    assert_eq!(p.elapsed(), timeout);
+    assert_eq!(p.a.t.poll_timeout(), None);
+    // The server never heard a ClientHello; its deadline counts too.
+    assert_eq!(p.b.failed(), Some(&DtlsError::HandshakeTimeout { after: timeout }));
+}
+
+#[test]
+fn handshake_survives_twenty_percent_loss() {
+    for version in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        for seed in 0..10 {
+            let mut p =
+                Pair::new(Setup { version_a: version, version_b: version, loss: 0.2, seed, ..Setup::default() });
+            p.handshake();
+            p.a.t.send(b"after loss").unwrap();
+            // Data is not retransmitted; resend until one arrives.
+            while p.b.data().is_empty() {
+                p.a.t.send(b"after loss").unwrap();
+                p.shuffle();
+            }
+            assert_eq!(p.b.data()[0], b"after loss");
+            assert!(p.srtp_pair_equal());
+        }
+    }
+}
+
+impl Pair {
+    fn srtp_pair_equal(&self) -> bool {
+        let (a, b) = (self.a.srtp().unwrap(), self.b.srtp().unwrap());
+        a.local_key == b.remote_key && a.remote_key == b.local_key
+    }
+}

@@ -18,7 +18,9 @@
 //!   keyed once and reused for every message;
 //! - [`ChannelData`] and [`frame_len`] for TURN data and stream framing;
 //! - [`RetransmitTimer`]: the client transaction timer (RTO, Rc, Rm) driven
-//!   by the caller's clock.
+//!   by the caller's clock;
+//! - [`classify`]: RFC 7983 demultiplexing of a WebRTC flow by first byte
+//!   (STUN, DTLS, TURN ChannelData, SRTP, SRTCP).
 //!
 //! ```
 //! use stun::{Attribute, Class, IntegrityKey, Message, Method, TransactionId};
@@ -58,6 +60,7 @@
 
 mod attribute;
 mod channel_data;
+mod demux;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -67,6 +70,7 @@ mod retransmit;
 
 pub use attribute::{kind, AddressFamily, Attribute, PROTOCOL_UDP};
 pub use channel_data::{ChannelData, MAX_CHANNEL, MIN_CHANNEL};
+pub use demux::{classify, PacketKind};
 pub use error::StunError;
 pub use integrity::IntegrityKey;
 pub use message::{

@@ -108,6 +108,11 @@ ensure_installed() {
         apt_get install --no-install-recommends coturn
     fi
     command -v turnserver >/dev/null 2>&1 || { log "turnserver still missing after install"; exit 1; }
+    # The package may start its own system-wide service (all interfaces,
+    # other credentials); the tests need only the one started below.
+    if command -v service >/dev/null 2>&1; then
+        service coturn stop >/dev/null 2>&1 || true
+    fi
 }
 
 write_config() {

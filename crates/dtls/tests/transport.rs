@@ -1,6 +1,9 @@
 //! Two transports in one process, a datagram mover between them, a
 //! virtual clock and a seeded RNG for loss.
 
+mod common;
+
+use common::EventLog;
 use std::time::{Duration, Instant};
 
 use dtls::{Algorithm, Certificate, DtlsConfig, DtlsError, DtlsEvent, DtlsTransport, DtlsVersion, Fingerprint, Role};
@@ -12,33 +15,9 @@ struct Peer {
     events: Vec<DtlsEvent>,
 }
 
-impl Peer {
-    fn connected(&self) -> bool {
-        self.events.iter().any(|e| matches!(e, DtlsEvent::Connected { .. }))
-    }
-    fn failed(&self) -> Option<&DtlsError> {
-        self.events.iter().find_map(|e| match e {
-            DtlsEvent::Failed(err) => Some(err),
-            _ => None,
-        })
-    }
-    fn closed(&self) -> bool {
-        self.events.contains(&DtlsEvent::Closed)
-    }
-    fn data(&self) -> Vec<Vec<u8>> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                DtlsEvent::Data(d) => Some(d.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-    fn srtp(&self) -> Option<dtls::SrtpKeys> {
-        self.events.iter().find_map(|e| match e {
-            DtlsEvent::Connected { srtp, .. } => srtp.clone(),
-            _ => None,
-        })
+impl EventLog for Peer {
+    fn events(&self) -> &[DtlsEvent] {
+        &self.events
     }
 }
 

@@ -67,7 +67,7 @@ enum Command {
 /// stops its task and releases its sockets.
 pub struct IceTransport {
     commands: mpsc::Sender<Command>,
-    control: mpsc::UnboundedReceiver<IceEvent>,
+    control: mpsc::Receiver<IceEvent>,
     data: mpsc::Receiver<Vec<u8>>,
     credentials: Credentials,
     sockets: Vec<SocketAddr>,
@@ -77,6 +77,16 @@ pub struct IceTransport {
 
 /// Datagrams queued for the application before new ones are dropped.
 const DATA_QUEUE: usize = 1024;
+/// Agent events queued for the application. Events are few (bounded by the
+/// candidate caps and by timers); an application that reads none loses the
+/// ones past this bound instead of growing memory.
+const EVENT_QUEUE: usize = 4096;
+
+fn emit(control: &mpsc::Sender<IceEvent>, e: IceEvent) {
+    if let Err(mpsc::error::TrySendError::Full(e)) = control.try_send(e) {
+        warn!(event = ?e, "application is not reading ICE events; event dropped");
+    }
+}
 
 impl IceTransport {
     /// Binds one UDP socket per accepted interface address, starts the
@@ -129,7 +139,7 @@ impl IceTransport {
             .collect();
         drop(frames_tx);
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
-        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::channel(EVENT_QUEUE);
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
         tokio::spawn(drive(agent, sockets, streams, frames_rx, cmd_rx, control_tx, data_tx).instrument(span));
         Ok(IceTransport {
@@ -279,7 +289,7 @@ async fn drive(
     mut streams: Vec<Stream>,
     mut frames: mpsc::Receiver<(usize, StreamMsg)>,
     mut commands: mpsc::Receiver<Command>,
-    control: mpsc::UnboundedSender<IceEvent>,
+    control: mpsc::Sender<IceEvent>,
     data: mpsc::Sender<Vec<u8>>,
 ) {
     let addrs: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
@@ -292,7 +302,7 @@ async fn drive(
             dispatch(t, &sockets, &addrs, &streams);
         }
         while let Some(e) = agent.poll_event() {
-            let _ = control.send(e);
+            emit(&control, e);
         }
         if let Some((_, deadline)) = &closing {
             if agent.poll_timeout().is_none() || Instant::now() >= *deadline {
@@ -379,7 +389,7 @@ async fn drive(
         }
     }
     while let Some(e) = agent.poll_event() {
-        let _ = control.send(e);
+        emit(&control, e);
     }
     if let Some((done, _)) = closing {
         let _ = done.send(());

@@ -40,69 +40,13 @@ Exit status: 0 bye/close, 1 error, 2 timeout (whatever happens, after --timeout 
 
 import argparse
 import asyncio
-import json
 import logging
-import os
 import sys
 import threading
 
+from jsonlines import emit, hard_exit, next_json, on_timeout, start_stdin_reader
+
 log = logging.getLogger("aioice_peer")
-
-_stdout_lock = threading.Lock()
-
-
-def emit(obj):
-    line = json.dumps(obj, separators=(",", ":"))
-    with _stdout_lock:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-    log.info("-> %s", line)
-
-
-def hard_exit(code):
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        # os._exit: a daemon thread may be blocked reading stdin, which would
-        # make a normal interpreter shutdown hang or abort.
-        os._exit(code)
-
-
-def on_timeout(seconds):
-    log.error("timeout after %s s, exiting with status 2", seconds)
-    try:
-        emit({"type": "timeout"})
-    finally:
-        hard_exit(2)
-
-
-def start_stdin_reader(loop, queue):
-    """Read stdin lines in a daemon thread and hand them to the event loop
-    (works for pipes, ttys and regular files). None marks EOF."""
-
-    def reader():
-        try:
-            for raw in sys.stdin.buffer:
-                loop.call_soon_threadsafe(queue.put_nowait, raw.decode("utf-8", "replace"))
-        except Exception as exc:  # pragma: no cover
-            log.warning("stdin read failed: %s", exc)
-        loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    threading.Thread(target=reader, name="stdin", daemon=True).start()
-
-
-async def next_json(queue):
-    """Next non-blank stdin line parsed as JSON, or None on EOF."""
-    while True:
-        line = await queue.get()
-        if line is None:
-            return None
-        line = line.strip()
-        if not line:
-            continue
-        return json.loads(line)
-
 
 def strip_candidate_prefix(s):
     s = s.strip()

@@ -15,6 +15,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn, Instrument};
 
+use crate::dtls_transport::{Secure, SecureOutput};
 use crate::net::{bind_udp, InterfaceFilter};
 use crate::turn_stream::{self, StreamMsg};
 
@@ -53,7 +54,25 @@ pub enum IceTransportEvent {
     Data(Vec<u8>),
 }
 
-enum Command {
+/// What the driver tells the handles, apart from packets.
+pub(crate) enum Notice {
+    Ice(IceEvent),
+    Dtls(crate::dtls_transport::DtlsNotice),
+}
+
+/// A packet for the application, by the layer that produced it.
+pub(crate) enum Packet {
+    /// A datagram on the selected pair, before any DTLS transport is attached.
+    Datagram(Vec<u8>),
+    /// Application data of the DTLS transport (one record).
+    Dtls(Vec<u8>),
+    /// An unprotected RTP packet.
+    Rtp(Vec<u8>),
+    /// An unprotected RTCP compound packet.
+    Rtcp(Vec<u8>),
+}
+
+pub(crate) enum Command {
     RemoteCredentials(String, String),
     RemoteCandidate(Candidate),
     EndOfCandidates,
@@ -61,14 +80,18 @@ enum Command {
     Restart(oneshot::Sender<Credentials>),
     Send(Vec<u8>),
     Close(oneshot::Sender<()>),
+    /// Attach a DTLS transport: from now on DTLS, SRTP and SRTCP datagrams go to it.
+    AttachDtls(Box<dtls::DtlsConfig>, oneshot::Sender<Result<(), dtls::DtlsError>>),
+    /// Through the attached DTLS transport.
+    Secure(crate::dtls_transport::SecureCommand),
 }
 
 /// An ICE transport on UDP sockets. Dropping it (or [`IceTransport::close`])
 /// stops its task and releases its sockets.
 pub struct IceTransport {
     commands: mpsc::Sender<Command>,
-    control: mpsc::Receiver<IceEvent>,
-    data: mpsc::Receiver<Vec<u8>>,
+    pub(crate) control: mpsc::Receiver<Notice>,
+    pub(crate) data: mpsc::Receiver<Packet>,
     credentials: Credentials,
     sockets: Vec<SocketAddr>,
     mdns_server: SocketAddr,
@@ -82,9 +105,12 @@ const DATA_QUEUE: usize = 1024;
 /// ones past this bound instead of growing memory.
 const EVENT_QUEUE: usize = 4096;
 
-fn emit(control: &mpsc::Sender<IceEvent>, e: IceEvent) {
+fn emit(control: &mpsc::Sender<Notice>, e: Notice) {
     if let Err(mpsc::error::TrySendError::Full(e)) = control.try_send(e) {
-        warn!(event = ?e, "application is not reading ICE events; event dropped");
+        match e {
+            Notice::Ice(e) => warn!(event = ?e, "application is not reading ICE events; event dropped"),
+            Notice::Dtls(e) => warn!(event = ?e, "application is not reading DTLS events; event dropped"),
+        }
     }
 }
 
@@ -163,7 +189,7 @@ impl IceTransport {
         &self.sockets
     }
 
-    async fn command(&self, c: Command) {
+    pub(crate) async fn command(&self, c: Command) {
         // A closed transport ignores commands.
         let _ = self.commands.send(c).await;
     }
@@ -238,11 +264,22 @@ impl IceTransport {
     /// The next event: agent events first, then data. `None` once the
     /// transport is closed.
     pub async fn next_event(&mut self) -> Option<IceTransportEvent> {
-        tokio::select! {
-            biased;
-            Some(e) = self.control.recv() => Some(IceTransportEvent::Ice(e)),
-            Some(d) = self.data.recv() => Some(IceTransportEvent::Data(d)),
-            else => None,
+        loop {
+            // Without a DTLS transport attached (it takes this handle), only
+            // ICE events and plain datagrams come.
+            let e = tokio::select! {
+                biased;
+                Some(e) = self.control.recv() => match e {
+                    Notice::Ice(e) => IceTransportEvent::Ice(e),
+                    Notice::Dtls(_) => continue,
+                },
+                Some(d) = self.data.recv() => match d {
+                    Packet::Datagram(d) => IceTransportEvent::Data(d),
+                    _ => continue,
+                },
+                else => return None,
+            };
+            return Some(e);
         }
     }
 
@@ -283,39 +320,123 @@ fn dispatch(t: Transmit, sockets: &[UdpSocket], addrs: &[SocketAddr], streams: &
     }
 }
 
+/// Datagrams that look like DTLS and arrive before a DTLS transport is
+/// attached (the peer's ClientHello can beat our own set-up) are kept, up to
+/// this many, and handed to it when it comes.
+const EARLY_DTLS: usize = 16;
+
+/// The driver's state besides the agent.
+struct Driver {
+    sockets: Vec<UdpSocket>,
+    addrs: Vec<SocketAddr>,
+    streams: Vec<Stream>,
+    control: mpsc::Sender<Notice>,
+    data: mpsc::Sender<Packet>,
+    secure: Option<Secure>,
+    early_dtls: Vec<Vec<u8>>,
+    dropped: u64,
+}
+
+impl Driver {
+    fn deliver(&mut self, p: Packet) {
+        if self.data.try_send(p).is_err() {
+            self.dropped += 1;
+            if self.dropped.is_power_of_two() {
+                warn!(dropped = self.dropped, "application is not reading its data; packets dropped");
+            }
+        }
+    }
+
+    /// A datagram the agent let through (on the selected pair or a valid one).
+    fn received(&mut self, now: Instant, d: &[u8]) {
+        match &mut self.secure {
+            Some(secure) => {
+                if let Some(p) = secure.handle_datagram(now, d) {
+                    self.deliver(p);
+                }
+            }
+            None => {
+                if stun::classify(d) == stun::PacketKind::Dtls && self.early_dtls.len() < EARLY_DTLS {
+                    self.early_dtls.push(d.to_vec());
+                }
+                self.deliver(Packet::Datagram(d.to_vec()));
+            }
+        }
+    }
+
+    fn send(&self, agent: &mut IceAgent, d: &[u8]) {
+        match agent.send(d) {
+            Ok(t) => dispatch(t, &self.sockets, &self.addrs, &self.streams),
+            Err(e) => debug!(error = %e, "datagram dropped"),
+        }
+    }
+
+    /// Drains every engine's output.
+    fn flush(&mut self, agent: &mut IceAgent) {
+        if let Some(secure) = &mut self.secure {
+            while let Some(d) = secure.poll_transmit() {
+                match agent.send(&d) {
+                    Ok(t) => dispatch(t, &self.sockets, &self.addrs, &self.streams),
+                    Err(e) => debug!(error = %e, "DTLS datagram dropped"),
+                }
+            }
+            while let Some(out) = secure.poll_output() {
+                match out {
+                    SecureOutput::Notice(notice) => emit(&self.control, Notice::Dtls(notice)),
+                    SecureOutput::Packet(p) => {
+                        if self.data.try_send(p).is_err() {
+                            self.dropped += 1;
+                        }
+                    }
+                }
+            }
+        }
+        while let Some(t) = agent.poll_transmit() {
+            dispatch(t, &self.sockets, &self.addrs, &self.streams);
+        }
+        while let Some(e) = agent.poll_event() {
+            emit(&self.control, Notice::Ice(e));
+        }
+    }
+
+    fn poll_timeout(&self, agent: &IceAgent) -> Option<Instant> {
+        let secure = self.secure.as_ref().and_then(|s| s.poll_timeout());
+        match (agent.poll_timeout(), secure) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 async fn drive(
     mut agent: IceAgent,
     sockets: Vec<UdpSocket>,
-    mut streams: Vec<Stream>,
+    streams: Vec<Stream>,
     mut frames: mpsc::Receiver<(usize, StreamMsg)>,
     mut commands: mpsc::Receiver<Command>,
-    control: mpsc::Sender<IceEvent>,
-    data: mpsc::Sender<Vec<u8>>,
+    control: mpsc::Sender<Notice>,
+    data: mpsc::Sender<Packet>,
 ) {
     let addrs: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
+    let mut d = Driver { sockets, addrs, streams, control, data, secure: None, early_dtls: Vec::new(), dropped: 0 };
     let mut buf = vec![0u8; 65536];
-    let mut dropped = 0u64;
     let mut closing: Option<(oneshot::Sender<()>, Instant)> = None;
     loop {
         // Output first: transmits and events.
-        while let Some(t) = agent.poll_transmit() {
-            dispatch(t, &sockets, &addrs, &streams);
-        }
-        while let Some(e) = agent.poll_event() {
-            emit(&control, e);
-        }
+        d.flush(&mut agent);
         if let Some((_, deadline)) = &closing {
             if agent.poll_timeout().is_none() || Instant::now() >= *deadline {
                 break;
             }
         }
-        let timeout = agent.poll_timeout();
+        let timeout = d.poll_timeout(&agent);
         let sleep = async {
             match timeout {
                 Some(t) => tokio::time::sleep_until(t.into()).await,
                 None => std::future::pending().await,
             }
         };
+        let sockets = &d.sockets;
         let recv = poll_fn(|cx| {
             for (i, s) in sockets.iter().enumerate() {
                 let mut rb = ReadBuf::new(&mut buf);
@@ -330,44 +451,48 @@ async fn drive(
             (i, r) = recv => {
                 let Ok((from, n)) = r else { continue };
                 let now = Instant::now();
-                if let Received::Data(d) = agent.handle_receive(now, addrs[i], from, &buf[..n]) {
-                    if data.try_send(d.to_vec()).is_err() {
-                        dropped += 1;
-                        if dropped.is_power_of_two() {
-                            warn!(dropped, "application is not reading ICE data; datagrams dropped");
-                        }
-                    }
+                if let Received::Data(data) = agent.handle_receive(now, d.addrs[i], from, &buf[..n]) {
+                    d.received(now, data);
                 }
             }
             Some((i, msg)) = frames.recv() => {
                 let now = Instant::now();
-                let (server, transport) = (streams[i].server, streams[i].transport);
+                let (server, transport) = (d.streams[i].server, d.streams[i].transport);
                 match msg {
                     StreamMsg::Frame(frame) => {
-                        if let Received::Data(d) = agent.handle_stream_frame(now, server, transport, &frame) {
-                            if data.try_send(d.to_vec()).is_err() {
-                                dropped += 1;
-                                if dropped.is_power_of_two() {
-                                    warn!(dropped, "application is not reading ICE data; datagrams dropped");
-                                }
-                            }
+                        if let Received::Data(data) = agent.handle_stream_frame(now, server, transport, &frame) {
+                            d.received(now, data);
                         }
                     }
                     StreamMsg::Failed(reason) => {
-                        streams[i].writes = None;
+                        d.streams[i].writes = None;
                         agent.turn_stream_failed(now, server, transport, &reason);
                     }
                 }
             }
-            _ = sleep => agent.handle_timeout(Instant::now()),
+            _ = sleep => {
+                let now = Instant::now();
+                agent.handle_timeout(now);
+                if let Some(s) = &mut d.secure {
+                    s.handle_timeout(now);
+                }
+            }
             cmd = commands.recv(), if closing.is_none() => {
                 let now = Instant::now();
                 match cmd {
                     None => {
+                        if let Some(s) = &mut d.secure {
+                            s.close(now);
+                            d.flush(&mut agent);
+                        }
                         agent.close(now);
                         closing = Some((oneshot::channel().0, now + std::time::Duration::from_secs(2)));
                     }
                     Some(Command::Close(done)) => {
+                        if let Some(s) = &mut d.secure {
+                            s.close(now);
+                            d.flush(&mut agent);
+                        }
                         agent.close(now);
                         closing = Some((done, now + std::time::Duration::from_secs(2)));
                     }
@@ -379,9 +504,25 @@ async fn drive(
                         agent.restart(now);
                         let _ = tx.send(agent.local_credentials().clone());
                     }
-                    Some(Command::Send(d)) => match agent.send(&d) {
-                        Ok(t) => dispatch(t, &sockets, &addrs, &streams),
-                        Err(e) => debug!(error = %e, "datagram dropped"),
+                    Some(Command::Send(data)) => d.send(&mut agent, &data),
+                    Some(Command::AttachDtls(config, done)) => {
+                        let r = if d.secure.is_some() {
+                            Err(dtls::DtlsError::InvalidConfig(
+                                "a DTLS transport is already attached to this ICE transport".into(),
+                            ))
+                        } else {
+                            Secure::new(now, *config).map(|mut s| {
+                                for early in d.early_dtls.drain(..) {
+                                    s.handle_datagram(now, &early);
+                                }
+                                d.secure = Some(s);
+                            })
+                        };
+                        let _ = done.send(r);
+                    }
+                    Some(Command::Secure(c)) => match &mut d.secure {
+                        Some(s) => s.command(c),
+                        None => debug!("no DTLS transport attached; command dropped"),
                     },
                 }
                 agent.handle_timeout(now);
@@ -389,7 +530,7 @@ async fn drive(
         }
     }
     while let Some(e) = agent.poll_event() {
-        emit(&control, e);
+        emit(&d.control, Notice::Ice(e));
     }
     if let Some((done, _)) = closing {
         let _ = done.send(());

@@ -13,6 +13,11 @@
 //! (ring) and trusts [`IceTransportConfig::turn_tls_ca`] or the system's
 //! roots.
 //!
+//! [`DtlsTransport`] (the ORTC `RTCDtlsTransport`) takes an `IceTransport`
+//! and runs DTLS 1.2/1.3 and DTLS-SRTP inside the same task: no extra queue
+//! or task per layer. Its events carry application data, and RTP and RTCP
+//! already unprotected; [`DtlsTransport::send_rtp`] protects with SRTP.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use oxrtc::{IceTransport, IceTransportConfig, IceTransportEvent, InterfaceFilter};
@@ -29,15 +34,21 @@
 
 #![deny(missing_docs)]
 
+mod dtls_transport;
 mod ice_transport;
 pub mod mdns;
 mod net;
 mod turn_stream;
 
+pub use dtls_transport::{DtlsTransport, DtlsTransportEvent};
 pub use ice_transport::{IceTransport, IceTransportConfig, IceTransportEvent};
 pub use net::{bind_udp, InterfaceFilter};
 
+/// The sans-IO DTLS engine (certificates, fingerprints, configuration).
+pub use dtls;
 /// The sans-IO ICE engine.
 pub use ice;
+/// SRTP and SRTCP.
+pub use srtp;
 /// The STUN/TURN codec.
 pub use stun;

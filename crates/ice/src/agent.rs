@@ -258,6 +258,16 @@ impl IceAgent {
         self.schedule_pace(now);
     }
 
+    /// Sets the role before checks start: JSEP knows it only when the first
+    /// description is applied (the offerer controls). A lite agent stays
+    /// controlled; a remote lite peer keeps us controlling.
+    pub fn set_controlling(&mut self, controlling: bool) {
+        if self.config.lite || (self.remote_lite && !controlling) {
+            return;
+        }
+        self.set_role(controlling);
+    }
+
     /// Tells the agent the peer is ICE-lite: we must be controlling.
     pub fn set_remote_lite(&mut self, lite: bool) {
         self.remote_lite = lite;

@@ -10,13 +10,15 @@
 //!
 //! This crate is a state machine: bytes and time in; datagrams, events and
 //! the next timeout out. It offers
-//! - [`Certificate`]: generate an ECDSA P-256 self-signed certificate,
-//!   load or save it as PEM, compute its [`fingerprint`](Certificate::fingerprint);
+//! - [`Certificate`]: generate an ECDSA P-256 (or, with the `openssl`
+//!   feature, RSA) self-signed certificate with [`CertificateOptions`]
+//!   (validity, common name), load or save it as PEM, compute its
+//!   [`fingerprint`](Certificate::fingerprint);
 //! - [`Fingerprint`] and [`Algorithm`]: parse and check `a=fingerprint`
 //!   values (sha-1, sha-256, sha-384, sha-512);
 //! - [`DtlsTransport`] with [`DtlsConfig`]: the handshake, the fingerprint
 //!   check, SRTP keys split into local and remote ([`SrtpKeys`]),
-//!   application data and close_notify.
+//!   application data and close_notify, on one of two engines ([`Engine`]).
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -63,10 +65,29 @@
 //!   inside and never surfaces.
 //!
 //! ## Design decisions
-//! - The engine is [dimpl](https://docs.rs/dimpl) 0.9 with its pure-Rust
-//!   `rust-crypto` provider (no C toolchain, no aws-lc). It sits behind a
-//!   small internal `Backend` trait (module `backend`), so an OpenSSL
-//!   engine could replace it; no dimpl type appears in this API.
+//! - Two engines behind a small internal `Backend` trait (module
+//!   `backend`); no engine type appears in this API, and both give the
+//!   same events in the same order. [`Engine::Auto`] (the default) picks:
+//!   - [dimpl](https://docs.rs/dimpl) 0.9 with its pure-Rust `rust-crypto`
+//!     provider (no C toolchain): DTLS 1.2 and 1.3, ECDSA certificates
+//!     only (ours and the peer's), timers on the caller's clock;
+//!   - OpenSSL (cargo feature `openssl`, the system OpenSSL 3 through the
+//!     `openssl` crate, over an in-memory stream): DTLS 1.2 only, ECDSA
+//!     *and RSA* certificates, every SRTP profile. `Auto` uses it when the
+//!     local certificate is RSA; choose [`Engine::OpenSsl`] to accept
+//!     peers with RSA certificates. Its retransmission timer runs on
+//!     OpenSSL's own wall clock (it cannot take ours): fine in real time,
+//!     but on a simulated clock lost flights come back late, so the
+//!     netsim tests run on dimpl. It screens out noise that OpenSSL 3.0
+//!     would otherwise treat as fatal (see the module doc of
+//!     `backend::openssl`).
+//! - Certificates: ECDSA P-256 by default ([`Certificate::generate`]);
+//!   RSA 2048 to 4096 bits via [`Certificate::generate_with`] with the
+//!   `openssl` feature (its key generation is fast; without the feature
+//!   it is an error that says so). Keys are PKCS#8 and certificates are
+//!   signed by rcgen. Validity is what the caller passes
+//!   ([`CertificateOptions::validity`]); the crate never reads the clock,
+//!   so the default is 1975 to 4096.
 //! - We check the peer's certificate ourselves, hashing its DER with each
 //!   configured fingerprint's algorithm. On a mismatch the transport fails
 //!   at once: it sends nothing more (not even its Finished) and delivers
@@ -80,8 +101,10 @@
 //!   `oxrtc-srtp` (`Profile::from_id`).
 //! - dimpl always offers AEAD_AES_256_GCM (0x0008), AEAD_AES_128_GCM
 //!   (0x0007) and AES128_CM_HMAC_SHA1_80 (0x0001); it cannot offer
-//!   AES128_CM_HMAC_SHA1_32 (0x0002). [`DtlsConfig::srtp_profiles`] is
-//!   enforced after negotiation: a profile outside it fails the transport.
+//!   AES128_CM_HMAC_SHA1_32 (0x0002). OpenSSL offers exactly
+//!   [`DtlsConfig::srtp_profiles`], in order, 0x0002 included. With either
+//!   engine the list is enforced after negotiation: a profile outside it
+//!   fails the transport.
 //! - [`DtlsEvent::Connected`] comes before any [`DtlsEvent::Data`], and
 //!   data is only ever delivered from a peer whose fingerprint matched.
 
@@ -93,7 +116,7 @@ mod error;
 mod fingerprint;
 mod transport;
 
-pub use certificate::Certificate;
+pub use certificate::{Certificate, CertificateOptions, KeyType};
 pub use error::DtlsError;
 pub use fingerprint::{Algorithm, Fingerprint};
-pub use transport::{DtlsConfig, DtlsEvent, DtlsTransport, DtlsVersion, Role, SrtpKeys, DEFAULT_SRTP_PROFILES};
+pub use transport::{DtlsConfig, DtlsEvent, DtlsTransport, DtlsVersion, Engine, Role, SrtpKeys, DEFAULT_SRTP_PROFILES};

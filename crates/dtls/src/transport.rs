@@ -32,6 +32,37 @@ pub enum DtlsVersion {
     Auto,
 }
 
+/// Which DTLS engine runs the handshake. Every engine gives the same
+/// events; they differ in what they can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Engine {
+    /// [`Dimpl`](Engine::Dimpl), unless the local certificate is RSA, then
+    /// [`OpenSsl`](Engine::OpenSsl) (which needs the `openssl` feature;
+    /// without it [`DtlsTransport::new`] says so). The default.
+    ///
+    /// The peer's key type is unknown before the handshake: to accept
+    /// peers with RSA certificates, choose `OpenSsl` explicitly.
+    #[default]
+    Auto,
+    /// [dimpl](https://docs.rs/dimpl), pure Rust: DTLS 1.2 and 1.3, ECDSA
+    /// certificates only (ours and the peer's), SRTP profiles 0x0008,
+    /// 0x0007 and 0x0001 (always offered; [`DtlsConfig::srtp_profiles`]
+    /// is checked after negotiation). Retransmits on the caller's clock,
+    /// so it runs on a virtual clock (netsim) exactly as in real time.
+    Dimpl,
+    /// The system OpenSSL (feature `openssl`): DTLS 1.2 only, ECDSA and RSA
+    /// certificates (ours and the peer's), every SRTP profile incl.
+    /// AES128_CM_HMAC_SHA1_32 (0x0002), offering exactly
+    /// [`DtlsConfig::srtp_profiles`] in that order.
+    ///
+    /// OpenSSL times its DTLS retransmissions on its own wall clock: the
+    /// handshake deadline follows the caller's clock, but a lost flight is
+    /// resent only when real time has passed. On a simulated clock that
+    /// runs faster than real time, use `Dimpl` for tests with loss.
+    OpenSsl,
+}
+
 /// The SRTP protection profile ids (RFC 5764 section 4.1.2, RFC 7714
 /// section 14.2) in the order WebRTC stacks prefer them.
 pub const DEFAULT_SRTP_PROFILES: [u16; 4] = [0x0008, 0x0007, 0x0001, 0x0002];
@@ -41,9 +72,16 @@ pub const DEFAULT_SRTP_PROFILES: [u16; 4] = [0x0008, 0x0007, 0x0001, 0x0002];
 pub struct DtlsConfig {
     /// Client or server (from `a=setup`).
     pub role: Role,
-    /// DTLS 1.2 by default.
+    /// DTLS 1.2 by default. [`Engine::OpenSsl`] speaks DTLS 1.2 only:
+    /// [`DtlsVersion::Dtls13`] is refused there and
+    /// [`DtlsVersion::Auto`] means 1.2.
     pub version: DtlsVersion,
+    /// Which DTLS implementation runs the handshake (default
+    /// [`Engine::Auto`]: dimpl, or OpenSSL for an RSA certificate).
+    pub engine: Engine,
     /// Our certificate; its fingerprint goes into the local description.
+    /// An RSA certificate needs [`Engine::OpenSsl`] (what [`Engine::Auto`]
+    /// picks for it).
     pub certificate: Certificate,
     /// The `a=fingerprint` values of the remote description. The peer's
     /// certificate must match at least one of them.
@@ -52,6 +90,10 @@ pub struct DtlsConfig {
     pub mtu: usize,
     /// SRTP profile ids we accept, by preference (default
     /// [`DEFAULT_SRTP_PROFILES`]). Empty: no DTLS-SRTP keys are reported.
+    /// [`Engine::OpenSsl`] offers exactly these, in this order (empty: no
+    /// `use_srtp` extension); [`Engine::Dimpl`] always offers 0x0008,
+    /// 0x0007 and 0x0001 and fails the transport if the peer picks one
+    /// not listed here.
     pub srtp_profiles: Vec<u16>,
     /// The handshake fails if it has not completed this long after
     /// [`DtlsTransport::new`] (default 30 s).
@@ -64,6 +106,7 @@ impl DtlsConfig {
         DtlsConfig {
             role,
             version: DtlsVersion::default(),
+            engine: Engine::default(),
             certificate,
             remote_fingerprints,
             mtu: 1200,
@@ -78,7 +121,8 @@ impl DtlsConfig {
 /// `remote_*`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SrtpKeys {
-    /// The negotiated protection profile id (`0x0001`, `0x0007`, `0x0008`).
+    /// The negotiated protection profile id (`0x0001`, `0x0002`, `0x0007`,
+    /// `0x0008`).
     pub profile: u16,
     /// Our master key.
     pub local_key: Vec<u8>,
@@ -97,7 +141,7 @@ impl fmt::Debug for SrtpKeys {
 }
 
 /// Master key and salt lengths of a profile id, in bytes.
-fn key_salt_len(profile: u16) -> Option<(usize, usize)> {
+pub(crate) fn key_salt_len(profile: u16) -> Option<(usize, usize)> {
     match profile {
         0x0001 | 0x0002 => Some((16, 14)),
         0x0007 => Some((16, 12)),
@@ -187,7 +231,10 @@ impl DtlsTransport {
     /// flight is ready in [`poll_transmit`](Self::poll_transmit) at once.
     ///
     /// Fails only on configuration errors: no remote fingerprint, an MTU
-    /// below 256, a zero handshake timeout.
+    /// below 256, a zero handshake timeout, an engine that cannot serve
+    /// the configuration (an RSA certificate with [`Engine::Dimpl`], DTLS
+    /// 1.3 with [`Engine::OpenSsl`], [`Engine::OpenSsl`] without the
+    /// `openssl` feature).
     pub fn new(now: Instant, config: DtlsConfig) -> Result<Self, DtlsError> {
         if config.remote_fingerprints.is_empty() {
             return Err(DtlsError::NoRemoteFingerprint);
@@ -203,12 +250,14 @@ impl DtlsTransport {
         }
         let backend = backend::new(
             now,
+            config.engine,
             BackendConfig {
                 role: config.role,
                 version: config.version,
                 certificate: &config.certificate,
                 mtu: config.mtu,
                 handshake_timeout: config.handshake_timeout,
+                srtp_profiles: &config.srtp_profiles,
             },
         )
         .map_err(DtlsError::InvalidConfig)?;

@@ -1,67 +1,20 @@
-//! The DTLS engine behind [`DtlsTransport`](crate::DtlsTransport).
-//!
-//! Everything dimpl-specific lives in this module, behind the small
-//! [`Backend`] trait, so another engine (say, the `openssl` crate driven
-//! through memory BIOs) can replace it without touching the public API.
-//! The trait speaks owned bytes and plain strings for errors; mapping to
-//! [`DtlsError`](crate::DtlsError) happens in the transport.
+//! The default engine: [dimpl](https://docs.rs/dimpl), pure Rust
+//! (`rust-crypto`), DTLS 1.2 and 1.3, ECDSA certificates only, driven on
+//! the caller's clock.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::{Certificate, DtlsVersion, Role};
+use super::{Backend, BackendConfig, Output};
+use crate::{DtlsVersion, Role};
 
-/// One output of the engine, owned.
-#[derive(Debug)]
-pub(crate) enum Output {
-    /// A datagram to send.
-    Transmit(Vec<u8>),
-    /// Nothing more to do until this time; ends a poll round.
-    Timeout(Instant),
-    /// The peer's leaf certificate (DER), before `Connected`.
-    PeerCert(Vec<u8>),
-    /// The handshake completed.
-    Connected,
-    /// DTLS-SRTP keying material (RFC 5764 section 4.2, label
-    /// `EXTRACTOR-dtls_srtp`, length 2 * (key + salt)) and the profile id.
-    Keying { profile: u16, material: Vec<u8> },
-    /// Application data from the peer.
-    Data(Vec<u8>),
-    /// The peer sent close_notify.
-    CloseNotify,
-}
-
-/// What the transport needs from a DTLS engine. All errors are fatal.
-pub(crate) trait Backend: Send {
-    fn handle_packet(&mut self, packet: &[u8]) -> Result<(), String>;
-    fn handle_timeout(&mut self, now: Instant) -> Result<(), String>;
-    fn send(&mut self, data: &[u8]) -> Result<(), String>;
-    fn close(&mut self) -> Result<(), String>;
-    /// The next output; a round of polling ends with [`Output::Timeout`].
-    fn poll(&mut self) -> Output;
-}
-
-/// What the engine is built from.
-pub(crate) struct BackendConfig<'a> {
-    pub role: Role,
-    pub version: DtlsVersion,
-    pub certificate: &'a Certificate,
-    pub mtu: usize,
-    pub handshake_timeout: Duration,
-}
-
-/// The default engine: dimpl.
-pub(crate) fn new(now: Instant, config: BackendConfig<'_>) -> Result<Box<dyn Backend>, String> {
-    Dimpl::new(now, config).map(|d| Box::new(d) as Box<dyn Backend>)
-}
-
-struct Dimpl {
+pub(crate) struct Dimpl {
     dtls: dimpl::Dtls,
     buf: Vec<u8>,
 }
 
 impl Dimpl {
-    fn new(now: Instant, c: BackendConfig<'_>) -> Result<Self, String> {
+    pub(crate) fn new(now: Instant, c: BackendConfig<'_>) -> Result<Self, String> {
         let config = dimpl::Config::builder()
             .mtu(c.mtu)
             .handshake_timeout(c.handshake_timeout)

@@ -1,0 +1,504 @@
+//! Receiving: TSN tracking, SACK generation (delayed, with gap blocks and duplicates),
+//! reassembly of DATA (by consecutive TSNs) and I-DATA (by MID and FSN), ordered delivery by
+//! SSN/MID, and FORWARD-TSN / I-FORWARD-TSN.
+//!
+//! Memory is bounded by the receive window: chunks that do not fit are dropped (the peer
+//! retransmits them), chunks far ahead of the cumulative TSN are dropped, and a message
+//! growing past `max_message_size` aborts the association.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use super::{unwrap_tsn, Association, SctpEvent, State};
+use crate::chunk::{cause, Chunk, DataChunk, ErrorCause, ForwardTsn, Sack};
+
+/// DATA further than this many TSNs ahead of the cumulative TSN is dropped.
+pub(crate) const MAX_TSN_AHEAD: u64 = 1 << 16;
+/// Most duplicate TSNs reported in one SACK.
+const MAX_DUPS: usize = 32;
+
+#[derive(Default)]
+struct InStream {
+    next: u32,
+    waiting: BTreeMap<u32, (u32, Bytes)>,
+}
+
+#[derive(Default)]
+struct Partial {
+    frags: BTreeMap<u32, Bytes>,
+    size: usize,
+    ppid: u32,
+    last_fsn: Option<u32>,
+}
+
+pub(crate) struct RecvState {
+    pub(crate) cum: u64,
+    /// Received TSNs above `cum + 1`, as sorted disjoint inclusive ranges.
+    ranges: Vec<(u64, u64)>,
+    dups: Vec<u32>,
+    pub(crate) sack_now: bool,
+    owed: bool,
+    packets_since_sack: u32,
+    /// Bytes held for reassembly, reordering and deferred resets.
+    pub(crate) held: usize,
+    /// DATA fragments by TSN, with the bytes of their message up to them when known.
+    frags: BTreeMap<u64, (DataChunk, Option<usize>)>,
+    /// I-DATA partial messages by (stream, unordered, MID).
+    ifrags: BTreeMap<(u16, bool, u32), Partial>,
+    streams: HashMap<u16, InStream>,
+    /// Chunks held back by a deferred stream reset (RFC 6525 5.2.2).
+    pub(crate) deferred: Vec<(u64, DataChunk)>,
+}
+
+impl RecvState {
+    pub(crate) fn new(cum: u64) -> Self {
+        RecvState {
+            cum,
+            ranges: Vec::new(),
+            dups: Vec::new(),
+            sack_now: false,
+            owed: false,
+            packets_since_sack: 0,
+            held: 0,
+            frags: BTreeMap::new(),
+            ifrags: BTreeMap::new(),
+            streams: HashMap::new(),
+            deferred: Vec::new(),
+        }
+    }
+
+    pub(crate) fn sack_owed(&self) -> bool {
+        self.owed
+    }
+
+    fn contains(&self, tsn: u64) -> bool {
+        if tsn <= self.cum {
+            return true;
+        }
+        let i = self.ranges.partition_point(|r| r.1 < tsn);
+        self.ranges.get(i).is_some_and(|r| r.0 <= tsn)
+    }
+
+    /// Records `tsn` as received (it must be new).
+    fn mark(&mut self, tsn: u64) {
+        if tsn == self.cum + 1 {
+            self.cum = tsn;
+        } else {
+            let i = self.ranges.partition_point(|r| r.1 + 1 < tsn);
+            let merged = match self.ranges.get_mut(i) {
+                Some(r) if r.1 + 1 == tsn => {
+                    r.1 = tsn;
+                    if self.ranges.get(i + 1).is_some_and(|n| n.0 == tsn + 1) {
+                        self.ranges[i].1 = self.ranges[i + 1].1;
+                        self.ranges.remove(i + 1);
+                    }
+                    true
+                }
+                Some(r) if r.0 == tsn + 1 => {
+                    r.0 = tsn;
+                    true
+                }
+                _ => false,
+            };
+            if !merged {
+                self.ranges.insert(i, (tsn, tsn));
+            }
+        }
+        self.absorb();
+    }
+
+    /// Moves `cum` over ranges that now touch it.
+    fn absorb(&mut self) {
+        let n = self.ranges.iter().take_while(|r| r.0 <= self.cum + 1).count();
+        for r in self.ranges.drain(..n) {
+            self.cum = self.cum.max(r.1);
+        }
+    }
+
+    pub(crate) fn make_sack(&mut self, window: u32, max_gaps: usize) -> Sack {
+        let gaps = self
+            .ranges
+            .iter()
+            .map(|&(a, b)| (a - self.cum, b - self.cum))
+            .take_while(|&(_, b)| b <= u16::MAX as u64)
+            .take(max_gaps)
+            .map(|(a, b)| (a as u16, b as u16))
+            .collect();
+        self.sack_now = false;
+        self.owed = false;
+        self.packets_since_sack = 0;
+        Sack {
+            cum_tsn_ack: self.cum as u32,
+            a_rwnd: (window as usize).saturating_sub(self.held) as u32,
+            gaps,
+            dups: std::mem::take(&mut self.dups),
+        }
+    }
+}
+
+fn newer(a: u32, b: u32, idata: bool) -> bool {
+    if idata {
+        (a.wrapping_sub(b) as i32) > 0
+    } else {
+        ((a as u16).wrapping_sub(b as u16) as i16) > 0
+    }
+}
+
+fn inc(a: u32, idata: bool) -> u32 {
+    if idata {
+        a.wrapping_add(1)
+    } else {
+        (a + 1) & 0xffff
+    }
+}
+
+impl Association {
+    /// Handles one DATA or I-DATA chunk. Err: the association was aborted.
+    pub(crate) fn on_data(&mut self, now: Instant, d: DataChunk) -> Result<(), ()> {
+        let rcv = &mut self.rcv;
+        let tsn = unwrap_tsn(d.tsn, rcv.cum);
+        if rcv.contains(tsn) {
+            if rcv.dups.len() < MAX_DUPS {
+                rcv.dups.push(d.tsn);
+            }
+            rcv.sack_now = true;
+            self.stats.duplicate_tsns += 1;
+            return Ok(());
+        }
+        if tsn > rcv.cum + MAX_TSN_AHEAD {
+            self.stats.dropped_chunks += 1;
+            return Ok(());
+        }
+        if d.interleaved != self.idata {
+            // RFC 8260 2.1: I-DATA without negotiation, or DATA once I-DATA is in use.
+            return self.violation(if d.interleaved {
+                "I-DATA was not negotiated"
+            } else {
+                "DATA after I-DATA was negotiated"
+            });
+        }
+        let len = d.payload.len();
+        let window = self.config.receive_window as usize;
+        let slack = 4 * self.config.mtu;
+        if rcv.held + len > window && !(tsn == rcv.cum + 1 && rcv.held + len <= window + slack) {
+            self.stats.dropped_chunks += 1;
+            rcv.sack_now = true;
+            return Ok(());
+        }
+        if !rcv.ranges.is_empty() {
+            rcv.sack_now = true; // filling (or widening) a gap: tell the sender at once
+        }
+        rcv.mark(tsn);
+        if d.stream >= self.num_inbound {
+            // Acknowledge but discard (RFC 9260 6.5).
+            let mut info = d.stream.to_be_bytes().to_vec();
+            info.extend_from_slice(&[0, 0]);
+            if self.ctrl.len() < 8 {
+                let causes = ErrorCause::encode(&[ErrorCause { code: cause::INVALID_STREAM, info }]);
+                self.ctrl.push_back(Chunk::Error { causes: causes.into() });
+            }
+            return Ok(());
+        }
+        if self.rcf.defers(d.stream, tsn) {
+            self.rcv.held += len;
+            self.rcv.deferred.push((tsn, d));
+            return Ok(());
+        }
+        self.accept_chunk(tsn, d)?;
+        self.check_deferred_reset(now);
+        Ok(())
+    }
+
+    /// Puts a chunk into reassembly; delivers what completes.
+    pub(crate) fn accept_chunk(&mut self, tsn: u64, d: DataChunk) -> Result<(), ()> {
+        let max = self.config.max_message_size;
+        let len = d.payload.len();
+        if d.beginning && d.ending && d.fsn == 0 {
+            if len > max {
+                return self.violation("message larger than our max-message-size");
+            }
+            self.complete(d.stream, d.unordered, d.mid, d.ppid, d.payload);
+            return Ok(());
+        }
+        if !self.idata {
+            let rcv = &mut self.rcv;
+            let run = if d.beginning {
+                Some(len)
+            } else {
+                rcv.frags
+                    .get(&(tsn - 1))
+                    .filter(|(p, _)| p.stream == d.stream && !p.ending)
+                    .and_then(|(_, r)| *r)
+                    .map(|r| r + len)
+            };
+            if run.is_some_and(|r| r > max) {
+                return self.violation("message larger than our max-message-size");
+            }
+            let (b, e) = (d.beginning, d.ending);
+            rcv.held += len;
+            rcv.frags.insert(tsn, (d, run));
+            let has = |t: u64| rcv.frags.contains_key(&t);
+            if (b || has(tsn - 1)) && (e || has(tsn + 1)) {
+                return self.assemble(tsn);
+            }
+            return Ok(());
+        }
+        let key = (d.stream, d.unordered, d.mid);
+        let p = self.rcv.ifrags.entry(key).or_default();
+        if p.frags.contains_key(&d.fsn) {
+            return Ok(());
+        }
+        p.size += len;
+        if d.beginning {
+            p.ppid = d.ppid;
+        }
+        if d.ending {
+            p.last_fsn = Some(d.fsn);
+        }
+        p.frags.insert(d.fsn, d.payload);
+        self.rcv.held += len;
+        if p.size > max {
+            return self.violation("message larger than our max-message-size");
+        }
+        let done = p.last_fsn.is_some_and(|l| p.frags.len() as u64 == l as u64 + 1);
+        if done {
+            let Some(p) = self.rcv.ifrags.remove(&key) else { return Ok(()) };
+            self.rcv.held -= p.size;
+            let data = concat(p.frags.into_values(), p.size);
+            self.complete(key.0, key.1, key.2, p.ppid, data);
+        }
+        Ok(())
+    }
+
+    /// DATA: assembles the message through `tsn` if all its fragments are here.
+    fn assemble(&mut self, tsn: u64) -> Result<(), ()> {
+        let frags = &self.rcv.frags;
+        let Some((c, _)) = frags.get(&tsn) else { return Ok(()) };
+        let (stream, unordered) = (c.stream, c.unordered);
+        let same = |t: u64| frags.get(&t).filter(|(p, _)| p.stream == stream && p.unordered == unordered);
+        let mut a = tsn;
+        let mut size = 0usize;
+        loop {
+            let Some((p, _)) = same(a) else { return Ok(()) };
+            size += p.payload.len();
+            if p.beginning {
+                break;
+            }
+            a -= 1;
+        }
+        let mut b = tsn;
+        loop {
+            let Some((p, _)) = same(b) else { return Ok(()) };
+            if b != tsn {
+                size += p.payload.len();
+            }
+            if p.ending {
+                break;
+            }
+            b += 1;
+        }
+        if size > self.config.max_message_size {
+            return self.violation("message larger than our max-message-size");
+        }
+        let mut rest = self.rcv.frags.split_off(&a);
+        let mut after = rest.split_off(&(b + 1));
+        self.rcv.frags.append(&mut after);
+        self.rcv.held -= size;
+        let mut it = rest.into_values().map(|(c, _)| c);
+        let Some(first) = it.next() else { return Ok(()) };
+        let (mid, ppid) = (first.mid, first.ppid);
+        let data = concat(std::iter::once(first.payload).chain(it.map(|c| c.payload)), size);
+        self.complete(stream, unordered, mid, ppid, data);
+        Ok(())
+    }
+
+    fn violation(&mut self, what: &str) -> Result<(), ()> {
+        let causes =
+            ErrorCause::encode(&[ErrorCause { code: cause::PROTOCOL_VIOLATION, info: what.as_bytes().to_vec() }]);
+        self.send_raw(self.peer_tag, &Chunk::Abort { t_bit: false, causes: causes.into() }, self.zero_checksum_send);
+        self.fail(format!("peer violated the protocol: {what}"));
+        Err(())
+    }
+
+    /// A complete message: deliver it now or when its turn in the stream comes.
+    fn complete(&mut self, stream: u16, unordered: bool, mid: u32, ppid: u32, data: Bytes) {
+        if unordered {
+            self.deliver(stream, ppid, data);
+            return;
+        }
+        let idata = self.idata;
+        let st = self.rcv.streams.entry(stream).or_default();
+        if mid == st.next {
+            st.next = inc(st.next, idata);
+            self.stats.messages_received += 1;
+            self.events.push_back(SctpEvent::Message { stream, ppid, data });
+            self.drain_stream(stream);
+        } else if newer(mid, st.next, idata) {
+            if let std::collections::btree_map::Entry::Vacant(v) = st.waiting.entry(mid) {
+                self.rcv.held += data.len();
+                v.insert((ppid, data));
+            }
+        }
+    }
+
+    fn drain_stream(&mut self, stream: u16) {
+        let idata = self.idata;
+        let Some(st) = self.rcv.streams.get_mut(&stream) else { return };
+        while let Some((ppid, data)) = st.waiting.remove(&st.next) {
+            st.next = inc(st.next, idata);
+            self.rcv.held -= data.len();
+            self.stats.messages_received += 1;
+            self.events.push_back(SctpEvent::Message { stream, ppid, data });
+        }
+    }
+
+    fn deliver(&mut self, stream: u16, ppid: u32, data: Bytes) {
+        self.stats.messages_received += 1;
+        self.events.push_back(SctpEvent::Message { stream, ppid, data });
+    }
+
+    /// Resets the incoming sequence numbers of `streams` (RFC 6525).
+    pub(crate) fn reset_incoming(&mut self, streams: &[u16]) {
+        // Partial I-DATA messages of reset streams can never complete: MIDs restart at 0.
+        let rcv = &mut self.rcv;
+        let gone: Vec<_> =
+            rcv.ifrags.keys().filter(|k| streams.is_empty() || streams.contains(&k.0)).copied().collect();
+        for k in gone {
+            if let Some(p) = rcv.ifrags.remove(&k) {
+                rcv.held -= p.size;
+            }
+        }
+        if streams.is_empty() {
+            for st in self.rcv.streams.values_mut() {
+                let w: usize = st.waiting.values().map(|(_, d)| d.len()).sum();
+                self.rcv.held -= w;
+                *st = InStream::default();
+            }
+            return;
+        }
+        for s in streams {
+            if let Some(st) = self.rcv.streams.remove(s) {
+                let w: usize = st.waiting.values().map(|(_, d)| d.len()).sum();
+                self.rcv.held -= w;
+            }
+        }
+    }
+
+    /// Decides when to SACK after a packet with DATA (RFC 9260 6.2).
+    pub(crate) fn after_data_packet(&mut self, now: Instant) {
+        let rcv = &mut self.rcv;
+        rcv.owed = true;
+        rcv.packets_since_sack += 1;
+        if !rcv.ranges.is_empty()
+            || !rcv.dups.is_empty()
+            || rcv.packets_since_sack >= 2
+            || self.state != State::Established
+        {
+            rcv.sack_now = true;
+        } else if self.timers.delayed_ack.is_none() {
+            self.timers.delayed_ack = Some(now + self.config.delayed_ack);
+        }
+    }
+
+    pub(crate) fn on_forward_tsn(&mut self, now: Instant, f: &ForwardTsn) {
+        self.rcv.sack_now = true;
+        self.rcv.owed = true;
+        if f.interleaved != self.idata {
+            return;
+        }
+        let new = unwrap_tsn(f.new_cum_tsn, self.rcv.cum);
+        if new <= self.rcv.cum || new > self.rcv.cum + MAX_TSN_AHEAD {
+            return;
+        }
+        let rcv = &mut self.rcv;
+        rcv.cum = new;
+        rcv.ranges.retain(|r| r.1 > new);
+        rcv.absorb();
+        if !self.idata {
+            let keep = rcv.frags.split_off(&(new + 1));
+            let dropped = std::mem::replace(&mut rcv.frags, keep);
+            rcv.held -= dropped.values().map(|(c, _)| c.payload.len()).sum::<usize>();
+        }
+        let idata = self.idata;
+        for e in f.streams.iter().take(1024) {
+            if idata {
+                let gone: Vec<_> = self
+                    .rcv
+                    .ifrags
+                    .range((e.stream, e.unordered, 0)..=(e.stream, e.unordered, u32::MAX))
+                    .filter(|(k, _)| !newer(k.2, e.mid, true))
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in gone {
+                    if let Some(p) = self.rcv.ifrags.remove(&k) {
+                        self.rcv.held -= p.size;
+                    }
+                }
+            }
+            if e.unordered {
+                continue;
+            }
+            let mut held_freed = 0;
+            let st = self.rcv.streams.entry(e.stream).or_default();
+            // Deliver what waited for the skipped messages, in order, then move on.
+            let mut ready: Vec<u32> = st.waiting.keys().copied().filter(|&k| !newer(k, e.mid, idata)).collect();
+            let next = st.next;
+            ready.sort_by_key(|&k| k.wrapping_sub(next) & if idata { u32::MAX } else { 0xffff });
+            for k in ready {
+                if let Some((ppid, data)) = st.waiting.remove(&k) {
+                    held_freed += data.len();
+                    self.stats.messages_received += 1;
+                    self.events.push_back(SctpEvent::Message { stream: e.stream, ppid, data });
+                }
+            }
+            let after = inc(e.mid, idata);
+            if newer(after, st.next, idata) {
+                st.next = after;
+            }
+            self.rcv.held -= held_freed;
+            let sid = e.stream;
+            self.drain_stream(sid);
+        }
+        self.check_deferred_reset(now);
+    }
+}
+
+fn concat(parts: impl Iterator<Item = Bytes>, size: usize) -> Bytes {
+    let mut b = BytesMut::with_capacity(size);
+    for p in parts {
+        b.extend_from_slice(&p);
+    }
+    b.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsn_ranges_merge_and_advance() {
+        let mut r = RecvState::new(100);
+        r.mark(103);
+        r.mark(105);
+        r.mark(104);
+        assert_eq!(r.ranges, vec![(103, 105)]);
+        assert!(r.contains(104) && !r.contains(102) && r.contains(100));
+        r.mark(101);
+        r.mark(102);
+        assert_eq!((r.cum, r.ranges.len()), (105, 0));
+        r.mark(110);
+        r.mark(108);
+        let s = r.make_sack(1000, 10);
+        assert_eq!((s.cum_tsn_ack, s.gaps), (105, vec![(3, 3), (5, 5)]));
+    }
+
+    #[test]
+    fn serial_comparisons_wrap() {
+        assert!(newer(0, 65535, false));
+        assert!(!newer(65535, 0, false));
+        assert!(newer(0, u32::MAX, true));
+        assert_eq!(inc(65535, false), 0);
+    }
+}

@@ -1,0 +1,193 @@
+//! Two associations on a simulated network, on a virtual clock.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use netsim::{LinkConfig, Network, VirtualClock};
+use sctp::{Association, SctpConfig, SctpEvent};
+
+pub struct Sim {
+    pub net: Network,
+    pub clock: VirtualClock,
+    pub a: Association,
+    pub b: Association,
+    pub addr_a: SocketAddr,
+    pub addr_b: SocketAddr,
+    pub ev_a: Vec<SctpEvent>,
+    pub ev_b: Vec<SctpEvent>,
+    /// When set, every packet either side sends is recorded here.
+    pub tap: Option<Vec<Vec<u8>>>,
+}
+
+pub fn config(seed: u64) -> SctpConfig {
+    SctpConfig { seed, ..SctpConfig::default() }
+}
+
+pub fn link(latency_ms: u64) -> LinkConfig {
+    LinkConfig { latency: Duration::from_millis(latency_ms), ..LinkConfig::default() }
+}
+
+pub fn lossy(latency_ms: u64, loss: f64) -> LinkConfig {
+    LinkConfig {
+        latency: Duration::from_millis(latency_ms),
+        jitter: Duration::from_millis(2),
+        loss,
+        reorder: if loss > 0.0 { 0.02 } else { 0.0 },
+        reorder_delay: Duration::from_millis(15),
+        duplicate: if loss > 0.0 { 0.01 } else { 0.0 },
+        ..LinkConfig::default()
+    }
+}
+
+impl Sim {
+    /// `ab` shapes packets from A to B, `ba` from B to A.
+    pub fn new(seed: u64, ab: LinkConfig, ba: LinkConfig, ca: SctpConfig, cb: SctpConfig) -> Sim {
+        let addr_a: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let addr_b: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let mut net = Network::new(seed);
+        net.add_host(addr_a.ip());
+        net.add_host(addr_b.ip());
+        net.set_egress(addr_a.ip(), ab);
+        net.set_egress(addr_b.ip(), ba);
+        let clock = VirtualClock::new(Instant::now());
+        let now = clock.now();
+        Sim {
+            a: Association::new(now, ca),
+            b: Association::new(now, cb),
+            net,
+            clock,
+            addr_a,
+            addr_b,
+            ev_a: Vec::new(),
+            ev_b: Vec::new(),
+            tap: None,
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    pub fn flush(&mut self) {
+        let now = self.clock.now();
+        while let Some(p) = self.a.poll_transmit(now) {
+            assert!(p.len() <= 1200, "packet over the MTU");
+            if let Some(t) = self.tap.as_mut() {
+                t.push(p.clone());
+            }
+            self.net.send(now, self.addr_a, self.addr_b, &p);
+        }
+        while let Some(p) = self.b.poll_transmit(now) {
+            assert!(p.len() <= 1200, "packet over the MTU");
+            if let Some(t) = self.tap.as_mut() {
+                t.push(p.clone());
+            }
+            self.net.send(now, self.addr_b, self.addr_a, &p);
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.ev_a.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.ev_b.push(e);
+        }
+    }
+
+    /// One step: flush output, jump to the next instant something happens, run it.
+    /// False when nothing is left to happen.
+    pub fn step(&mut self) -> bool {
+        self.flush();
+        let next = [self.net.poll_timeout(), self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+        let Some(t) = next else { return false };
+        self.clock.advance_to(t);
+        let now = self.clock.now();
+        while let Some(d) = self.net.poll_delivery(now) {
+            if d.to == self.addr_b {
+                self.b.handle_receive(now, &d.data);
+            } else {
+                self.a.handle_receive(now, &d.data);
+            }
+        }
+        self.a.handle_timeout(now);
+        self.b.handle_timeout(now);
+        self.flush();
+        true
+    }
+
+    /// Steps until `done` holds or `limit` of virtual time passed; true if `done` held.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Sim) -> bool) -> bool {
+        let end = self.clock.now() + limit;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if self.clock.now() >= end || !self.step() {
+                return done(self);
+            }
+        }
+    }
+
+    pub fn connect(&mut self) {
+        let now = self.now();
+        self.a.connect(now);
+        assert!(
+            self.run_until(Duration::from_secs(120), |s| s.a.is_established() && s.b.is_established()),
+            "association did not come up"
+        );
+    }
+
+    /// Messages B received, removed from `ev_b`.
+    pub fn take_messages_b(&mut self) -> Vec<(u16, u32, Bytes)> {
+        let mut out = Vec::new();
+        self.ev_b.retain(|e| match e {
+            SctpEvent::Message { stream, ppid, data } => {
+                out.push((*stream, *ppid, data.clone()));
+                false
+            }
+            _ => true,
+        });
+        out
+    }
+}
+
+/// Deterministic message content: an 8-byte header (stream, sequence) then a slice of a
+/// fixed pseudo-random template, so that checks are memcmp-fast.
+pub struct Pattern {
+    template: Bytes,
+}
+
+impl Pattern {
+    pub fn new() -> Pattern {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let v: Vec<u8> = (0..(2 << 20))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        Pattern { template: Bytes::from(v) }
+    }
+
+    pub fn message(&self, stream: u16, seq: u32, len: usize) -> Bytes {
+        assert!((8..=(1 << 20)).contains(&len));
+        let off = (seq as usize * 7919 + stream as usize * 131) % (1 << 20);
+        let mut m = Vec::with_capacity(len);
+        m.extend_from_slice(&(stream as u32).to_be_bytes());
+        m.extend_from_slice(&seq.to_be_bytes());
+        m.extend_from_slice(&self.template[off..off + len - 8]);
+        Bytes::from(m)
+    }
+
+    /// Checks a received message; returns its (stream, seq).
+    pub fn check(&self, data: &[u8]) -> (u16, u32) {
+        assert!(data.len() >= 8, "short message");
+        let stream = u32::from_be_bytes(data[0..4].try_into().unwrap()) as u16;
+        let seq = u32::from_be_bytes(data[4..8].try_into().unwrap());
+        let off = (seq as usize * 7919 + stream as usize * 131) % (1 << 20);
+        assert!(data[8..] == self.template[off..off + data.len() - 8], "corrupt message {stream}/{seq}");
+        (stream, seq)
+    }
+}

@@ -1,0 +1,333 @@
+//! Hostile and broken input: each is dropped, counted or refused, and the association keeps
+//! working (or, for a memory attack, aborts with bounded memory).
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{config, link, Sim};
+use sctp::chunk::{Chunk, DataChunk, Init, ReConfig, ReconfigParam};
+use sctp::{Association, CommonHeader, Packet, SctpConfig, SctpEvent, SendParams};
+
+fn established(cb: SctpConfig) -> Sim {
+    let mut sim = Sim::new(1, link(5), link(5), config(1), cb);
+    sim.connect();
+    sim
+}
+
+/// A packet as A would send it to B, with B's verification tag and a valid CRC32c.
+fn forge(sim: &Sim, chunks: Vec<Chunk>) -> Vec<u8> {
+    let vtag = sim.b.local_tag_for_fuzzing().unwrap();
+    Packet { header: CommonHeader { src_port: 5000, dst_port: 5000, vtag, checksum: 0 }, chunks }.encode(false)
+}
+
+/// Sends a message from A and returns the DATA chunk B received (B's next expected TSN is
+/// its TSN + 1).
+fn probe(sim: &mut Sim, text: &str) -> DataChunk {
+    let now = sim.now();
+    sim.a.send(now, 0, 51, Bytes::copy_from_slice(text.as_bytes()), SendParams::default()).unwrap();
+    let p = sim.a.poll_transmit(now).unwrap();
+    sim.b.handle_receive(now, &p);
+    let d = Packet::decode(&p, false)
+        .unwrap()
+        .chunks
+        .into_iter()
+        .find_map(|c| if let Chunk::Data(d) = c { Some(d) } else { None })
+        .unwrap();
+    assert!(sim.run_until(Duration::from_secs(5), |s| s.take_messages_b().iter().any(|(_, _, d)| d == text.as_bytes())));
+    d
+}
+
+fn still_works(sim: &mut Sim) {
+    assert!(!sim.a.is_closed() && !sim.b.is_closed());
+    probe(sim, "still working");
+}
+
+#[test]
+fn bad_chunk_lengths_wrong_tags_and_ports_are_dropped() {
+    let mut sim = established(config(2));
+    let good = forge(&sim, vec![Chunk::Heartbeat(sctp::chunk::Heartbeat { info: Bytes::from_static(b"x") })]);
+    let now = sim.now();
+    let before = sim.b.stats().dropped_packets;
+    let mut n = 0;
+    for len in [0u16, 1, 3, 2000] {
+        let mut p = good.clone();
+        p[14..16].copy_from_slice(&len.to_be_bytes());
+        let c = sctp::checksum(&p);
+        p[8..12].copy_from_slice(&c.to_le_bytes());
+        sim.b.handle_receive(now, &p);
+        n += 1;
+    }
+    let mut wrong_tag = good.clone();
+    wrong_tag[4] ^= 0xff;
+    let c = sctp::checksum(&wrong_tag);
+    wrong_tag[8..12].copy_from_slice(&c.to_le_bytes());
+    sim.b.handle_receive(now, &wrong_tag);
+    let mut wrong_port = good.clone();
+    wrong_port[2] = 0x99;
+    let c = sctp::checksum(&wrong_port);
+    wrong_port[8..12].copy_from_slice(&c.to_le_bytes());
+    sim.b.handle_receive(now, &wrong_port);
+    sim.b.handle_receive(now, &good[..7]);
+    n += 3;
+    assert_eq!(sim.b.stats().dropped_packets - before, n);
+    still_works(&mut sim);
+}
+
+#[test]
+fn tsns_far_outside_the_window_are_dropped() {
+    let mut sim = established(config(2));
+    let d = probe(&mut sim, "first");
+    let before = sim.b.stats().dropped_chunks;
+    for off in [1u32 << 20, 1 << 30, 3 << 30] {
+        let mut far = d.clone();
+        far.tsn = d.tsn.wrapping_add(off);
+        far.mid = 1;
+        let p = forge(&sim, vec![Chunk::Data(far)]);
+        let now = sim.now();
+        sim.b.handle_receive(now, &p);
+    }
+    let st = sim.b.stats();
+    assert_eq!(st.dropped_chunks - before + (st.duplicate_tsns), 3, "{st:?}");
+    still_works(&mut sim);
+}
+
+#[test]
+fn a_claimed_huge_reassembly_is_bounded_and_aborted() {
+    for in_order in [true, false] {
+        let mut sim = established(config(2));
+        let d = probe(&mut sim, "first");
+        let mut max_held = 0;
+        for i in 1..2000u32 {
+            let mut f = d.clone();
+            // In order: a message that never ends. Out of order: fragments that can never
+            // join (every other TSN missing), filling the window.
+            f.tsn = d.tsn.wrapping_add(if in_order { i } else { 2 * i });
+            f.mid = 1;
+            f.beginning = i == 1;
+            f.ending = false;
+            f.payload = Bytes::from(vec![0; 1100]);
+            let p = forge(&sim, vec![Chunk::Data(f)]);
+            let now = sim.now();
+            sim.b.handle_receive(now, &p);
+            while sim.b.poll_transmit(now).is_some() {}
+            max_held = max_held.max(sim.b.stats().receive_buffered);
+            if sim.b.is_closed() {
+                break;
+            }
+        }
+        assert!(max_held <= 1024 * 1024 + 4 * 1200, "held {max_held}");
+        if in_order {
+            assert!(sim.b.is_closed(), "a message past max-message-size aborts");
+            while let Some(e) = sim.b.poll_event() {
+                sim.ev_b.push(e);
+            }
+            assert!(
+                matches!(sim.ev_b.last(), Some(SctpEvent::Aborted { reason }) if reason.contains("max-message-size")),
+                "{:?}",
+                sim.ev_b
+            );
+        } else {
+            assert!(sim.b.stats().dropped_chunks > 0, "beyond the window is dropped");
+        }
+    }
+}
+
+#[test]
+fn init_flood_keeps_no_state() {
+    let now = std::time::Instant::now();
+    let mut listener = Association::new(now, config(9));
+    let init = |tag: u32| {
+        Packet {
+            header: CommonHeader { src_port: 5000, dst_port: 5000, vtag: 0, checksum: 0 },
+            chunks: vec![Chunk::Init(Init {
+                initiate_tag: tag,
+                a_rwnd: 65536,
+                outbound_streams: 10,
+                inbound_streams: 10,
+                initial_tsn: tag,
+                ..Init::default()
+            })],
+        }
+        .encode(false)
+    };
+    // Drained: every INIT answered, nothing kept.
+    for i in 1..=10_000u32 {
+        listener.handle_receive(now, &init(i));
+        assert!(listener.poll_transmit(now).is_some());
+        assert!(listener.poll_transmit(now).is_none());
+    }
+    let st = listener.stats();
+    assert_eq!(st.inits_answered, 10_000);
+    assert_eq!((st.outstanding_chunks, st.receive_buffered), (0, 0));
+    assert!(!listener.is_established() && listener.poll_event().is_none() && listener.poll_timeout().is_none());
+    // Not drained: the answer queue stays capped.
+    for i in 1..=10_000u32 {
+        listener.handle_receive(now, &init(i));
+    }
+    assert!(listener.stats().answers_dropped >= 10_000 - 16);
+    let mut n = 0;
+    while listener.poll_transmit(now).is_some() {
+        n += 1;
+    }
+    assert!(n <= 16);
+
+    // An established association ignores INITs (no restart) and keeps working.
+    let mut sim = established(config(2));
+    let now = sim.now();
+    for i in 1..=1000u32 {
+        sim.b.handle_receive(now, &init(i));
+    }
+    still_works(&mut sim);
+}
+
+#[test]
+fn stream_resets_for_missing_streams_and_bad_sequence_numbers_are_refused() {
+    let mut sim = established(SctpConfig { max_inbound_streams: 16, ..config(2) });
+    let d = probe(&mut sim, "first");
+    for (seq, streams) in [(0u32, vec![100u16]), (12345, vec![1]), (0, vec![])] {
+        let rc = Chunk::ReConfig(ReConfig {
+            params: vec![ReconfigParam::OutgoingReset { req_seq: seq, resp_seq: 0, last_tsn: d.tsn, streams }],
+        });
+        let p = forge(&sim, vec![rc]);
+        let now = sim.now();
+        sim.b.handle_receive(now, &p);
+        let answer = sim.b.poll_transmit(now).unwrap();
+        let chunks = Packet::decode(&answer, false).unwrap().chunks;
+        assert!(
+            chunks
+                .iter()
+                .any(|c| matches!(c, Chunk::ReConfig(r) if matches!(r.params[0], ReconfigParam::Response { .. }))),
+            "{chunks:?}"
+        );
+        assert!(!sim.ev_b.iter().any(|e| matches!(e, SctpEvent::IncomingStreamsReset { .. })));
+    }
+    still_works(&mut sim);
+}
+
+#[test]
+fn garbage_and_bit_flips_are_dropped() {
+    let mut sim = established(config(2));
+    let now = sim.now();
+    sim.a.send(now, 0, 51, Bytes::from(vec![5; 900]), SendParams::default()).unwrap();
+    let good = sim.a.poll_transmit(now).unwrap();
+    let before = sim.b.stats().dropped_packets;
+    let mut x: u32 = 12345;
+    let mut n = 0;
+    for i in 0..good.len() * 8 {
+        let mut p = good.clone();
+        p[i / 8] ^= 1 << (i % 8);
+        sim.b.handle_receive(now, &p);
+        n += 1;
+    }
+    for len in 0..300 {
+        let junk: Vec<u8> = (0..len)
+            .map(|_| {
+                x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        sim.b.handle_receive(now, &junk);
+        n += 1;
+    }
+    assert_eq!(sim.b.stats().dropped_packets - before, n);
+    assert!(sim.take_messages_b().is_empty());
+    sim.b.handle_receive(now, &good);
+    still_works(&mut sim);
+}
+
+#[test]
+fn forged_cookies_are_rejected() {
+    let now = std::time::Instant::now();
+    let mut listener = Association::new(now, config(9));
+    for cookie in [Bytes::new(), Bytes::from(vec![1; 66]), Bytes::from(vec![0; 500])] {
+        let p = Packet {
+            header: CommonHeader { src_port: 5000, dst_port: 5000, vtag: 77, checksum: 0 },
+            chunks: vec![Chunk::CookieEcho { cookie }],
+        }
+        .encode(false);
+        listener.handle_receive(now, &p);
+    }
+    assert_eq!(listener.stats().dropped_packets, 3);
+    assert!(!listener.is_established());
+}
+
+#[test]
+fn absurd_sacks_forward_tsns_and_heartbeat_floods_do_no_harm() {
+    let mut sim = established(config(2));
+    let d = probe(&mut sim, "first");
+    let a_tag = sim.a.local_tag_for_fuzzing().unwrap();
+    let to_a = |chunks: Vec<Chunk>| {
+        Packet { header: CommonHeader { src_port: 5000, dst_port: 5000, vtag: a_tag, checksum: 0 }, chunks }
+            .encode(false)
+    };
+    let now = sim.now();
+    // Keep some data outstanding at A.
+    for i in 0..20u8 {
+        sim.a.send(now, 1, 53, Bytes::from(vec![i; 1000]), SendParams::default()).unwrap();
+    }
+    let held: Vec<_> = std::iter::from_fn(|| sim.a.poll_transmit(now)).collect();
+    let gaps: Vec<(u16, u16)> = (0..250).map(|i| (1 + i, u16::MAX - i)).collect();
+    let sack = sctp::chunk::Sack { cum_tsn_ack: d.tsn, a_rwnd: u32::MAX, gaps, dups: vec![7; 30] };
+    sim.a.handle_receive(now, &to_a(vec![Chunk::Sack(sack)]));
+    let backwards = sctp::chunk::Sack { cum_tsn_ack: d.tsn, a_rwnd: 0, gaps: vec![(9, 2), (0, 0)], dups: vec![] };
+    sim.a.handle_receive(now, &to_a(vec![Chunk::Sack(backwards)]));
+    // FORWARD-TSN from far away and with nonsense streams, to B.
+    for new_cum in [d.tsn.wrapping_add(1 << 30), d.tsn.wrapping_sub(5), d.tsn] {
+        let f = sctp::chunk::ForwardTsn {
+            new_cum_tsn: new_cum,
+            streams: (0..100)
+                .map(|s| sctp::chunk::ForwardTsnStream { stream: s, unordered: false, mid: 40000 })
+                .collect(),
+            interleaved: false,
+        };
+        let p = forge(&sim, vec![Chunk::ForwardTsn(f)]);
+        sim.b.handle_receive(now, &p);
+    }
+    // Hundreds of heartbeats in one packet each, never drained in between.
+    let hb = Chunk::Heartbeat(sctp::chunk::Heartbeat { info: Bytes::from_static(&[1; 8]) });
+    let p = forge(&sim, vec![hb; 70]);
+    for _ in 0..20 {
+        sim.b.handle_receive(now, &p);
+    }
+    let mut n = 0;
+    while sim.b.poll_transmit(now).is_some() {
+        n += 1;
+    }
+    assert!(n < 20, "heartbeat answers are capped, got {n} packets");
+    for p in held {
+        sim.b.handle_receive(now, &p);
+    }
+    still_works(&mut sim);
+}
+
+#[test]
+fn stale_and_replayed_cookies_are_refused() {
+    let now = std::time::Instant::now();
+    let mut a = Association::new(now, config(1));
+    let mut b = Association::new(now, config(2));
+    a.connect(now);
+    let init = a.poll_transmit(now).unwrap();
+    b.handle_receive(now, &init);
+    let init_ack = b.poll_transmit(now).unwrap();
+    a.handle_receive(now, &init_ack);
+    let cookie_echo = a.poll_transmit(now).unwrap();
+    // Held for longer than the cookie lifetime (60 s): refused.
+    let late = now + Duration::from_secs(61);
+    b.handle_receive(late, &cookie_echo);
+    assert!(!b.is_established());
+    assert_eq!(b.stats().dropped_packets, 1);
+    // In time it works; a replay of the same cookie to the established association is
+    // answered (COOKIE-ACK again, RFC 9260 5.2.4 case D) without a second Connected.
+    let fresh = Association::new(now, config(2));
+    let mut b = fresh;
+    b.handle_receive(now, &init);
+    let _ = b.poll_transmit(now);
+    b.handle_receive(now, &cookie_echo);
+    assert!(b.is_established());
+    assert_eq!(b.poll_event(), Some(SctpEvent::Connected));
+    assert!(b.poll_transmit(now).is_some());
+    b.handle_receive(now, &cookie_echo);
+    assert!(b.poll_event().is_none());
+}

@@ -5,7 +5,8 @@
 # code (a `tests.rs` file, or anything after `#[cfg(test)]`) are exempt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-engines=(crates/stun/src crates/ice/src crates/netsim/src crates/srtp/src crates/dtls/src)
+engines=(crates/stun/src crates/ice/src crates/netsim/src crates/srtp/src crates/dtls/src crates/sctp/src crates/sdp/src
+  crates/datachannel/src crates/peer/src)
 pattern='Instant::now|SystemTime::now|tokio::spawn|thread::spawn|thread::sleep|tokio::time::sleep|std::net::UdpSocket'
 hits=$(find "${engines[@]}" -name '*.rs' ! -name tests.rs -print0 |
   xargs -0 awk '/^#\[cfg\(test\)\]/ { nextfile } { print FILENAME ":" FNR ":" $0 }' |

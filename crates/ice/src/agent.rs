@@ -372,7 +372,19 @@ impl IceAgent {
     /// start over, and data keeps using the old pair until a new one is
     /// selected. Local candidates are signalled again.
     pub fn restart(&mut self, now: Instant) {
-        let creds = Credentials { ufrag: random_string(&mut self.rng, 8), pwd: random_string(&mut self.rng, 24) };
+        let creds = self.new_credentials();
+        self.restart_with(now, creds);
+    }
+
+    /// Fresh random credentials, not applied: JSEP writes them into an
+    /// offer and applies them with [`restart_with`](Self::restart_with)
+    /// only when that offer is set (a rollback leaves the agent alone).
+    pub fn new_credentials(&mut self) -> Credentials {
+        Credentials { ufrag: random_string(&mut self.rng, 8), pwd: random_string(&mut self.rng, 24) }
+    }
+
+    /// ICE restart with the given local credentials (see [`restart`](Self::restart)).
+    pub fn restart_with(&mut self, now: Instant, creds: Credentials) {
         let key = IntegrityKey::short_term(&creds.pwd);
         let old = std::mem::replace(&mut self.local_creds, creds);
         let old_key = std::mem::replace(&mut self.local_key, key);

@@ -1,0 +1,215 @@
+//! Configuration, descriptions, states and events of a [`PeerConnection`](crate::PeerConnection).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use datachannel::ChannelInfo;
+use ice::{GatheringState, IceConfig, IceTransportState};
+
+/// The W3C `RTCBundlePolicy`. oxrtc always bundles everything it accepts
+/// onto one transport; the policy decides what an offer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BundlePolicy {
+    /// One transport per media type unless the peer bundles (W3C default).
+    #[default]
+    Balanced,
+    /// A transport per section unless the peer bundles.
+    MaxCompat,
+    /// Everything on one transport; the peer must bundle.
+    MaxBundle,
+}
+
+/// How to build a [`PeerConnection`](crate::PeerConnection).
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// ICE servers, transport policy, lite mode and timers.
+    pub ice: IceConfig,
+    /// BUNDLE policy of our offers.
+    pub bundle_policy: BundlePolicy,
+    /// Our DTLS certificate (its fingerprint goes into every description);
+    /// a new ECDSA P-256 one when `None`.
+    pub certificate: Option<dtls::Certificate>,
+    /// DTLS version: 1.2 (what every browser answers) by default.
+    pub dtls_version: dtls::DtlsVersion,
+    /// Largest message we accept on data channels, advertised as
+    /// `a=max-message-size` (default 256 KiB).
+    pub max_message_size: usize,
+    /// Bytes all data channels together may queue before sends fail with
+    /// back-pressure (default 4 MiB).
+    pub send_buffer_limit: usize,
+    /// The SCTP and data channel engine's settings; ports, message sizes and
+    /// the buffer limit above override the matching fields.
+    pub sctp: sctp::SctpConfig,
+    /// The DTLS handshake must finish this long after it starts (default 30 s).
+    pub dtls_handshake_timeout: Duration,
+    /// Seed for session ids and SCTP; random when `None`.
+    pub seed: Option<u64>,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        PeerConfig {
+            ice: IceConfig::default(),
+            bundle_policy: BundlePolicy::default(),
+            certificate: None,
+            dtls_version: dtls::DtlsVersion::Dtls12,
+            max_message_size: 256 * 1024,
+            send_buffer_limit: 4 * 1024 * 1024,
+            sctp: sctp::SctpConfig::default(),
+            dtls_handshake_timeout: Duration::from_secs(30),
+            seed: None,
+        }
+    }
+}
+
+/// The W3C `RTCSdpType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdpType {
+    /// An offer.
+    Offer,
+    /// A provisional answer.
+    Pranswer,
+    /// A final answer.
+    Answer,
+    /// Undo the pending offer (only in `set_*_description`).
+    Rollback,
+}
+
+impl SdpType {
+    /// `offer`, `pranswer`, `answer` or `rollback`, as in the W3C JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SdpType::Offer => "offer",
+            SdpType::Pranswer => "pranswer",
+            SdpType::Answer => "answer",
+            SdpType::Rollback => "rollback",
+        }
+    }
+
+    /// Parses the W3C JSON `type`.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "offer" => SdpType::Offer,
+            "pranswer" => SdpType::Pranswer,
+            "answer" => SdpType::Answer,
+            "rollback" => SdpType::Rollback,
+            _ => return None,
+        })
+    }
+}
+
+/// The W3C `RTCSessionDescriptionInit`: a type and SDP text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDescription {
+    /// Offer, answer...
+    pub kind: SdpType,
+    /// The SDP text (empty for a rollback).
+    pub sdp: String,
+}
+
+impl SessionDescription {
+    /// An offer with this SDP.
+    pub fn offer(sdp: impl Into<String>) -> Self {
+        SessionDescription { kind: SdpType::Offer, sdp: sdp.into() }
+    }
+
+    /// An answer with this SDP.
+    pub fn answer(sdp: impl Into<String>) -> Self {
+        SessionDescription { kind: SdpType::Answer, sdp: sdp.into() }
+    }
+
+    /// A rollback.
+    pub fn rollback() -> Self {
+        SessionDescription { kind: SdpType::Rollback, sdp: String::new() }
+    }
+}
+
+/// The W3C `RTCSignalingState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalingState {
+    /// No exchange in progress.
+    Stable,
+    /// We set an offer and wait for the answer.
+    HaveLocalOffer,
+    /// We set the peer's offer and owe an answer.
+    HaveRemoteOffer,
+    /// We set a provisional answer.
+    HaveLocalPranswer,
+    /// The peer sent a provisional answer.
+    HaveRemotePranswer,
+    /// Closed.
+    Closed,
+}
+
+/// The W3C `RTCPeerConnectionState`: ICE and DTLS together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerConnectionState {
+    /// Nothing started.
+    New,
+    /// ICE or DTLS in progress.
+    Connecting,
+    /// ICE and DTLS are up.
+    Connected,
+    /// ICE lost the peer for now.
+    Disconnected,
+    /// ICE or DTLS failed.
+    Failed,
+    /// [`close`](crate::PeerConnection::close) was called.
+    Closed,
+}
+
+/// A local ICE candidate to signal (the W3C `icecandidate` event's candidate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceCandidate {
+    /// `candidate:...` (no `a=`).
+    pub candidate: String,
+    /// The section it belongs to.
+    pub sdp_mid: String,
+    /// The index of that section.
+    pub sdp_m_line_index: u16,
+}
+
+/// Our handle of a data channel; unlike the SCTP stream id it never gets
+/// reused within a connection, and it exists before the id is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelHandle(pub u64);
+
+/// What happened, for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// A local candidate to signal; `None` once gathering is complete
+    /// (end-of-candidates).
+    IceCandidate(Option<IceCandidate>),
+    /// `icegatheringstatechange`.
+    IceGatheringStateChange(GatheringState),
+    /// `iceconnectionstatechange`.
+    IceConnectionStateChange(IceTransportState),
+    /// `connectionstatechange`.
+    ConnectionStateChange(PeerConnectionState),
+    /// `signalingstatechange`.
+    SignalingStateChange(SignalingState),
+    /// `negotiationneeded`: create and send an offer.
+    NegotiationNeeded,
+    /// `datachannel`: the peer opened a channel; it is open.
+    DataChannel(ChannelHandle, ChannelInfo),
+    /// A channel we created is open (its `open` event).
+    ChannelOpen(ChannelHandle),
+    /// A message on a channel.
+    ChannelMessage {
+        /// The channel.
+        channel: ChannelHandle,
+        /// The payload.
+        data: Bytes,
+        /// Binary or a UTF-8 string.
+        binary: bool,
+    },
+    /// The channel's buffered amount fell to its low threshold.
+    ChannelBufferedAmountLow(ChannelHandle),
+    /// The channel is closing.
+    ChannelClosing(ChannelHandle),
+    /// The channel is closed.
+    ChannelClosed(ChannelHandle),
+    /// A non-fatal problem worth logging (an unusable remote candidate, a
+    /// TURN server error).
+    Warning(String),
+}

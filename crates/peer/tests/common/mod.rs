@@ -1,0 +1,249 @@
+//! Two [`PeerConnection`]s on the deterministic simulated network of
+//! `oxrtc-netsim`, on a virtual clock, with an in-process signaling channel
+//! (descriptions are exchanged by the test; candidates trickle
+//! automatically once the other side has a remote description). Every loop
+//! is bounded in virtual time and in steps.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use datachannel::ChannelInit;
+use netsim::{LinkConfig, Network, VirtualClock};
+use peer::{
+    ChannelHandle, PeerConfig, PeerConnection, PeerConnectionState, PeerEvent, SessionDescription, SignalingState,
+};
+
+const MAX_STEPS: usize = 500_000;
+
+pub const ADDR: [&str; 2] = ["198.51.100.1:5000", "203.0.113.7:6000"];
+pub const SEC: Duration = Duration::from_secs(1);
+
+pub fn config(seed: u64) -> PeerConfig {
+    let mut c = PeerConfig { seed: Some(seed), ..PeerConfig::default() };
+    c.ice.seed = Some(seed + 1000);
+    c
+}
+
+pub struct Sim {
+    pub net: Network,
+    pub clock: VirtualClock,
+    pub pc: [PeerConnection; 2],
+    pub events: [Vec<PeerEvent>; 2],
+    pub addr: [SocketAddr; 2],
+    /// Candidates not yet signalled to the other side (index: sender).
+    held: [Vec<Option<ice::Candidate>>; 2],
+    /// Stop delivering candidates (a peer that vanished).
+    pub signal_candidates: bool,
+}
+
+impl Sim {
+    pub fn new(seed: u64, link: LinkConfig) -> Sim {
+        let start = Instant::now();
+        let mut net = Network::new(seed);
+        let addr: [SocketAddr; 2] = [ADDR[0].parse().unwrap(), ADDR[1].parse().unwrap()];
+        for a in addr {
+            net.add_host(a.ip());
+            net.set_egress(a.ip(), link.clone());
+        }
+        let pc = [
+            PeerConnection::new(config(seed * 10 + 1), vec![addr[0]]).unwrap(),
+            PeerConnection::new(config(seed * 10 + 2), vec![addr[1]]).unwrap(),
+        ];
+        Sim {
+            net,
+            clock: VirtualClock::new(start),
+            pc,
+            events: [Vec::new(), Vec::new()],
+            addr,
+            held: [Vec::new(), Vec::new()],
+            signal_candidates: true,
+        }
+    }
+
+    /// A perfect 10 ms link.
+    pub fn perfect(seed: u64) -> Sim {
+        Sim::new(seed, LinkConfig { latency: Duration::from_millis(10), ..LinkConfig::default() })
+    }
+
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Drains node `i`: datagrams into the network, events into the log,
+    /// candidates to the held queue.
+    pub fn flush(&mut self, i: usize) {
+        let now = self.now();
+        while let Some(t) = self.pc[i].poll_transmit() {
+            self.net.send(now, t.from, t.to, &t.data);
+        }
+        while let Some(e) = self.pc[i].poll_event() {
+            if let PeerEvent::IceCandidate(c) = &e {
+                let c = c.as_ref().map(|c| ice::Candidate::parse(&c.candidate).expect("our candidate parses"));
+                self.held[i].push(c);
+            }
+            self.events[i].push(e);
+        }
+    }
+
+    pub fn flush_all(&mut self) {
+        for _ in 0..4 {
+            self.flush(0);
+            self.flush(1);
+            self.signal();
+        }
+    }
+
+    /// Delivers held candidates to peers that have a remote description.
+    fn signal(&mut self) {
+        if !self.signal_candidates {
+            return;
+        }
+        let now = self.now();
+        for i in 0..2 {
+            let j = 1 - i;
+            if self.pc[j].remote_description().is_none() || self.pc[j].signaling_state() == SignalingState::Closed {
+                continue;
+            }
+            for c in std::mem::take(&mut self.held[i]) {
+                self.pc[j].add_ice_candidate(now, c).unwrap();
+            }
+        }
+    }
+
+    pub fn run(&mut self, limit: Duration, done: impl Fn(&Sim) -> bool) -> bool {
+        self.flush_all();
+        let deadline = self.now() + limit;
+        for _ in 0..MAX_STEPS {
+            if done(self) {
+                return true;
+            }
+            let next = [self.net.poll_timeout(), self.pc[0].poll_timeout(), self.pc[1].poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next else { return false };
+            if next > deadline {
+                return false;
+            }
+            self.clock.advance_to(next.max(self.now()));
+            self.step();
+        }
+        false
+    }
+
+    /// Runs `d` of virtual time.
+    pub fn settle(&mut self, d: Duration) {
+        let end = self.now() + d;
+        self.run(d, |_| false);
+        self.clock.advance_to(end);
+        self.step();
+    }
+
+    fn step(&mut self) {
+        let now = self.now();
+        while let Some(d) = self.net.poll_delivery(now) {
+            let i = if d.to.ip() == self.addr[0].ip() { 0 } else { 1 };
+            self.pc[i].handle_receive(now, d.to, d.from, &d.data);
+            self.flush(i);
+        }
+        for i in 0..2 {
+            if self.pc[i].poll_timeout().is_some_and(|t| t <= now) {
+                self.pc[i].handle_timeout(now);
+            }
+        }
+        self.flush_all();
+    }
+
+    /// Offer from `from`, answer from the other (parameterless forms).
+    pub fn negotiate(&mut self, from: usize) {
+        let now = self.now();
+        let offer = self.pc[from].set_local_description(now, None).unwrap();
+        self.pc[1 - from].set_remote_description(now, offer).unwrap();
+        let answer = self.pc[1 - from].set_local_description(now, None).unwrap();
+        self.pc[from].set_remote_description(now, answer).unwrap();
+        self.flush_all();
+    }
+
+    pub fn connected(&self) -> bool {
+        self.pc.iter().all(|p| p.connection_state() == PeerConnectionState::Connected)
+    }
+
+    /// Node 0 creates a channel, they negotiate, and the channel opens on both.
+    /// Returns (handle at 0, handle at 1).
+    pub fn connect_with_channel(&mut self, label: &str) -> (ChannelHandle, ChannelHandle) {
+        let now = self.now();
+        let h = self.pc[0].create_data_channel(now, ChannelInit::new(label)).unwrap();
+        self.negotiate(0);
+        assert!(
+            self.run(60 * SEC, |s| s.opened(0, h) && s.incoming(1, label).is_some()),
+            "channel {label} not open: {:?} / {:?}",
+            self.pc[0].connection_state(),
+            self.pc[1].connection_state()
+        );
+        (h, self.incoming(1, label).unwrap())
+    }
+
+    pub fn opened(&self, i: usize, h: ChannelHandle) -> bool {
+        self.events[i].contains(&PeerEvent::ChannelOpen(h))
+    }
+
+    /// The handle of the channel the peer opened with this label.
+    pub fn incoming(&self, i: usize, label: &str) -> Option<ChannelHandle> {
+        self.events[i].iter().find_map(|e| match e {
+            PeerEvent::DataChannel(h, info) if info.label == label => Some(*h),
+            _ => None,
+        })
+    }
+
+    pub fn messages(&self, i: usize, h: ChannelHandle) -> Vec<Bytes> {
+        self.events[i]
+            .iter()
+            .filter_map(|e| match e {
+                PeerEvent::ChannelMessage { channel, data, .. } if *channel == h => Some(data.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn count(&self, i: usize, e: &PeerEvent) -> usize {
+        self.events[i].iter().filter(|x| *x == e).count()
+    }
+
+    pub fn signaling_changes(&self, i: usize) -> Vec<SignalingState> {
+        self.events[i]
+            .iter()
+            .filter_map(|e| match e {
+                PeerEvent::SignalingStateChange(s) => Some(*s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn connection_states(&self, i: usize) -> Vec<PeerConnectionState> {
+        self.events[i]
+            .iter()
+            .filter_map(|e| match e {
+                PeerEvent::ConnectionStateChange(s) => Some(*s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn send(&mut self, i: usize, h: ChannelHandle, data: &[u8]) {
+        let now = self.now();
+        self.pc[i].send(now, h, Bytes::copy_from_slice(data), false).unwrap();
+        self.flush(i);
+    }
+}
+
+/// Lines of an SDP text that start with `prefix`.
+pub fn lines<'a>(sdp: &'a str, prefix: &str) -> Vec<&'a str> {
+    sdp.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+/// The description's value of `a=ice-ufrag` (first one).
+pub fn ufrag(d: &SessionDescription) -> String {
+    lines(&d.sdp, "a=ice-ufrag:")[0].trim_start_matches("a=ice-ufrag:").to_string()
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test of oxrtc, installing what the tests need on a
-# fresh machine: coturn (Debian) and aioice/aiortc (PyPI, in .venv).
+# fresh machine: coturn and chromium (Debian), aioice/aiortc (PyPI, in .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +10,20 @@ cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 scripts/check-sans-io.sh
 
-echo "== test peers: aioice (PyPI) and coturn (Debian)"
+echo "== test peers: aioice/aiortc (PyPI), coturn and chromium (Debian)"
+if ! command -v chromium >/dev/null; then
+  echo "installing chromium (apt-get)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2 ||
+    { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2; }
+fi
 OXRTC_PYTHON=$(scripts/pyenv.sh)
 export OXRTC_PYTHON
 eval "$(scripts/coturn.sh start)"
 trap 'scripts/coturn.sh stop >/dev/null 2>&1 || true' EXIT
 
-echo "== cargo test (unit, scenarios, fuzz corpora, interop with aioice and coturn)"
-cargo test --workspace -- --include-ignored
+echo "== cargo test (unit, scenarios, fuzz corpora, interop with aioice, aiortc and coturn)"
+cargo test --workspace -- --include-ignored --skip chromium_
+cargo test -p oxrtc-dtls --features openssl
+
+echo "== Chromium interop, in a network namespace that has only lo"
+scripts/netns.sh cargo test -p oxrtc --test chromium -- --include-ignored --test-threads=1

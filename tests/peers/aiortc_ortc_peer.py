@@ -29,6 +29,18 @@ stdin (driver -> this peer):
 
 Once connected the peer sends the DTLS record b"hello from aiortc" and one
 RTP packet (SSRC 0x01020304, sequence 4660, payload b"rtp from aiortc").
+
+With --sctp, DTLS carries aiortc's RTCSctpTransport instead (port 5000,
+max message size 65536) and the peer, once connected:
+  opens channel "from-aiortc" (reliable, ordered) and "lossy-aiortc"
+  (maxRetransmits 0, unordered) and sends on each the text "hello <label>" and
+  the bytes 00 01 02 ff;
+  echoes every message on every channel: text t -> "echo:" + t, bytes -> same bytes.
+stdout then also has:
+  {"type":"channel","label":L,"id":N,"ordered":B,"max_retransmits":N|null,"protocol":P}
+      a channel opened by the remote side
+  {"type":"message","label":L,"text":T} or {"type":"message","label":L,"hex":H}
+  (binary messages over 1 KiB: {"type":"message","label":L,"len":N,"sum":S}, S the byte sum)
 Exit status: 0 closed, 1 error, 2 timeout.
 """
 
@@ -36,6 +48,7 @@ import argparse
 import asyncio
 import logging
 import struct
+import os
 import sys
 
 from jsonlines import emit, hard_exit, next_json, start_stdin_reader, start_timeout
@@ -101,7 +114,7 @@ async def run(args):
         await ice.addRemoteCandidate(candidate_from_aioice(Candidate.from_sdp(raw)))
     await ice.addRemoteCandidate(None)
 
-    # Echo DTLS data and RTP; report RTCP.
+    # Echo DTLS data and RTP; report RTCP (without SCTP).
     class DataReceiver:
         async def _handle_data(self, data):
             emit({"type": "data", "hex": data.hex()})
@@ -111,7 +124,8 @@ async def run(args):
         def _handle_disconnect(self):
             pass
 
-    dtls._register_data_receiver(DataReceiver())
+    if not args.sctp:
+        dtls._register_data_receiver(DataReceiver())
 
     async def handle_rtp(data, arrival_time_ms):
         _, _, seq, _, ssrc = struct.unpack("!BBHII", data[:12])
@@ -144,8 +158,11 @@ async def run(args):
         return 1
     profile = dtls._ssl.get_selected_srtp_profile().decode()
     emit({"type": "connected", "srtp_profile": profile})
-    await dtls._send_data(b"hello from aiortc")
-    await dtls._send_rtp(rtp_packet(0x01020304, 4660, b"rtp from aiortc"))
+    if args.sctp:
+        await run_sctp(dtls)
+    else:
+        await dtls._send_data(b"hello from aiortc")
+        await dtls._send_rtp(rtp_packet(0x01020304, 4660, b"rtp from aiortc"))
 
     async def commands():
         while True:
@@ -163,13 +180,68 @@ async def run(args):
     return 0
 
 
+async def run_sctp(dtls):
+    from aiortc import RTCDataChannel, RTCDataChannelParameters, RTCSctpCapabilities, RTCSctpTransport
+
+    sctp = RTCSctpTransport(dtls)
+
+    def echo(channel):
+        @channel.on("message")
+        def on_message(message):
+            if isinstance(message, str):
+                emit({"type": "message", "label": channel.label, "text": message})
+                if not message.startswith("echo:"):
+                    channel.send("echo:" + message)
+            else:
+                if len(message) <= 1024:
+                    emit({"type": "message", "label": channel.label, "hex": message.hex()})
+                else:
+                    # Keep stdout lines short: the driver reads them later.
+                    emit({"type": "message", "label": channel.label, "len": len(message), "sum": sum(message)})
+                channel.send(message)
+
+    @sctp.on("datachannel")
+    def on_datachannel(channel):
+        emit(
+            {
+                "type": "channel",
+                "label": channel.label,
+                "id": channel.id,
+                "ordered": channel.ordered,
+                "max_retransmits": channel.maxRetransmits,
+                "protocol": channel.protocol,
+            }
+        )
+        echo(channel)
+
+    await sctp.start(RTCSctpCapabilities(maxMessageSize=65536), 5000)
+    for label, params in [
+        ("from-aiortc", RTCDataChannelParameters(label="from-aiortc")),
+        ("lossy-aiortc", RTCDataChannelParameters(label="lossy-aiortc", ordered=False, maxRetransmits=0)),
+    ]:
+        channel = RTCDataChannel(sctp, params)
+        echo(channel)
+
+        def greet(channel=channel, label=label):
+            channel.send("hello " + label)
+            channel.send(b"\x00\x01\x02\xff")
+
+        if channel.readyState == "open":
+            greet()
+        else:
+            channel.on("open", greet)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ice-role", choices=["controlling", "controlled"], required=True)
     parser.add_argument("--srtp-profile")
+    parser.add_argument("--sctp", action="store_true")
     parser.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+    if os.environ.get("AIORTC_SCTP_DEBUG"):
+        logging.getLogger("aiortc.rtcsctptransport").setLevel(logging.DEBUG)
     start_timeout(args.timeout)
     hard_exit(asyncio.run(run(args)))
 

@@ -10,6 +10,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use bytes::Bytes;
+use datachannel::{ChannelInit, DataChannelError, DataChannels};
 use dtls::{DtlsConfig, DtlsError, DtlsEvent};
 use ice::IceEvent;
 use srtp::{Profile, SrtpContext};
@@ -59,6 +61,10 @@ pub(crate) enum SecureCommand {
     Send(Vec<u8>),
     SendRtp(Vec<u8>),
     SendRtcp(Vec<u8>),
+    AttachSctp(Box<sctp::SctpConfig>, oneshot::Sender<Result<(), DtlsError>>),
+    CreateChannel(ChannelInit, oneshot::Sender<Result<u16, DataChannelError>>),
+    ChannelSend(u16, Bytes, bool, oneshot::Sender<Result<(), DataChannelError>>),
+    CloseChannel(u16),
 }
 
 /// A DTLS transport over an ICE transport. Dropping it (or
@@ -130,6 +136,8 @@ impl DtlsTransport {
                 Packet::Datagram(d) | Packet::Dtls(d) => DtlsTransportEvent::Data(d),
                 Packet::Rtp(p) => DtlsTransportEvent::Rtp(p),
                 Packet::Rtcp(p) => DtlsTransportEvent::Rtcp(p),
+                // Only with an SCTP transport attached, which takes this handle.
+                Packet::Channel(_) => return None,
             },
             else => return None,
         };
@@ -155,6 +163,8 @@ pub(crate) struct Secure {
     srtp: Option<(SrtpContext, SrtpContext)>,
     out: VecDeque<SecureOutput>,
     transmits: VecDeque<Vec<u8>>,
+    /// Data channels over SCTP, once an SCTP transport is attached.
+    sctp: Option<DataChannels>,
     /// Datagrams dropped: SRTP before keys, failed authentication, replays,
     /// unknown first bytes.
     pub(crate) dropped: u64,
@@ -167,9 +177,10 @@ impl Secure {
             srtp: None,
             out: VecDeque::new(),
             transmits: VecDeque::new(),
+            sctp: None,
             dropped: 0,
         };
-        s.pump();
+        s.pump(now);
         Ok(s)
     }
 
@@ -179,7 +190,7 @@ impl Secure {
         let r = match stun::classify(d) {
             stun::PacketKind::Dtls => {
                 self.dtls.handle_receive(now, d);
-                self.pump();
+                self.pump(now);
                 return None;
             }
             stun::PacketKind::Rtp => self.srtp.as_mut().map(|(_, rx)| {
@@ -214,11 +225,18 @@ impl Secure {
 
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         self.dtls.handle_timeout(now);
-        self.pump();
+        if let Some(dc) = &mut self.sctp {
+            dc.handle_timeout(now);
+        }
+        self.pump(now);
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.dtls.poll_timeout()
+        let sctp = self.sctp.as_ref().and_then(|dc| dc.poll_timeout());
+        match (self.dtls.poll_timeout(), sctp) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
@@ -230,12 +248,49 @@ impl Secure {
     }
 
     pub(crate) fn close(&mut self, now: Instant) {
+        if let Some(dc) = &mut self.sctp {
+            dc.association_mut().abort(now);
+        }
+        self.pump(now);
         self.dtls.close(now);
-        self.pump();
+        self.pump(now);
     }
 
-    pub(crate) fn command(&mut self, c: SecureCommand) {
+    pub(crate) fn command(&mut self, now: Instant, c: SecureCommand) {
         match c {
+            SecureCommand::AttachSctp(config, done) => {
+                let r = if self.sctp.is_some() {
+                    Err(DtlsError::InvalidConfig("an SCTP transport is already attached".into()))
+                } else {
+                    let client = self.dtls.role() == dtls::Role::Client;
+                    let mut dc = DataChannels::new(sctp::Association::new(now, *config), client);
+                    if client && self.dtls.is_connected() {
+                        dc.connect(now);
+                    }
+                    self.sctp = Some(dc);
+                    Ok(())
+                };
+                let _ = done.send(r);
+            }
+            SecureCommand::CreateChannel(init, done) => {
+                let r = match &mut self.sctp {
+                    Some(dc) => dc.create(now, init),
+                    None => Err(DataChannelError::NoFreeId),
+                };
+                let _ = done.send(r);
+            }
+            SecureCommand::ChannelSend(id, data, binary, done) => {
+                let r = match &mut self.sctp {
+                    Some(dc) => dc.send(now, id, data, binary),
+                    None => Err(DataChannelError::NoSuchChannel(id)),
+                };
+                let _ = done.send(r);
+            }
+            SecureCommand::CloseChannel(id) => {
+                if let Some(dc) = &mut self.sctp {
+                    dc.close(now, id);
+                }
+            }
             SecureCommand::Send(d) => {
                 if let Err(e) = self.dtls.send(&d) {
                     debug!(error = %e, "DTLS data dropped");
@@ -244,7 +299,7 @@ impl Secure {
             SecureCommand::SendRtp(p) => self.protect(&p, false),
             SecureCommand::SendRtcp(p) => self.protect(&p, true),
         }
-        self.pump();
+        self.pump(now);
     }
 
     fn protect(&mut self, p: &[u8], rtcp: bool) {
@@ -260,7 +315,28 @@ impl Secure {
         }
     }
 
-    fn pump(&mut self) {
+    fn pump(&mut self, now: Instant) {
+        for _ in 0..8 {
+            self.pump_dtls(now);
+            let Some(dc) = &mut self.sctp else { return };
+            let mut busy = false;
+            while let Some(p) = dc.poll_transmit(now) {
+                busy = true;
+                if let Err(e) = self.dtls.send(&p) {
+                    debug!(error = %e, "SCTP packet dropped");
+                }
+            }
+            while let Some(e) = dc.poll_event() {
+                self.out.push_back(SecureOutput::Packet(Packet::Channel(e)));
+            }
+            if !busy {
+                break;
+            }
+        }
+        self.pump_dtls(now);
+    }
+
+    fn pump_dtls(&mut self, now: Instant) {
         while let Some(t) = self.dtls.poll_transmit() {
             self.transmits.push_back(t);
         }
@@ -277,9 +353,20 @@ impl Secure {
                             (Err(e), _) | (_, Err(e)) => debug!(error = %e, "SRTP contexts not created"),
                         }
                     }
+                    if let Some(dc) = &mut self.sctp {
+                        if self.dtls.role() == dtls::Role::Client {
+                            dc.connect(now);
+                        }
+                    }
                     SecureOutput::Notice(DtlsNotice::Connected { srtp_profile: profile, remote_certificate_der })
                 }
-                DtlsEvent::Data(d) => SecureOutput::Packet(Packet::Dtls(d)),
+                DtlsEvent::Data(d) => match &mut self.sctp {
+                    Some(dc) => {
+                        dc.handle_receive(now, &d);
+                        continue;
+                    }
+                    None => SecureOutput::Packet(Packet::Dtls(d)),
+                },
                 DtlsEvent::Closed => SecureOutput::Notice(DtlsNotice::Closed),
                 DtlsEvent::Failed(e) => SecureOutput::Notice(DtlsNotice::Failed(e)),
             };

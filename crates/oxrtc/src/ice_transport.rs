@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, Received, Transmit, TurnTransport};
+use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, Received, TurnTransport};
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -17,7 +17,7 @@ use tracing::{debug, warn, Instrument};
 
 use crate::dtls_transport::{Secure, SecureOutput};
 use crate::net::{bind_udp, InterfaceFilter};
-use crate::turn_stream::{self, StreamMsg};
+use crate::turn_stream::{self, dispatch, StreamMsg};
 
 /// How to gather and run ICE.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +70,8 @@ pub(crate) enum Packet {
     Rtp(Vec<u8>),
     /// An unprotected RTCP compound packet.
     Rtcp(Vec<u8>),
+    /// A data channel event of the attached SCTP transport.
+    Channel(datachannel::DataChannelEvent),
 }
 
 pub(crate) enum Command {
@@ -149,21 +151,7 @@ impl IceTransport {
         let credentials = agent.local_credentials().clone();
         agent.start_gathering(Instant::now(), &addrs);
         let span = tracing::info_span!("ice", ufrag = %credentials.ufrag);
-        let (frames_tx, frames_rx) = mpsc::channel(turn_stream::READ_QUEUE);
-        let streams = agent
-            .turn_streams()
-            .into_iter()
-            .enumerate()
-            .map(|(i, (server, transport))| {
-                let (tx, rx) = mpsc::channel(turn_stream::WRITE_QUEUE);
-                let tls = tls.clone().filter(|_| transport == TurnTransport::Tls);
-                tokio::spawn(
-                    turn_stream::run(i, server, transport, tls, rx, frames_tx.clone()).instrument(span.clone()),
-                );
-                Stream { server, transport, writes: Some(tx) }
-            })
-            .collect();
-        drop(frames_tx);
+        let (streams, frames_rx) = turn_stream::spawn_all(agent.turn_streams(), tls, &span);
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (control_tx, control_rx) = mpsc::channel(EVENT_QUEUE);
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
@@ -291,35 +279,6 @@ impl IceTransport {
     }
 }
 
-/// The driver's end of a TCP/TLS connection to a TURN server.
-struct Stream {
-    server: SocketAddr,
-    transport: TurnTransport,
-    /// Frames for the connection task; `None` once the connection failed.
-    writes: Option<mpsc::Sender<Vec<u8>>>,
-}
-
-/// Sends a transmit on its UDP socket or queues it for its TURN connection.
-fn dispatch(t: Transmit, sockets: &[UdpSocket], addrs: &[SocketAddr], streams: &[Stream]) {
-    if t.transport.is_stream() {
-        let stream = streams.iter().find(|s| s.server == t.to && s.transport == t.transport);
-        match stream.and_then(|s| s.writes.as_ref()) {
-            Some(w) => {
-                if let Err(e) = w.try_send(t.data) {
-                    debug!(to = %t.to, error = %e, "TURN connection write queue full or closed; frame dropped");
-                }
-            }
-            None => debug!(to = %t.to, transport = ?t.transport, "no TURN connection; frame dropped"),
-        }
-        return;
-    }
-    if let Some(i) = addrs.iter().position(|a| *a == t.from) {
-        if let Err(e) = sockets[i].try_send_to(&t.data, t.to) {
-            debug!(to = %t.to, error = %e, "send failed");
-        }
-    }
-}
-
 /// Datagrams that look like DTLS and arrive before a DTLS transport is
 /// attached (the peer's ClientHello can beat our own set-up) are kept, up to
 /// this many, and handed to it when it comes.
@@ -329,11 +288,13 @@ const EARLY_DTLS: usize = 16;
 struct Driver {
     sockets: Vec<UdpSocket>,
     addrs: Vec<SocketAddr>,
-    streams: Vec<Stream>,
+    streams: Vec<turn_stream::Conn>,
     control: mpsc::Sender<Notice>,
     data: mpsc::Sender<Packet>,
     secure: Option<Secure>,
     early_dtls: Vec<Vec<u8>>,
+    /// Outgoing DTLS datagrams waiting for a selected pair.
+    held: std::collections::VecDeque<Vec<u8>>,
     dropped: u64,
 }
 
@@ -374,10 +335,20 @@ impl Driver {
     /// Drains every engine's output.
     fn flush(&mut self, agent: &mut IceAgent) {
         if let Some(secure) = &mut self.secure {
+            // DTLS output before ICE has a pair (a client's first flight)
+            // waits for the pair instead of a retransmission timeout.
+            let paired = agent.selected_pair().is_some();
             while let Some(d) = secure.poll_transmit() {
-                match agent.send(&d) {
-                    Ok(t) => dispatch(t, &self.sockets, &self.addrs, &self.streams),
-                    Err(e) => debug!(error = %e, "DTLS datagram dropped"),
+                if paired || self.held.len() < EARLY_DTLS {
+                    self.held.push_back(d);
+                }
+            }
+            if paired {
+                while let Some(d) = self.held.pop_front() {
+                    match agent.send(&d) {
+                        Ok(t) => dispatch(t, &self.sockets, &self.addrs, &self.streams),
+                        Err(e) => debug!(error = %e, "DTLS datagram dropped"),
+                    }
                 }
             }
             while let Some(out) = secure.poll_output() {
@@ -411,14 +382,24 @@ impl Driver {
 async fn drive(
     mut agent: IceAgent,
     sockets: Vec<UdpSocket>,
-    streams: Vec<Stream>,
+    streams: Vec<turn_stream::Conn>,
     mut frames: mpsc::Receiver<(usize, StreamMsg)>,
     mut commands: mpsc::Receiver<Command>,
     control: mpsc::Sender<Notice>,
     data: mpsc::Sender<Packet>,
 ) {
     let addrs: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
-    let mut d = Driver { sockets, addrs, streams, control, data, secure: None, early_dtls: Vec::new(), dropped: 0 };
+    let mut d = Driver {
+        sockets,
+        addrs,
+        streams,
+        control,
+        data,
+        secure: None,
+        early_dtls: Vec::new(),
+        held: Default::default(),
+        dropped: 0,
+    };
     let mut buf = vec![0u8; 65536];
     let mut closing: Option<(oneshot::Sender<()>, Instant)> = None;
     loop {
@@ -521,7 +502,7 @@ async fn drive(
                         let _ = done.send(r);
                     }
                     Some(Command::Secure(c)) => match &mut d.secure {
-                        Some(s) => s.command(c),
+                        Some(s) => s.command(now, c),
                         None => debug!("no DTLS transport attached; command dropped"),
                     },
                 }

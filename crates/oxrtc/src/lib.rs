@@ -34,20 +34,43 @@
 
 #![deny(missing_docs)]
 
+mod data_channel;
 mod dtls_transport;
+mod ice_server;
 mod ice_transport;
 pub mod mdns;
 mod net;
+mod peer_connection;
+mod sctp_transport;
 mod turn_stream;
 
+pub use data_channel::{DataChannelEvent, RTCDataChannel};
+pub use datachannel::ReadyState as RTCDataChannelState;
 pub use dtls_transport::{DtlsTransport, DtlsTransportEvent};
+pub use ice_server::RTCIceServer;
 pub use ice_transport::{IceTransport, IceTransportConfig, IceTransportEvent};
 pub use net::{bind_udp, InterfaceFilter};
+pub use peer::{
+    BundlePolicy, PeerConnectionState as RTCPeerConnectionState, PeerError, SdpType as RTCSdpType,
+    SessionDescription as RTCSessionDescription, SignalingState as RTCSignalingState,
+};
+pub use peer_connection::{
+    RTCConfiguration, RTCDataChannelInit, RTCIceCandidateInit, RTCPeerConnection, RTCPeerConnectionEvent, RTCStats,
+};
+pub use sctp_transport::{SctpTransport, SctpTransportEvent};
 
+/// Data channels over SCTP (DCEP).
+pub use datachannel;
 /// The sans-IO DTLS engine (certificates, fingerprints, configuration).
 pub use dtls;
 /// The sans-IO ICE engine.
 pub use ice;
+/// The sans-IO peer connection (JSEP) under [`RTCPeerConnection`].
+pub use peer;
+/// The sans-IO SCTP association.
+pub use sctp;
+/// SDP parsing and writing.
+pub use sdp;
 /// SRTP and SRTCP.
 pub use srtp;
 /// The STUN/TURN codec.

@@ -183,3 +183,55 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
 }
+
+/// The driver's end of a TCP/TLS connection to a TURN server.
+pub(crate) struct Conn {
+    pub server: SocketAddr,
+    pub transport: TurnTransport,
+    /// Frames for the connection task; `None` once the connection failed.
+    pub writes: Option<mpsc::Sender<Vec<u8>>>,
+}
+
+/// Starts one connection task per TURN server the agent reaches over TCP or
+/// TLS; their frames arrive, tagged with the connection's index, on the
+/// returned receiver.
+pub(crate) fn spawn_all(
+    servers: Vec<(SocketAddr, TurnTransport)>,
+    tls: Option<TlsSettings>,
+    span: &tracing::Span,
+) -> (Vec<Conn>, mpsc::Receiver<(usize, StreamMsg)>) {
+    use tracing::Instrument;
+    let (frames_tx, frames_rx) = mpsc::channel(READ_QUEUE);
+    let conns = servers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (server, transport))| {
+            let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+            let tls = tls.clone().filter(|_| transport == TurnTransport::Tls);
+            tokio::spawn(run(i, server, transport, tls, rx, frames_tx.clone()).instrument(span.clone()));
+            Conn { server, transport, writes: Some(tx) }
+        })
+        .collect();
+    (conns, frames_rx)
+}
+
+/// Sends a transmit on its UDP socket or queues it for its TURN connection.
+pub(crate) fn dispatch(t: ice::Transmit, sockets: &[tokio::net::UdpSocket], addrs: &[SocketAddr], conns: &[Conn]) {
+    if t.transport.is_stream() {
+        let conn = conns.iter().find(|s| s.server == t.to && s.transport == t.transport);
+        match conn.and_then(|s| s.writes.as_ref()) {
+            Some(w) => {
+                if let Err(e) = w.try_send(t.data) {
+                    tracing::debug!(to = %t.to, error = %e, "TURN connection write queue full or closed; frame dropped");
+                }
+            }
+            None => tracing::debug!(to = %t.to, transport = ?t.transport, "no TURN connection; frame dropped"),
+        }
+        return;
+    }
+    if let Some(i) = addrs.iter().position(|a| *a == t.from) {
+        if let Err(e) = sockets[i].try_send_to(&t.data, t.to) {
+            tracing::debug!(to = %t.to, error = %e, "send failed");
+        }
+    }
+}

@@ -6,17 +6,9 @@
 
 mod common;
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use common::{env, repo_root};
-use oxrtc::dtls::{Algorithm, Certificate, DtlsConfig, Fingerprint, Role};
-use oxrtc::ice::IceEvent;
+use common::ortc::{connect, next, AiortcPeer};
 use oxrtc::srtp::Profile;
-use oxrtc::{DtlsTransport, DtlsTransportEvent, IceTransport, IceTransportConfig, InterfaceFilter};
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{ChildStdout, Command};
+use oxrtc::DtlsTransportEvent;
 
 fn rtp(ssrc: u32, seq: u16, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0x80, 96];
@@ -29,23 +21,6 @@ fn rtp(ssrc: u32, seq: u16, payload: &[u8]) -> Vec<u8> {
 
 fn rtp_ssrc_payload(p: &[u8]) -> (u32, &[u8]) {
     (u32::from_be_bytes(p[8..12].try_into().unwrap()), &p[12..])
-}
-
-async fn line(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
-    let l = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("aiortc peer answered in time")
-        .unwrap()
-        .expect("aiortc peer printed a line");
-    serde_json::from_str(&l).unwrap()
-}
-
-async fn next(t: &mut DtlsTransport, what: &str) -> DtlsTransportEvent {
-    match tokio::time::timeout(Duration::from_secs(15), t.next_event()).await {
-        Ok(Some(e)) => e,
-        Ok(None) => panic!("transport closed while waiting for {what}"),
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
 }
 
 fn profile_name(p: Profile) -> &'static str {
@@ -61,59 +36,11 @@ fn profile_name(p: Profile) -> &'static str {
 /// (ORTC rule) the DTLS server; we are then the DTLS client.
 /// `only_profile`: aiortc offers (or accepts) just this SRTP profile.
 async fn run(aiortc_controlling: bool, aiortc_closes: bool, only_profile: Option<Profile>) {
-    let python = env("OXRTC_PYTHON");
-    let script = repo_root().join("tests/peers/aiortc_ortc_peer.py");
     let role = if aiortc_controlling { "controlling" } else { "controlled" };
-    let mut child = Command::new(python)
-        .arg(script)
-        .args(["--ice-role", role, "--timeout", "40"])
-        .args(only_profile.map(|p| format!("--srtp-profile={}", profile_name(p))))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the aiortc peer");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-
-    let params = line(&mut lines).await;
-    assert_eq!(params["type"], "params", "{params}");
-    let remote_fingerprints: Vec<Fingerprint> = params["fingerprints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{} {}", f["algorithm"].as_str().unwrap(), f["value"].as_str().unwrap()).parse().unwrap())
-        .collect();
-
-    let config = IceTransportConfig { interfaces: InterfaceFilter::loopback_only(), ..Default::default() };
-    let ice = IceTransport::start(config, !aiortc_controlling).await.unwrap();
-    ice.set_remote_credentials(params["ufrag"].as_str().unwrap(), params["pwd"].as_str().unwrap()).await;
-    for c in params["candidates"].as_array().unwrap() {
-        ice.add_remote_candidate_sdp(c.as_str().unwrap()).unwrap();
-    }
-    ice.end_of_remote_candidates().await;
-    let certificate = Certificate::generate().unwrap();
-    let dtls_role = if aiortc_controlling { Role::Client } else { Role::Server };
-    let mut dtls =
-        DtlsTransport::start(ice, DtlsConfig::new(dtls_role, certificate.clone(), remote_fingerprints.clone()))
-            .await
-            .unwrap();
-
-    let mut candidates = Vec::new();
-    loop {
-        match next(&mut dtls, "local candidates").await {
-            DtlsTransportEvent::Ice(IceEvent::LocalCandidate(c)) => candidates.push(c.to_sdp()),
-            DtlsTransportEvent::Ice(IceEvent::GatheringComplete) => break,
-            _ => {}
-        }
-    }
-    let creds = dtls.ice().local_credentials().clone();
-    let mine = json!({
-        "type": "params", "ufrag": creds.ufrag, "pwd": creds.pwd, "candidates": candidates,
-        "fingerprints": [{"algorithm": "sha-256", "value": certificate.fingerprint(Algorithm::Sha256)}],
-    });
-    stdin.write_all(format!("{mine}\n").as_bytes()).await.unwrap();
-    stdin.flush().await.unwrap();
+    let mut args = vec!["--ice-role".to_string(), role.into(), "--timeout".into(), "40".into()];
+    args.extend(only_profile.map(|p| format!("--srtp-profile={}", profile_name(p))));
+    let mut peer = AiortcPeer::start(&args);
+    let (mut dtls, remote_fingerprints) = connect(&mut peer, aiortc_controlling).await;
 
     // Connected, with the certificate aiortc announced.
     let profile = loop {
@@ -129,7 +56,7 @@ async fn run(aiortc_controlling: bool, aiortc_closes: bool, only_profile: Option
             _ => {}
         }
     };
-    let connected = line(&mut lines).await;
+    let connected = peer.line().await;
     assert_eq!(connected["type"], "connected", "{connected}");
     assert_eq!(connected["srtp_profile"], profile_name(profile), "both sides agree on the SRTP profile");
     if let Some(only) = only_profile {
@@ -165,7 +92,7 @@ async fn run(aiortc_controlling: bool, aiortc_closes: bool, only_profile: Option
 
     let (mut rtp_seen, mut rtcp_seen, mut data_seen) = (0, false, false);
     while !(rtp_seen == 3 && rtcp_seen && data_seen) {
-        let l = line(&mut lines).await;
+        let l = peer.line().await;
         match l["type"].as_str().unwrap() {
             "rtp" => {
                 rtp_seen += 1;
@@ -205,8 +132,7 @@ async fn run(aiortc_controlling: bool, aiortc_closes: bool, only_profile: Option
     }
 
     if aiortc_closes {
-        stdin.write_all(b"{\"type\":\"close\"}\n").await.unwrap();
-        stdin.flush().await.unwrap();
+        peer.send(&serde_json::json!({"type": "close"})).await;
         loop {
             match next(&mut dtls, "close_notify from aiortc").await {
                 DtlsTransportEvent::Closed => break,
@@ -218,9 +144,8 @@ async fn run(aiortc_controlling: bool, aiortc_closes: bool, only_profile: Option
     } else {
         dtls.close().await;
     }
-    assert_eq!(line(&mut lines).await["type"], "closed");
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
-    assert!(status.success(), "aiortc peer exited with {status}");
+    assert_eq!(peer.line().await["type"], "closed");
+    peer.exits_cleanly().await;
 }
 
 fn hex(b: &[u8]) -> String {

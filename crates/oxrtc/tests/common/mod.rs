@@ -1,6 +1,8 @@
 //! Helpers shared by the interop tests.
 #![allow(dead_code)]
 
+pub mod ortc;
+
 use std::time::Duration;
 
 use oxrtc::ice::{IceEvent, IceTransportState};

@@ -1,0 +1,52 @@
+// The browser side of the oxrtc server demo: offer, non-trickle (wait for
+// gathering), POST /offer with {sdp, type}, apply the answer, then ping.
+'use strict';
+let pc = null;
+let timer = null;
+const log = (line) => {
+  const el = document.getElementById('log');
+  el.textContent += line + '\n';
+  el.scrollTop = el.scrollHeight;
+};
+
+async function start() {
+  document.getElementById('start').disabled = true;
+  document.getElementById('stop').disabled = false;
+  pc = new RTCPeerConnection();
+  pc.onconnectionstatechange = () => { document.getElementById('state').textContent = pc.connectionState; };
+  const dc = pc.createDataChannel('chat');
+  dc.onopen = () => {
+    log('channel open');
+    timer = setInterval(() => dc.send('ping ' + performance.now()), 1000);
+  };
+  dc.onmessage = (e) => {
+    log('< ' + e.data);
+    if (typeof e.data === 'string' && e.data.startsWith('pong ')) {
+      const rtt = performance.now() - parseFloat(e.data.slice(5));
+      document.getElementById('rtt').textContent = rtt.toFixed(1) + ' ms';
+    }
+  };
+  dc.onclose = () => log('channel closed');
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+  });
+  const response = await fetch('offer', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+  });
+  await pc.setRemoteDescription(await response.json());
+}
+
+function stop() {
+  clearInterval(timer);
+  if (pc) pc.close();
+  document.getElementById('start').disabled = false;
+  document.getElementById('stop').disabled = true;
+}
+
+document.getElementById('start').onclick = start;
+if (new URLSearchParams(location.search).has('autostart')) start();
+document.getElementById('stop').onclick = stop;

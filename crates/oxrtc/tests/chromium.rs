@@ -1,0 +1,333 @@
+//! Interop with a real headless Chromium: the browser as offerer (with and
+//! without a fake camera, so its offer carries audio and video sections we
+//! reject) and as answerer; text, binary and empty messages, messages of
+//! the negotiated max-message-size (Chromium caps it at 256 KiB, so 1 MiB is
+//! refused by both sides, never cut), 10 channels at once.
+//!
+//! Chromium gathers candidates on every interface, and tests may only talk
+//! to loopback, so these tests run inside a network namespace that has only
+//! `lo` (scripts/test.sh creates it and sets OXRTC_NETNS=1). The page is in
+//! tests/chromium/; results come back as a POST to /result.
+
+#[path = "../examples/server/http.rs"]
+mod http;
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Request, Response};
+use oxrtc::{
+    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCPeerConnectionEvent,
+    RTCSdpType, RTCSessionDescription,
+};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+const PAGE: &str = include_str!("chromium/test.html");
+const SCRIPT: &str = include_str!("chromium/test.js");
+
+fn require_netns() {
+    assert_eq!(
+        std::env::var("OXRTC_NETNS").as_deref(),
+        Ok("1"),
+        "run the Chromium tests inside a network namespace with only lo (scripts/test.sh does this)"
+    );
+    let non_loopback: Vec<_> = if_addrs_list().into_iter().filter(|ip| !ip.is_loopback()).collect();
+    assert!(non_loopback.is_empty(), "this namespace has non-loopback addresses {non_loopback:?}");
+}
+
+fn if_addrs_list() -> Vec<std::net::IpAddr> {
+    let out = std::process::Command::new("ip").args(["-o", "addr"]).output().expect("run ip addr");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .filter_map(|a| a.split('/').next()?.parse().ok())
+        .collect()
+}
+
+fn config() -> RTCConfiguration {
+    RTCConfiguration {
+        interfaces: InterfaceFilter::loopback_only(),
+        max_message_size: Some(2 * 1024 * 1024),
+        ..Default::default()
+    }
+}
+
+/// Echoes on every channel the browser opens: text `t` → `echo:t`, binary up
+/// to 64 KiB → the same bytes, larger binary → `len:<n>:sum:<byte sum>`.
+async fn echo_channel(ch: RTCDataChannel) {
+    while let Some(e) = ch.next_event().await {
+        let DataChannelEvent::Message { data, is_string } = e else { continue };
+        let r = if is_string {
+            ch.send_text(format!("echo:{}", String::from_utf8_lossy(&data))).await
+        } else if data.len() <= 65536 {
+            ch.send(data).await
+        } else {
+            let sum = data.iter().fold(0u32, |s, b| s.wrapping_add(*b as u32));
+            ch.send_text(format!("len:{}:sum:{sum}", data.len())).await
+        };
+        if let Err(e) = r {
+            eprintln!("echo failed: {e}");
+        }
+    }
+}
+
+async fn gathered_description(pc: &RTCPeerConnection) -> RTCSessionDescription {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, pc.next_event()).await {
+            Ok(Some(RTCPeerConnectionEvent::IceCandidate(None))) => break,
+            Ok(Some(_)) => {}
+            _ => panic!("gathering did not complete"),
+        }
+    }
+    pc.local_description().expect("a local description")
+}
+
+/// State of one test: the peer connection and where the page's result goes.
+struct Session {
+    pc: Mutex<Option<Arc<RTCPeerConnection>>>,
+    /// The browser's offer, as received.
+    offer: Mutex<Option<String>>,
+    results: mpsc::UnboundedSender<Value>,
+}
+
+async fn handle(s: Arc<Session>, r: Request) -> Response {
+    match (r.method.as_str(), r.path.split('?').next().unwrap_or("")) {
+        ("GET", "/test.html") => Response::ok("text/html", PAGE),
+        ("GET", "/test.js") => Response::ok("application/javascript", SCRIPT),
+        ("POST", "/result") => {
+            let v: Value = serde_json::from_slice(&r.body).unwrap_or(json!({"ok": false, "log": ["bad result"]}));
+            let _ = s.results.send(v);
+            Response::ok("text/plain", "ok")
+        }
+        // The browser offers: we answer and echo.
+        ("POST", "/offer") => {
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            let sdp = v["sdp"].as_str().unwrap().to_string();
+            *s.offer.lock().unwrap() = Some(sdp.clone());
+            let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+            let offer = RTCSessionDescription { kind: RTCSdpType::Offer, sdp };
+            pc.set_remote_description(offer).await.unwrap();
+            pc.set_local_description(None).await.unwrap();
+            let answer = gathered_description(&pc).await;
+            *s.pc.lock().unwrap() = Some(pc.clone());
+            tokio::spawn(async move {
+                while let Some(e) = pc.next_event().await {
+                    if let RTCPeerConnectionEvent::DataChannel(ch) = e {
+                        tokio::spawn(echo_channel(ch));
+                    }
+                }
+            });
+            Response::ok("application/json", json!({"sdp": answer.sdp, "type": "answer"}).to_string())
+        }
+        // The browser answers: we offer (the channels exist already).
+        ("GET", "/offer") => {
+            let pc = s.pc.lock().unwrap().clone().expect("the test made the offering peer connection");
+            pc.set_local_description(None).await.unwrap();
+            let offer = gathered_description(&pc).await;
+            Response::ok("application/json", json!({"sdp": offer.sdp, "type": "offer"}).to_string())
+        }
+        ("POST", "/answer") => {
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            let pc = s.pc.lock().unwrap().clone().unwrap();
+            let answer = RTCSessionDescription { kind: RTCSdpType::Answer, sdp: v["sdp"].as_str().unwrap().into() };
+            match pc.set_remote_description(answer).await {
+                Ok(()) => Response::ok("text/plain", "ok"),
+                Err(e) => Response::bad_request(&e.to_string()),
+            }
+        }
+        _ => Response::not_found(),
+    }
+}
+
+struct Browser {
+    _child: tokio::process::Child,
+    _profile: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn launch(url: &str) -> Browser {
+    let profile = std::env::temp_dir().join(format!("oxrtc-chromium-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&profile).unwrap();
+    let mut cmd = tokio::process::Command::new("chromium");
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--allow-loopback-in-peer-connection",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+    ]);
+    cmd.arg("--disable-features=WebRtcHideLocalIpsWithMdns");
+    cmd.arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    Browser { _child: cmd.spawn().expect("start chromium (apt-get install chromium)"), _profile: tempdir::Dir(profile) }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+async fn serve(session: Arc<Session>) -> SocketAddr {
+    let handler: http::Handler = Arc::new(move |r| {
+        let s = session.clone();
+        Box::pin(handle(s, r))
+    });
+    let (addr, _task) = http::serve("127.0.0.1:0".parse().unwrap(), handler).await.unwrap();
+    addr
+}
+
+async fn result(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(40), rx.recv())
+        .await
+        .expect("the page reported within 40 s")
+        .expect("a result")
+}
+
+fn assert_passed(v: &Value) {
+    let log: Vec<&str> = v["log"].as_array().map(|a| a.iter().filter_map(|l| l.as_str()).collect()).unwrap_or_default();
+    assert_eq!(v["ok"], true, "the page failed:\n{}", log.join("\n"));
+}
+
+async fn browser_offers(media: bool) {
+    require_netns();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let session = Arc::new(Session { pc: Mutex::new(None), offer: Mutex::new(None), results: tx });
+    let addr = serve(session.clone()).await;
+    let _browser = launch(&format!("http://{addr}/test.html?mode=offerer&media={}", media as u8));
+    let v = result(&mut rx).await;
+    assert_passed(&v);
+    let pc = session.pc.lock().unwrap().clone().unwrap();
+    let answer = pc.current_local_description().unwrap().sdp;
+    let offer = session.offer.lock().unwrap().clone().unwrap();
+    let candidates: Vec<&str> = offer.lines().filter(|l| l.starts_with("a=candidate:")).collect();
+    assert!(!candidates.is_empty(), "the offer has candidates:\n{offer}");
+    assert!(candidates.iter().any(|c| c.contains(" 127.0.0.1 ")), "loopback candidates: {candidates:?}");
+    if media {
+        assert!(answer.contains("m=audio 0 "), "audio rejected:\n{answer}");
+        assert!(answer.contains("m=video 0 "), "video rejected:\n{answer}");
+    }
+    pc.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_offers_data_channels() {
+    browser_offers(false).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_offers_camera_and_data_channels_media_rejected() {
+    browser_offers(true).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_answers_oxrtc_offers() {
+    require_netns();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let mut channels = Vec::new();
+    for i in 0..10 {
+        channels.push(pc.create_data_channel(&format!("c{i}"), None).await.unwrap());
+    }
+    let session = Arc::new(Session { pc: Mutex::new(Some(pc.clone())), offer: Mutex::new(None), results: tx });
+    let addr = serve(session).await;
+    let _browser = launch(&format!("http://{addr}/test.html?mode=answerer"));
+    // Every channel opens and echoes text and binary.
+    for (i, ch) in channels.iter().enumerate() {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), ch.next_event()).await.expect("channel opens") {
+                Some(DataChannelEvent::Open) => break,
+                Some(_) => {}
+                None => panic!("channel {i} ended"),
+            }
+        }
+        ch.send_text(format!("text {i}")).await.unwrap();
+        ch.send(vec![i as u8; 1000 + i]).await.unwrap();
+    }
+    for (i, ch) in channels.iter().enumerate() {
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            match tokio::time::timeout(Duration::from_secs(10), ch.next_event()).await.expect("echo in time") {
+                Some(DataChannelEvent::Message { data, is_string }) => got.push((data, is_string)),
+                Some(_) => {}
+                None => panic!("channel {i} ended"),
+            }
+        }
+        assert_eq!(got[0], (format!("echo:text {i}").into_bytes().into(), true));
+        assert_eq!(got[1], (vec![i as u8; 1000 + i].into(), false));
+    }
+    // Chromium's a=max-message-size (256 KiB): a message of exactly that
+    // size goes through; 1 MiB is refused here, never cut.
+    let big: Vec<u8> = (0..262144u32).map(|i| (i % 253) as u8).collect();
+    channels[1].send(big.clone()).await.unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), channels[1].next_event()).await.expect("big echo") {
+            Some(DataChannelEvent::Message { data, .. }) => {
+                assert!(data[..] == big[..], "256 KiB echo intact");
+                break;
+            }
+            Some(_) => {}
+            None => panic!("channel ended"),
+        }
+    }
+    let err = channels[1].send(vec![0u8; 1024 * 1024]).await.unwrap_err();
+    assert!(err.to_string().contains("max-message-size of 262144"), "{err}");
+    channels[0].send_text("done").await.unwrap();
+    assert_passed(&result(&mut rx).await);
+    pc.close().await;
+}
+
+/// The README's demo: the `server` example's own page in Chromium pings,
+/// the server pongs.
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_runs_the_server_example_page() {
+    use tokio::io::AsyncBufReadExt;
+    require_netns();
+    let exe = std::env::current_exe().unwrap();
+    let server_bin = exe.parent().unwrap().parent().unwrap().join("examples/server");
+    assert!(server_bin.exists(), "build the examples first (cargo test -p oxrtc builds them)");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = tokio::process::Command::new(server_bin)
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    assert!(first.contains("http://127.0.0.1:"), "{first}");
+    let _browser = launch(&format!("http://127.0.0.1:{port}/?autostart=1"));
+    let mut pongs = 0;
+    while pongs < 3 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the page pings within 30 s")
+            .unwrap()
+            .expect("the server runs");
+        pongs += line.starts_with("channel(chat) > pong ") as usize;
+    }
+}

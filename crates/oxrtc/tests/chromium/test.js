@@ -1,0 +1,108 @@
+// Chromium side of oxrtc's interop tests. The query string picks the
+// scenario: ?mode=offerer (this page offers, the Rust side echoes) or
+// ?mode=answerer (the Rust side offers and drives, this page echoes);
+// &media=1 adds a fake camera and microphone to the offer. Every outcome is
+// POSTed to /result as {ok, log}.
+'use strict';
+const params = new URLSearchParams(location.search);
+const lines = [];
+const log = (l) => { lines.push(l); document.getElementById('log').textContent += l + '\n'; };
+const post = (path, body) => fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const finish = (ok, why) => { log((ok ? 'PASS ' : 'FAIL ') + (why || '')); return post('result', { ok, log: lines }); };
+const gathered = (pc) => new Promise((resolve) => {
+  if (pc.iceGatheringState === 'complete') return resolve();
+  pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+});
+const opened = (dc) => new Promise((resolve, reject) => {
+  if (dc.readyState === 'open') return resolve();
+  dc.onopen = resolve;
+  dc.onerror = (e) => reject(new Error('channel ' + dc.label + ' error ' + e.error));
+});
+const nextMessage = (dc) => new Promise((resolve) => { dc.onmessage = (e) => resolve(e.data); });
+const sum = (bytes) => { let s = 0; for (const b of bytes) s = (s + b) >>> 0; return s; };
+
+async function offerer() {
+  const pc = new RTCPeerConnection();
+  pc.onconnectionstatechange = () => log('connection ' + pc.connectionState);
+  if (params.get('media') === '1') {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    for (const t of stream.getTracks()) pc.addTrack(t, stream);
+  }
+  const echo = pc.createDataChannel('echo');
+  echo.binaryType = 'arraybuffer';
+  const multi = [];
+  for (let i = 0; i < 10; i++) multi.push(pc.createDataChannel('multi-' + i, { ordered: i % 2 === 0 }));
+  await pc.setLocalDescription(await pc.createOffer());
+  const offeredTransceivers = pc.getTransceivers().length;
+  await gathered(pc);
+  const r = await post('offer', { sdp: pc.localDescription.sdp, type: 'offer' });
+  const answer = await r.json();
+  log('answer:\n' + answer.sdp);
+  await pc.setRemoteDescription(answer);
+  await opened(echo);
+  log('sctp maxMessageSize ' + pc.sctp.maxMessageSize);
+
+  echo.send('hello');
+  let m = await nextMessage(echo);
+  if (m !== 'echo:hello') return finish(false, 'text echo: ' + m);
+  const bin = new Uint8Array(256).map((_, i) => i);
+  echo.send(bin);
+  m = new Uint8Array(await nextMessage(echo));
+  if (m.length !== 256 || m.some((b, i) => b !== i)) return finish(false, 'binary echo');
+  echo.send('');
+  m = await nextMessage(echo);
+  if (m !== 'echo:') return finish(false, 'empty string echo: ' + JSON.stringify(m));
+  // We advertise 2 MiB; Chromium caps what it sends at its own 256 KiB.
+  if (pc.sctp.maxMessageSize !== 262144) return finish(false, 'maxMessageSize ' + pc.sctp.maxMessageSize);
+  const big = new Uint8Array(pc.sctp.maxMessageSize).map((_, i) => (i * 7) % 251);
+  echo.send(big);
+  m = await nextMessage(echo);
+  if (m !== 'len:' + big.length + ':sum:' + sum(big)) return finish(false, 'largest message: ' + m);
+  log('message of maxMessageSize bytes ok');
+  let refused = false;
+  try { echo.send(new Uint8Array(1024 * 1024)); } catch (e) { refused = e instanceof TypeError; }
+  if (!refused) return finish(false, '1 MiB send over the limit was not refused');
+
+  await Promise.all(multi.map(async (dc, i) => {
+    await opened(dc);
+    dc.send('m-' + i);
+    const got = await nextMessage(dc);
+    if (got !== 'echo:m-' + i) throw new Error('channel ' + i + ' got ' + got);
+  }));
+  log('10 channels ok');
+  const expectRejected = params.get('media') === '1';
+  // A rejected section stops its transceiver, and Chromium then drops it.
+  const live = pc.getTransceivers().filter((t) => t.currentDirection !== 'stopped').length;
+  if (expectRejected && (offeredTransceivers !== 2 || live !== 0)) {
+    return finish(false, 'media: ' + offeredTransceivers + ' offered, ' + live + ' still live');
+  }
+  return finish(true);
+}
+
+async function answerer() {
+  const pc = new RTCPeerConnection();
+  pc.onconnectionstatechange = () => log('connection ' + pc.connectionState);
+  let channels = 0;
+  pc.ondatachannel = (e) => {
+    const dc = e.channel;
+    dc.binaryType = 'arraybuffer';
+    channels++;
+    log('datachannel ' + dc.label + ' id ' + dc.id);
+    dc.onmessage = (m) => {
+      if (typeof m.data === 'string') {
+        if (m.data === 'done') return finish(true, channels + ' channels');
+        dc.send('echo:' + m.data);
+      } else {
+        dc.send(m.data);
+      }
+    };
+  };
+  const offer = await (await fetch('offer')).json();
+  log('offer:\n' + offer.sdp);
+  await pc.setRemoteDescription(offer);
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  await post('answer', { sdp: pc.localDescription.sdp, type: 'answer' });
+}
+
+(params.get('mode') === 'answerer' ? answerer() : offerer()).catch((e) => finish(false, String(e)));

@@ -1,0 +1,156 @@
+//! Two RTCPeerConnections over real loopback sockets: offer/answer with
+//! trickle, data channels both ways, large messages, renegotiation, close.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxrtc::{
+    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCDataChannel, RTCDataChannelState, RTCPeerConnection,
+    RTCPeerConnectionEvent, RTCPeerConnectionState,
+};
+use tokio::sync::mpsc;
+
+fn config() -> RTCConfiguration {
+    RTCConfiguration { interfaces: InterfaceFilter::loopback_only(), ..Default::default() }
+}
+
+/// Forwards each side's candidates to the other and reports the rest.
+fn pump(me: Arc<RTCPeerConnection>, peer: Arc<RTCPeerConnection>) -> mpsc::UnboundedReceiver<RTCPeerConnectionEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(e) = me.next_event().await {
+            match e {
+                RTCPeerConnectionEvent::IceCandidate(c) => {
+                    // Signaling may deliver a candidate before the
+                    // description it belongs to is applied: retry a while.
+                    for _ in 0..100 {
+                        if peer.add_ice_candidate(c.clone()).await.is_ok() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                e => {
+                    if tx.send(e).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f).await.unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+/// The next event other than bufferedamountlow (which fires whenever the
+/// buffer drains to the default threshold of 0).
+async fn next_channel_event(ch: &RTCDataChannel) -> DataChannelEvent {
+    loop {
+        match within("channel event", ch.next_event()).await.expect("channel ended") {
+            DataChannelEvent::BufferedAmountLow => continue,
+            e => return e,
+        }
+    }
+}
+
+async fn wait_connected(rx: &mut mpsc::UnboundedReceiver<RTCPeerConnectionEvent>) {
+    loop {
+        match within("connected", rx.recv()).await.expect("events ended") {
+            RTCPeerConnectionEvent::ConnectionStateChange(RTCPeerConnectionState::Connected) => return,
+            RTCPeerConnectionEvent::ConnectionStateChange(RTCPeerConnectionState::Failed) => panic!("failed"),
+            _ => {}
+        }
+    }
+}
+
+async fn incoming_channel(rx: &mut mpsc::UnboundedReceiver<RTCPeerConnectionEvent>) -> RTCDataChannel {
+    loop {
+        if let RTCPeerConnectionEvent::DataChannel(ch) = within("datachannel", rx.recv()).await.expect("events ended") {
+            return ch;
+        }
+    }
+}
+
+#[tokio::test]
+async fn data_channel_echo_large_message_renegotiation_and_close() {
+    let a = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let b = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let mut a_events = pump(a.clone(), b.clone());
+    let mut b_events = pump(b.clone(), a.clone());
+
+    let chat = a.create_data_channel("chat", None).await.unwrap();
+    assert_eq!(chat.ready_state(), RTCDataChannelState::Connecting);
+    let offer = a.set_local_description(None).await.unwrap();
+    assert!(offer.sdp.contains("m=application 9 UDP/DTLS/SCTP webrtc-datachannel"), "{}", offer.sdp);
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.set_local_description(None).await.unwrap();
+    assert!(answer.sdp.contains("a=setup:active"), "{}", answer.sdp);
+    a.set_remote_description(answer).await.unwrap();
+
+    wait_connected(&mut a_events).await;
+    wait_connected(&mut b_events).await;
+    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Open);
+    let remote_chat = incoming_channel(&mut b_events).await;
+    assert_eq!(remote_chat.label(), "chat");
+    // The offerer is the DTLS server (the answer said active): odd ids.
+    assert_eq!(chat.id(), Some(1));
+    assert_eq!(remote_chat.id(), Some(1));
+
+    chat.send_text("ping 1").await.unwrap();
+    match next_channel_event(&remote_chat).await {
+        DataChannelEvent::Message { data, is_string } => {
+            assert!(is_string);
+            assert_eq!(&data[..], b"ping 1");
+        }
+        e => panic!("{e:?}"),
+    }
+    remote_chat.send(vec![]).await.unwrap(); // an empty binary message
+    let big: Vec<u8> = (0..256 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
+    remote_chat.send(big.clone()).await.unwrap();
+    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Message { data: vec![].into(), is_string: false });
+    match next_channel_event(&chat).await {
+        DataChannelEvent::Message { data, is_string } => {
+            assert!(!is_string);
+            assert!(data[..] == big[..], "256 KiB message intact");
+        }
+        e => panic!("{e:?}"),
+    }
+    // Larger than the peer's max-message-size (256 KiB): refused, not cut.
+    let err = chat.send(vec![0u8; 256 * 1024 + 1]).await.unwrap_err();
+    assert!(err.to_string().contains("max-message-size"), "{err}");
+
+    // A second channel after the first exchange needs no renegotiation.
+    let second = b.create_data_channel("second", None).await.unwrap();
+    assert_eq!(next_channel_event(&second).await, DataChannelEvent::Open);
+    let second_remote = incoming_channel(&mut a_events).await;
+    assert_eq!(second_remote.label(), "second");
+    assert_eq!(second.id(), Some(0), "the answerer is the DTLS client: even ids");
+    second.send_text("hello").await.unwrap();
+    assert!(matches!(next_channel_event(&second_remote).await, DataChannelEvent::Message { .. }));
+
+    // Renegotiation with nothing new keeps the connection.
+    let offer = b.set_local_description(None).await.unwrap();
+    a.set_remote_description(offer).await.unwrap();
+    let answer = a.set_local_description(None).await.unwrap();
+    b.set_remote_description(answer).await.unwrap();
+    chat.send_text("after renegotiation").await.unwrap();
+    assert!(matches!(next_channel_event(&remote_chat).await, DataChannelEvent::Message { .. }));
+
+    // Closing a channel closes both ends.
+    chat.close().await;
+    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Closing);
+    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Close);
+    loop {
+        if next_channel_event(&remote_chat).await == DataChannelEvent::Close {
+            break;
+        }
+    }
+    assert_eq!(remote_chat.ready_state(), RTCDataChannelState::Closed);
+
+    a.close().await;
+    assert_eq!(a.connection_state(), RTCPeerConnectionState::Closed);
+    b.close().await;
+}

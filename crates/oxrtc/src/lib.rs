@@ -42,6 +42,7 @@ pub mod mdns;
 mod net;
 mod peer_connection;
 mod sctp_transport;
+pub mod stats;
 mod turn_stream;
 
 pub use data_channel::{DataChannelEvent, RTCDataChannel};
@@ -55,9 +56,10 @@ pub use peer::{
     SessionDescription as RTCSessionDescription, SignalingState as RTCSignalingState,
 };
 pub use peer_connection::{
-    RTCConfiguration, RTCDataChannelInit, RTCIceCandidateInit, RTCPeerConnection, RTCPeerConnectionEvent, RTCStats,
+    RTCConfiguration, RTCDataChannelInit, RTCIceCandidateInit, RTCPeerConnection, RTCPeerConnectionEvent,
 };
 pub use sctp_transport::{SctpTransport, SctpTransportEvent};
+pub use stats::{RTCStats, RTCStatsReport};
 
 /// Data channels over SCTP (DCEP).
 pub use datachannel;

@@ -24,10 +24,14 @@ use tracing::{warn, Instrument};
 use crate::data_channel::{DataChannelEvent, RTCDataChannel, Shared as ChannelShared};
 use crate::ice_server::{self, RTCIceServer};
 use crate::net::{bind_udp, InterfaceFilter};
+use crate::stats::{
+    self, RTCCertificateStats, RTCDataChannelStats, RTCIceCandidatePairStats, RTCIceCandidateStats,
+    RTCPeerConnectionStats, RTCStats, RTCStatsReport, RTCTransportStats,
+};
 use crate::turn_stream::{self, StreamMsg};
 
 /// The W3C `RTCConfiguration`, with oxrtc's extras.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RTCConfiguration {
     /// STUN and TURN servers.
     pub ice_servers: Vec<RTCIceServer>,
@@ -116,22 +120,7 @@ pub(crate) enum Command {
     CloseChannel(ChannelHandle),
     BufferedAmount(ChannelHandle, oneshot::Sender<usize>),
     SetThreshold(ChannelHandle, usize),
-    Stats(oneshot::Sender<RTCStats>),
-}
-
-/// A few numbers about the connection (a subset of W3C `getStats`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RTCStats {
-    /// The selected candidate pair, local and remote address.
-    pub selected_pair: Option<(SocketAddr, SocketAddr)>,
-    /// SCTP packets sent and received.
-    pub sctp_packets: (u64, u64),
-    /// SCTP bytes sent and received.
-    pub sctp_bytes: (u64, u64),
-    /// SCTP retransmissions.
-    pub sctp_retransmissions: u64,
-    /// Data channels open now.
-    pub data_channels_open: usize,
+    Stats(oneshot::Sender<RTCStatsReport>),
 }
 
 /// Events queued for the application before new ones are dropped.
@@ -147,7 +136,7 @@ pub struct RTCPeerConnection {
     commands: mpsc::Sender<Command>,
     events: tokio::sync::Mutex<mpsc::Receiver<RTCPeerConnectionEvent>>,
     snapshot: Arc<Mutex<Snapshot>>,
-    config: RTCConfiguration,
+    config: Mutex<RTCConfiguration>,
     mdns_server: SocketAddr,
     local_ip: IpAddr,
 }
@@ -212,6 +201,9 @@ impl RTCPeerConnection {
             snapshot: snapshot.clone(),
             commands: cmd_tx.downgrade(),
             channels: HashMap::new(),
+            counters: HashMap::new(),
+            opened: 0,
+            closed: 0,
             backlog: VecDeque::new(),
         };
         tokio::spawn(driver.run(cmd_rx, frames_rx).instrument(span));
@@ -222,7 +214,7 @@ impl RTCPeerConnection {
             events: tokio::sync::Mutex::new(event_rx),
             snapshot,
             mdns_server: config.mdns_server.unwrap_or(crate::mdns::MDNS_GROUP),
-            config,
+            config: Mutex::new(config),
             local_ip,
         })
     }
@@ -341,15 +333,45 @@ impl RTCPeerConnection {
     }
 
     /// `getConfiguration`.
-    pub fn get_configuration(&self) -> &RTCConfiguration {
-        &self.config
+    pub fn get_configuration(&self) -> RTCConfiguration {
+        self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// `getStats`, a subset.
-    pub async fn get_stats(&self) -> RTCStats {
+    /// `setConfiguration`. As in W3C, the certificates and the bundle
+    /// policy cannot change (`InvalidModification`). oxrtc also cannot yet
+    /// change the ICE servers, transport policy, interfaces or ports of a
+    /// live connection (they were used to bind and gather): such a change is
+    /// refused with `InvalidState`; create a new connection instead.
+    pub fn set_configuration(&self, new: RTCConfiguration) -> Result<(), PeerError> {
+        let mut config = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        if new.certificates != config.certificates || new.bundle_policy != config.bundle_policy {
+            return Err(PeerError::InvalidModification(
+                "certificates and bundle_policy cannot change after construction".into(),
+            ));
+        }
+        if new.ice_servers != config.ice_servers
+            || new.ice_transport_policy != config.ice_transport_policy
+            || new.interfaces != config.interfaces
+            || new.port_range != config.port_range
+            || new.ice_lite != config.ice_lite
+        {
+            return Err(PeerError::InvalidState(
+                "changing ICE servers, policy, interfaces, ports or lite mode of a live connection is not \
+                 supported yet; create a new RTCPeerConnection"
+                    .into(),
+            ));
+        }
+        *config = new;
+        Ok(())
+    }
+
+    /// `getStats`: the peer connection, its transport, the selected
+    /// candidate pair and its candidates, both certificates, every data
+    /// channel. Empty once closed.
+    pub async fn get_stats(&self) -> RTCStatsReport {
         let (tx, rx) = oneshot::channel();
         if self.commands.send(Command::Stats(tx)).await.is_err() {
-            return RTCStats::default();
+            return RTCStatsReport::default();
         }
         rx.await.unwrap_or_default()
     }
@@ -448,6 +470,14 @@ impl Default for RTCDataChannelInit {
     }
 }
 
+#[derive(Debug, Default)]
+struct Counters {
+    messages_sent: u64,
+    bytes_sent: u64,
+    messages_received: u64,
+    bytes_received: u64,
+}
+
 struct Driver {
     core: PeerConnection,
     sockets: Vec<UdpSocket>,
@@ -457,6 +487,11 @@ struct Driver {
     snapshot: Arc<Mutex<Snapshot>>,
     commands: mpsc::WeakSender<Command>,
     channels: HashMap<ChannelHandle, (mpsc::Sender<DataChannelEvent>, Arc<ChannelShared>)>,
+    /// Message counts per live channel, for `getStats`.
+    counters: HashMap<ChannelHandle, Counters>,
+    /// Channels opened and closed, for `getStats`.
+    opened: u32,
+    closed: u32,
     /// Channel events waiting for room in their channel's queue; while any
     /// wait, the network is not read.
     backlog: VecDeque<(ChannelHandle, DataChannelEvent)>,
@@ -578,7 +613,14 @@ impl Driver {
             Command::RestartIce => self.core.restart_ice(),
             Command::Close(_) => {}
             Command::Send(h, data, binary, r) => {
-                let _ = r.send(self.core.send(now, h, data, binary));
+                let len = data.len() as u64;
+                let result = self.core.send(now, h, data, binary);
+                if result.is_ok() {
+                    let c = self.counters.entry(h).or_default();
+                    c.messages_sent += 1;
+                    c.bytes_sent += len;
+                }
+                let _ = r.send(result);
             }
             Command::CloseChannel(h) => self.core.close_channel(now, h),
             Command::BufferedAmount(h, r) => {
@@ -586,21 +628,92 @@ impl Driver {
             }
             Command::SetThreshold(h, n) => self.core.set_buffered_amount_low_threshold(h, n),
             Command::Stats(r) => {
-                let mut s = RTCStats {
-                    selected_pair: self.core.ice_agent().selected_pair().map(|(l, r)| (l.address, r.address)),
-                    ..Default::default()
-                };
-                if let Some(dc) = self.core.data_channels() {
-                    let st = dc.association().stats();
-                    s.sctp_packets = (st.packets_sent, st.packets_received);
-                    s.sctp_bytes = (st.bytes_sent, st.bytes_received);
-                    s.sctp_retransmissions = st.retransmissions;
-                }
-                s.data_channels_open =
-                    self.channels.keys().filter(|h| self.core.channel_state(**h) == Some(ReadyState::Open)).count();
-                let _ = r.send(s);
+                let _ = r.send(self.stats());
             }
         }
+    }
+
+    fn stats(&self) -> RTCStatsReport {
+        let mut entries = vec![RTCStats::PeerConnection(RTCPeerConnectionStats {
+            id: "P".into(),
+            data_channels_opened: self.opened,
+            data_channels_closed: self.closed,
+        })];
+        let agent = self.core.ice_agent();
+        let ice = agent.stats();
+        let fp = |der: &[u8]| dtls::Fingerprint::of_der(dtls::Algorithm::Sha256, der).value;
+        let local_der = self.core.certificate().der();
+        entries.push(RTCStats::Certificate(RTCCertificateStats {
+            id: "CF-local".into(),
+            fingerprint: fp(local_der),
+            fingerprint_algorithm: "sha-256",
+            base64_certificate: stats::base64(local_der),
+        }));
+        if let Some(der) = self.core.remote_certificate() {
+            entries.push(RTCStats::Certificate(RTCCertificateStats {
+                id: "CF-remote".into(),
+                fingerprint: fp(der),
+                fingerprint_algorithm: "sha-256",
+                base64_certificate: stats::base64(der),
+            }));
+        }
+        let candidate = |id: &str, c: &Candidate| RTCIceCandidateStats {
+            id: id.into(),
+            transport_id: "T".into(),
+            address: c.address,
+            protocol: if c.protocol == ice::Protocol::Udp { "udp" } else { "tcp" },
+            candidate_type: stats::candidate_type(c.kind),
+            priority: c.priority,
+        };
+        let pair = agent.selected_pair();
+        if let Some((l, r)) = pair {
+            entries.push(RTCStats::LocalCandidate(candidate("I-local", l)));
+            entries.push(RTCStats::RemoteCandidate(candidate("I-remote", r)));
+            entries.push(RTCStats::CandidatePair(RTCIceCandidatePairStats {
+                id: "CP".into(),
+                transport_id: "T".into(),
+                local_candidate_id: "I-local".into(),
+                remote_candidate_id: "I-remote".into(),
+                state: "succeeded",
+                nominated: true,
+                current_round_trip_time: ice.rtt,
+                bytes_sent: ice.bytes_sent,
+                bytes_received: ice.bytes_received,
+                requests_sent: ice.checks_sent + ice.check_retransmits,
+                requests_received: ice.checks_received,
+                responses_sent: ice.checks_received,
+                responses_received: ice.responses_received,
+            }));
+        }
+        entries.push(RTCStats::Transport(RTCTransportStats {
+            id: "T".into(),
+            bytes_sent: ice.bytes_sent,
+            bytes_received: ice.bytes_received,
+            ice_state: self.core.ice_connection_state(),
+            ice_role: if agent.is_controlling() { "controlling" } else { "controlled" },
+            dtls_state: self.core.dtls_state().as_str(),
+            selected_candidate_pair_id: pair.map(|_| "CP".into()),
+            local_certificate_id: "CF-local".into(),
+            remote_certificate_id: self.core.remote_certificate().map(|_| "CF-remote".into()),
+        }));
+        let mut handles: Vec<&ChannelHandle> = self.counters.keys().collect();
+        handles.sort();
+        for h in handles {
+            let c = &self.counters[h];
+            let info = self.core.channel_info(*h);
+            entries.push(RTCStats::DataChannel(RTCDataChannelStats {
+                id: format!("D{}", h.0),
+                label: info.as_ref().map(|i| i.label.clone()).unwrap_or_default(),
+                protocol: info.as_ref().map(|i| i.protocol.clone()).unwrap_or_default(),
+                data_channel_identifier: info.as_ref().map(|i| i.id).filter(|id| *id != u16::MAX),
+                state: self.core.channel_state(*h).unwrap_or(ReadyState::Closed),
+                messages_sent: c.messages_sent,
+                bytes_sent: c.bytes_sent,
+                messages_received: c.messages_received,
+                bytes_received: c.bytes_received,
+            }));
+        }
+        RTCStatsReport { entries }
     }
 
     fn resolve_later(&self, mut c: Candidate, name: String) {
@@ -735,17 +848,29 @@ impl Driver {
             PeerEvent::SignalingStateChange(s) => self.emit(RTCPeerConnectionEvent::SignalingStateChange(s)),
             PeerEvent::NegotiationNeeded => self.emit(RTCPeerConnectionEvent::NegotiationNeeded),
             PeerEvent::DataChannel(h, _) => {
+                self.opened += 1;
+                self.counters.entry(h).or_default();
                 let ch = self.channel_handle(h);
                 ch.shared().set_state(ReadyState::Open);
                 self.emit(RTCPeerConnectionEvent::DataChannel(ch));
             }
-            PeerEvent::ChannelOpen(h) => self.deliver_to_channel(h, DataChannelEvent::Open),
+            PeerEvent::ChannelOpen(h) => {
+                self.opened += 1;
+                self.counters.entry(h).or_default();
+                self.deliver_to_channel(h, DataChannelEvent::Open)
+            }
             PeerEvent::ChannelMessage { channel, data, binary } => {
+                let c = self.counters.entry(channel).or_default();
+                c.messages_received += 1;
+                c.bytes_received += data.len() as u64;
                 self.deliver_to_channel(channel, DataChannelEvent::Message { data, is_string: !binary })
             }
             PeerEvent::ChannelBufferedAmountLow(h) => self.deliver_to_channel(h, DataChannelEvent::BufferedAmountLow),
             PeerEvent::ChannelClosing(h) => self.deliver_to_channel(h, DataChannelEvent::Closing),
             PeerEvent::ChannelClosed(h) => {
+                if self.counters.remove(&h).is_some() {
+                    self.closed += 1;
+                }
                 self.deliver_to_channel(h, DataChannelEvent::Close);
                 if self.backlog.iter().all(|(x, _)| *x != h) {
                     self.channels.remove(&h);

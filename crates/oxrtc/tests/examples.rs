@@ -187,3 +187,25 @@ async fn server_example_answers_an_offer_and_pongs() {
     pc.close().await;
     server.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn datachannel_filexfer_sends_a_file_intact() {
+    let input = temp_path("filexfer-in");
+    let output = temp_path("filexfer-out");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    std::fs::write(&input, &data).unwrap();
+    let sock = temp_path("filexfer.sock");
+    let _ = std::fs::remove_file(&sock);
+    let sig = ["--signaling", "unix-socket", "--signaling-path", sock.to_str().unwrap()];
+    let fx = example("datachannel-filexfer");
+    let receive = spawn(Command::new(&fx).arg("receive").arg(&output).args(sig));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let send = spawn(Command::new(&fx).arg("send").arg(&input).args(sig));
+    let sent = finish(send, "sender").await;
+    let received = finish(receive, "receiver").await;
+    assert!(sent.contains("receiver says ok"), "{sent}");
+    assert!(received.contains("bytes in") && received.contains(": ok"), "{received}");
+    assert!(std::fs::read(&output).unwrap() == data, "the file arrived intact");
+    let _ = std::fs::remove_file(&input);
+    let _ = std::fs::remove_file(&output);
+}

@@ -139,6 +139,23 @@ async fn data_channel_echo_large_message_renegotiation_and_close() {
     chat.send_text("after renegotiation").await.unwrap();
     assert!(matches!(next_channel_event(&remote_chat).await, DataChannelEvent::Message { .. }));
 
+    // getStats: W3C shapes, linked by ids, with what went through.
+    let report = a.get_stats().await;
+    let t = report.transport().expect("a transport entry");
+    assert_eq!(t.dtls_state, "connected");
+    assert_eq!(t.ice_role, "controlling");
+    let pair = report.selected_candidate_pair().expect("a selected pair");
+    assert!(pair.bytes_sent > 0 && pair.bytes_received > 256 * 1024, "{pair:?}");
+    assert!(pair.requests_sent >= 1 && pair.responses_received >= 1, "{pair:?}");
+    assert!(pair.current_round_trip_time.is_some());
+    let kinds: Vec<_> = report.candidates().map(|(k, c)| (k, c.candidate_type, c.address.ip())).collect();
+    assert!(kinds.contains(&("local-candidate", "host", "127.0.0.1".parse().unwrap())), "{kinds:?}");
+    assert_eq!(report.certificates().count(), 2);
+    let chat_stats = report.data_channels().find(|d| d.label == "chat").expect("chat stats");
+    assert_eq!((chat_stats.messages_received, chat_stats.bytes_received), (2, 256 * 1024));
+    assert_eq!(chat_stats.data_channel_identifier, Some(1));
+    assert_eq!(report.peer_connection().unwrap().data_channels_opened, 2);
+
     // Closing a channel closes both ends.
     chat.close().await;
     assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Closing);

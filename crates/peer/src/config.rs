@@ -158,6 +158,34 @@ pub enum PeerConnectionState {
     Closed,
 }
 
+/// The W3C `RTCDtlsTransportState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtlsTransportState {
+    /// Not started (no data section negotiated yet).
+    New,
+    /// Handshaking.
+    Connecting,
+    /// The peer is authenticated.
+    Connected,
+    /// close_notify sent or received.
+    Closed,
+    /// Handshake or fingerprint failure.
+    Failed,
+}
+
+impl DtlsTransportState {
+    /// The W3C string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtlsTransportState::New => "new",
+            DtlsTransportState::Connecting => "connecting",
+            DtlsTransportState::Connected => "connected",
+            DtlsTransportState::Closed => "closed",
+            DtlsTransportState::Failed => "failed",
+        }
+    }
+}
+
 /// A local ICE candidate to signal (the W3C `icecandidate` event's candidate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceCandidate {

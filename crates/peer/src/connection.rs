@@ -12,8 +12,8 @@ use sdp::Setup;
 use tracing::debug;
 
 use crate::config::{
-    ChannelHandle, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, SdpType, SessionDescription,
-    SignalingState,
+    ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, SdpType,
+    SessionDescription, SignalingState,
 };
 use crate::jsep::{self, LocalTransport, RemoteTransport, Section};
 use crate::PeerError;
@@ -21,15 +21,6 @@ use crate::PeerError;
 /// DTLS datagrams kept when they arrive before the DTLS transport exists,
 /// and DTLS datagrams kept while ICE has no pair yet.
 const EARLY_DATAGRAMS: usize = 32;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DtlsState {
-    None,
-    Connecting,
-    Connected,
-    Failed,
-    Closed,
-}
 
 enum Slot {
     /// Created before the association exists.
@@ -86,7 +77,7 @@ pub struct PeerConnection {
 
     dtls: Option<dtls::DtlsTransport>,
     dtls_role: Option<dtls::Role>,
-    dtls_state: DtlsState,
+    dtls_state: DtlsTransportState,
     early_dtls: Vec<Vec<u8>>,
     dtls_out: VecDeque<Vec<u8>>,
     remote_certificate: Option<Vec<u8>>,
@@ -151,7 +142,7 @@ impl PeerConnection {
             local_candidates: Vec::new(),
             dtls: None,
             dtls_role: None,
-            dtls_state: DtlsState::None,
+            dtls_state: DtlsTransportState::New,
             early_dtls: Vec::new(),
             dtls_out: VecDeque::new(),
             remote_certificate: None,
@@ -187,6 +178,11 @@ impl PeerConnection {
     /// `connectionState`.
     pub fn connection_state(&self) -> PeerConnectionState {
         self.state
+    }
+
+    /// The W3C `RTCDtlsTransport.state`.
+    pub fn dtls_state(&self) -> DtlsTransportState {
+        self.dtls_state
     }
 
     /// Our certificate.
@@ -680,7 +676,7 @@ impl PeerConnection {
         match dtls::DtlsTransport::new(now, config) {
             Ok(t) => {
                 self.dtls = Some(t);
-                self.dtls_state = DtlsState::Connecting;
+                self.dtls_state = DtlsTransportState::Connecting;
                 for d in std::mem::take(&mut self.early_dtls) {
                     if let Some(t) = &mut self.dtls {
                         t.handle_receive(now, &d);
@@ -688,7 +684,7 @@ impl PeerConnection {
                 }
             }
             Err(e) => {
-                self.dtls_state = DtlsState::Failed;
+                self.dtls_state = DtlsTransportState::Failed;
                 self.events.push_back(PeerEvent::Warning(format!("DTLS not started: {e}")));
             }
         }
@@ -828,7 +824,7 @@ impl PeerConnection {
         self.flush_dtls();
         self.agent.close(now);
         self.signaling = SignalingState::Closed;
-        self.dtls_state = DtlsState::Closed;
+        self.dtls_state = DtlsTransportState::Closed;
         self.update_state();
         self.events.push_back(PeerEvent::SignalingStateChange(SignalingState::Closed));
     }
@@ -1028,7 +1024,7 @@ impl PeerConnection {
         match e {
             dtls::DtlsEvent::Connected { remote_certificate_der, .. } => {
                 self.remote_certificate = Some(remote_certificate_der);
-                self.dtls_state = DtlsState::Connected;
+                self.dtls_state = DtlsTransportState::Connected;
                 self.start_sctp(now);
                 self.update_state();
             }
@@ -1038,11 +1034,11 @@ impl PeerConnection {
                 }
             }
             dtls::DtlsEvent::Closed => {
-                self.dtls_state = DtlsState::Closed;
+                self.dtls_state = DtlsTransportState::Closed;
                 self.update_state();
             }
             dtls::DtlsEvent::Failed(e) => {
-                self.dtls_state = DtlsState::Failed;
+                self.dtls_state = DtlsTransportState::Failed;
                 self.events.push_back(PeerEvent::Warning(format!("DTLS failed: {e}")));
                 self.update_state();
             }
@@ -1141,7 +1137,7 @@ impl PeerConnection {
         let ice = self.ice_state;
         let s = if self.signaling == SignalingState::Closed {
             PeerConnectionState::Closed
-        } else if ice == IceTransportState::Failed || self.dtls_state == DtlsState::Failed {
+        } else if ice == IceTransportState::Failed || self.dtls_state == DtlsTransportState::Failed {
             PeerConnectionState::Failed
         } else if ice == IceTransportState::Disconnected {
             PeerConnectionState::Disconnected
@@ -1149,14 +1145,15 @@ impl PeerConnection {
             // W3C: "connected" when every transport is connected, completed
             // or closed; a peer's close_notify is not a reason to go back to
             // "connecting" (ICE consent then notices the peer is gone).
-            && matches!(self.dtls_state, DtlsState::Connected | DtlsState::None | DtlsState::Closed)
+            && matches!(self.dtls_state, DtlsTransportState::Connected | DtlsTransportState::New | DtlsTransportState::Closed)
         {
-            if self.dtls_state == DtlsState::None && self.dtls.is_none() && self.sections.iter().any(|s| s.data) {
+            if self.dtls_state == DtlsTransportState::New && self.dtls.is_none() && self.sections.iter().any(|s| s.data)
+            {
                 PeerConnectionState::Connecting
             } else {
                 PeerConnectionState::Connected
             }
-        } else if ice == IceTransportState::New && self.dtls_state == DtlsState::None {
+        } else if ice == IceTransportState::New && self.dtls_state == DtlsTransportState::New {
             PeerConnectionState::New
         } else {
             PeerConnectionState::Connecting

@@ -95,8 +95,8 @@ mod connection;
 mod jsep;
 
 pub use config::{
-    BundlePolicy, ChannelHandle, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, SdpType, SessionDescription,
-    SignalingState,
+    BundlePolicy, ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, SdpType,
+    SessionDescription, SignalingState,
 };
 pub use connection::PeerConnection;
 

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use oxrtc::{
     DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCPeerConnection, RTCPeerConnectionEvent,
-    RTCPeerConnectionState, RTCSessionDescription,
+    RTCPeerConnectionState,
 };
-use signaling::{Message, Method, Signaling};
+use signaling::{gathered, Message, Method, Signaling};
 use tokio::sync::mpsc;
 
 struct Options {
@@ -56,21 +56,6 @@ fn options() -> Result<Options, String> {
         _ => return Err(format!("usage: datachannel-cli offer|answer [--signaling ...]; unexpected {args:?}")),
     };
     Ok(Options { offer, method, count, interval: Duration::from_millis(interval.unwrap_or(1000)), all_interfaces })
-}
-
-/// Waits for the end of gathering and returns the complete description
-/// (aiortc does not trickle, so neither do we).
-async fn gathered(
-    pc: &RTCPeerConnection,
-    events: &mut mpsc::UnboundedReceiver<RTCPeerConnectionEvent>,
-) -> RTCSessionDescription {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, events.recv()).await {
-        if matches!(e, RTCPeerConnectionEvent::IceCandidate(None)) {
-            break;
-        }
-    }
-    pc.local_description().expect("a local description")
 }
 
 #[tokio::main]

@@ -173,6 +173,21 @@ impl Signaling {
     }
 }
 
+/// Waits for the end of gathering and returns the complete local
+/// description (aiortc does not trickle, so neither do these examples).
+pub async fn gathered(
+    pc: &oxrtc::RTCPeerConnection,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<oxrtc::RTCPeerConnectionEvent>,
+) -> RTCSessionDescription {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, events.recv()).await {
+        if matches!(e, oxrtc::RTCPeerConnectionEvent::IceCandidate(None)) {
+            break;
+        }
+    }
+    pc.local_description().expect("a local description")
+}
+
 /// Connects, retrying for 10 s while the listening side is not up yet.
 async fn retry<T, F: std::future::Future<Output = io::Result<T>>>(mut f: impl FnMut() -> F) -> io::Result<T> {
     let mut last = None;

@@ -1,0 +1,239 @@
+//! `getStats`: W3C `RTCStatsReport` entries (webrtc-stats), as Rust types.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use datachannel::ReadyState;
+use ice::{CandidateKind, IceTransportState};
+
+/// One entry of an [`RTCStatsReport`], by W3C `RTCStatsType`. Ids link the
+/// entries as in a browser (`transportId`, `localCandidateId`...).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RTCStats {
+    /// `peer-connection`.
+    PeerConnection(RTCPeerConnectionStats),
+    /// `transport`.
+    Transport(RTCTransportStats),
+    /// `candidate-pair`.
+    CandidatePair(RTCIceCandidatePairStats),
+    /// `local-candidate`.
+    LocalCandidate(RTCIceCandidateStats),
+    /// `remote-candidate`.
+    RemoteCandidate(RTCIceCandidateStats),
+    /// `certificate`.
+    Certificate(RTCCertificateStats),
+    /// `data-channel`.
+    DataChannel(RTCDataChannelStats),
+}
+
+/// The result of `getStats`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RTCStatsReport {
+    /// Every entry.
+    pub entries: Vec<RTCStats>,
+}
+
+impl RTCStatsReport {
+    /// The `peer-connection` entry.
+    pub fn peer_connection(&self) -> Option<&RTCPeerConnectionStats> {
+        self.entries.iter().find_map(|e| match e {
+            RTCStats::PeerConnection(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `transport` entry.
+    pub fn transport(&self) -> Option<&RTCTransportStats> {
+        self.entries.iter().find_map(|e| match e {
+            RTCStats::Transport(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The selected `candidate-pair` entry.
+    pub fn selected_candidate_pair(&self) -> Option<&RTCIceCandidatePairStats> {
+        let id = self.transport()?.selected_candidate_pair_id.as_deref()?;
+        self.entries.iter().find_map(|e| match e {
+            RTCStats::CandidatePair(s) if s.id == id => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `data-channel` entries.
+    pub fn data_channels(&self) -> impl Iterator<Item = &RTCDataChannelStats> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::DataChannel(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `local-candidate` and `remote-candidate` entries, local first.
+    pub fn candidates(&self) -> impl Iterator<Item = (&'static str, &RTCIceCandidateStats)> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::LocalCandidate(s) => Some(("local-candidate", s)),
+            RTCStats::RemoteCandidate(s) => Some(("remote-candidate", s)),
+            _ => None,
+        })
+    }
+
+    /// The `certificate` entries (ours first, then the peer's).
+    pub fn certificates(&self) -> impl Iterator<Item = &RTCCertificateStats> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::Certificate(s) => Some(s),
+            _ => None,
+        })
+    }
+}
+
+/// `RTCPeerConnectionStats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCPeerConnectionStats {
+    /// Entry id.
+    pub id: String,
+    /// `dataChannelsOpened`.
+    pub data_channels_opened: u32,
+    /// `dataChannelsClosed`.
+    pub data_channels_closed: u32,
+}
+
+/// `RTCTransportStats`: the one ICE/DTLS transport everything is bundled on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCTransportStats {
+    /// Entry id.
+    pub id: String,
+    /// `bytesSent` (application bytes through the selected pair).
+    pub bytes_sent: u64,
+    /// `bytesReceived`.
+    pub bytes_received: u64,
+    /// `iceState`.
+    pub ice_state: IceTransportState,
+    /// `iceRole`: `controlling` or `controlled`.
+    pub ice_role: &'static str,
+    /// `dtlsState`: `new`, `connecting`, `connected`, `closed` or `failed`.
+    pub dtls_state: &'static str,
+    /// `selectedCandidatePairId`.
+    pub selected_candidate_pair_id: Option<String>,
+    /// `localCertificateId`.
+    pub local_certificate_id: String,
+    /// `remoteCertificateId`.
+    pub remote_certificate_id: Option<String>,
+}
+
+/// `RTCIceCandidatePairStats` (the selected pair; oxrtc reports no others yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCIceCandidatePairStats {
+    /// Entry id.
+    pub id: String,
+    /// `transportId`.
+    pub transport_id: String,
+    /// `localCandidateId`.
+    pub local_candidate_id: String,
+    /// `remoteCandidateId`.
+    pub remote_candidate_id: String,
+    /// `state`: `succeeded` for the selected pair.
+    pub state: &'static str,
+    /// `nominated`.
+    pub nominated: bool,
+    /// `currentRoundTripTime` of the last check or consent answer.
+    pub current_round_trip_time: Option<Duration>,
+    /// `bytesSent`.
+    pub bytes_sent: u64,
+    /// `bytesReceived`.
+    pub bytes_received: u64,
+    /// `requestsSent` (connectivity checks, retransmissions included).
+    pub requests_sent: u64,
+    /// `requestsReceived`.
+    pub requests_received: u64,
+    /// `responsesSent` (every request received is answered).
+    pub responses_sent: u64,
+    /// `responsesReceived`.
+    pub responses_received: u64,
+}
+
+/// `RTCIceCandidateStats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCIceCandidateStats {
+    /// Entry id.
+    pub id: String,
+    /// `transportId`.
+    pub transport_id: String,
+    /// `address` and `port`.
+    pub address: SocketAddr,
+    /// `protocol`: `udp` or `tcp`.
+    pub protocol: &'static str,
+    /// `candidateType`: `host`, `srflx`, `prflx` or `relay`.
+    pub candidate_type: &'static str,
+    /// `priority`.
+    pub priority: u32,
+}
+
+/// `RTCCertificateStats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCCertificateStats {
+    /// Entry id.
+    pub id: String,
+    /// `fingerprint`: `AB:CD:...`.
+    pub fingerprint: String,
+    /// `fingerprintAlgorithm`: `sha-256`.
+    pub fingerprint_algorithm: &'static str,
+    /// `base64Certificate`: the DER, base64.
+    pub base64_certificate: String,
+}
+
+/// `RTCDataChannelStats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCDataChannelStats {
+    /// Entry id.
+    pub id: String,
+    /// `label`.
+    pub label: String,
+    /// `protocol`.
+    pub protocol: String,
+    /// `dataChannelIdentifier`: the SCTP stream id, once known.
+    pub data_channel_identifier: Option<u16>,
+    /// `state`.
+    pub state: ReadyState,
+    /// `messagesSent`.
+    pub messages_sent: u64,
+    /// `bytesSent`.
+    pub bytes_sent: u64,
+    /// `messagesReceived`.
+    pub messages_received: u64,
+    /// `bytesReceived`.
+    pub bytes_received: u64,
+}
+
+pub(crate) fn candidate_type(kind: CandidateKind) -> &'static str {
+    match kind {
+        CandidateKind::Host => "host",
+        CandidateKind::ServerReflexive => "srflx",
+        CandidateKind::PeerReflexive => "prflx",
+        CandidateKind::Relayed => "relay",
+    }
+}
+
+/// Standard base64 (RFC 4648) with padding.
+pub(crate) fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        out.push(A[(n >> 18) as usize & 63] as char);
+        out.push(A[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 { A[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 2 { A[n as usize & 63] as char } else { '=' });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (i, o) in
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")]
+        {
+            assert_eq!(super::base64(i.as_bytes()), o);
+        }
+    }
+}

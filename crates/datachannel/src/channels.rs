@@ -114,6 +114,10 @@ pub enum DataChannelEvent {
     BufferedAmountLow(u16),
     /// The channel started closing (W3C `closing`), by us or by the peer.
     Closing(u16),
+    /// The channel failed (W3C `error`, an `OperationError`): the
+    /// association was aborted or the peer became unreachable. `Closed`
+    /// follows.
+    Error(u16, String),
     /// The channel is closed (W3C `close`); its id may be reused.
     Closed(u16),
     /// The association ended; every channel is closed. `reason` is `None`
@@ -502,6 +506,9 @@ impl DataChannels {
 
     fn all_closed(&mut self, reason: Option<String>) {
         for id in std::mem::take(&mut self.channels).into_keys() {
+            if let Some(r) = &reason {
+                self.events.push_back(DataChannelEvent::Error(id, r.clone()));
+            }
             self.events.push_back(DataChannelEvent::Closed(id));
         }
         self.events.push_back(DataChannelEvent::AssociationClosed { reason });

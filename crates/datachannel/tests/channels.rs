@@ -533,3 +533,21 @@ fn ids_stay_below_the_negotiated_stream_count() {
     assert!(p.run(5 * SEC, |p| [0, 2].iter().all(|&id| p.incoming(1, id).is_some())
         && [1, 3].iter().all(|&id| p.incoming(0, id).is_some())));
 }
+
+#[test]
+fn an_aborted_association_errors_then_closes_every_channel() {
+    let mut p = Pair::connected(21);
+    let a = open_in_band(&mut p, 0, ChannelInit::new("a"));
+    let b = open_in_band(&mut p, 1, ChannelInit::new("b"));
+    let now = p.now();
+    p.dc[1].association_mut().abort(now);
+    p.flush_all();
+    assert!(p.run(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(a)) && p.has(0, &DataChannelEvent::Closed(b))));
+    for id in [a, b] {
+        let err = p.events[0].iter().position(|e| matches!(e, DataChannelEvent::Error(i, _) if *i == id));
+        let closed = p.position(0, &DataChannelEvent::Closed(id));
+        assert!(err.is_some() && err < closed, "error before close on channel {id}: {:?}", p.events[0]);
+    }
+    // The side that aborted closes its channels without an error.
+    assert!(!p.events[1].iter().any(|e| matches!(e, DataChannelEvent::Error(..))), "{:?}", p.events[1]);
+}

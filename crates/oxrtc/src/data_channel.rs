@@ -27,6 +27,9 @@ pub enum DataChannelEvent {
     BufferedAmountLow,
     /// `closing`.
     Closing,
+    /// `error`: the channel failed (the association was aborted or the peer
+    /// became unreachable); [`Close`](Self::Close) follows.
+    Error(String),
     /// `close`. Nothing follows.
     Close,
 }

@@ -57,6 +57,7 @@ pub use peer::{
 };
 pub use peer_connection::{
     RTCConfiguration, RTCDataChannelInit, RTCIceCandidateInit, RTCPeerConnection, RTCPeerConnectionEvent,
+    RTCPriorityType,
 };
 pub use sctp_transport::{SctpTransport, SctpTransportEvent};
 pub use stats::{RTCStats, RTCStatsReport};

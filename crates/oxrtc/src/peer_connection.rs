@@ -315,7 +315,7 @@ impl RTCPeerConnection {
             protocol: init.protocol,
             ordered: init.ordered,
             reliability,
-            priority: 256,
+            priority: init.priority.value(),
             negotiated: if init.negotiated { init.id.or(Some(0)) } else { None },
         };
         self.ask(|r| Command::CreateChannel(init, r)).await
@@ -455,6 +455,34 @@ pub struct RTCDataChannelInit {
     pub negotiated: bool,
     /// The stream id of a negotiated channel.
     pub id: Option<u16>,
+    /// `priority` (sent in DCEP; oxrtc's scheduler is round robin).
+    pub priority: RTCPriorityType,
+}
+
+/// The W3C `RTCPriorityType`, as RFC 8831 priorities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RTCPriorityType {
+    /// 128.
+    VeryLow,
+    /// 256, the default.
+    #[default]
+    Low,
+    /// 512.
+    Medium,
+    /// 1024.
+    High,
+}
+
+impl RTCPriorityType {
+    /// The RFC 8831 priority value.
+    pub fn value(self) -> u16 {
+        match self {
+            RTCPriorityType::VeryLow => 128,
+            RTCPriorityType::Low => 256,
+            RTCPriorityType::Medium => 512,
+            RTCPriorityType::High => 1024,
+        }
+    }
 }
 
 impl Default for RTCDataChannelInit {
@@ -466,6 +494,7 @@ impl Default for RTCDataChannelInit {
             protocol: String::new(),
             negotiated: false,
             id: None,
+            priority: RTCPriorityType::Low,
         }
     }
 }
@@ -867,6 +896,7 @@ impl Driver {
             }
             PeerEvent::ChannelBufferedAmountLow(h) => self.deliver_to_channel(h, DataChannelEvent::BufferedAmountLow),
             PeerEvent::ChannelClosing(h) => self.deliver_to_channel(h, DataChannelEvent::Closing),
+            PeerEvent::ChannelError(h, reason) => self.deliver_to_channel(h, DataChannelEvent::Error(reason)),
             PeerEvent::ChannelClosed(h) => {
                 if self.counters.remove(&h).is_some() {
                     self.closed += 1;

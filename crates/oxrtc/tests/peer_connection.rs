@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oxrtc::{
-    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCDataChannel, RTCDataChannelState, RTCPeerConnection,
-    RTCPeerConnectionEvent, RTCPeerConnectionState,
+    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCDataChannel, RTCDataChannelInit, RTCDataChannelState,
+    RTCPeerConnection, RTCPeerConnectionEvent, RTCPeerConnectionState,
 };
 use tokio::sync::mpsc;
 
@@ -169,5 +169,50 @@ async fn data_channel_echo_large_message_renegotiation_and_close() {
 
     a.close().await;
     assert_eq!(a.connection_state(), RTCPeerConnectionState::Closed);
+    b.close().await;
+}
+
+/// Both sides advertise `a=max-message-size:2097152`: a 1 MiB message goes
+/// through both ways; 3 MiB is refused, never cut. Also a negotiated
+/// channel (same id on both sides, no DCEP) with a priority.
+#[tokio::test]
+async fn one_mib_messages_with_max_message_size_negotiated_and_a_negotiated_channel() {
+    let big_config = || RTCConfiguration { max_message_size: Some(2 * 1024 * 1024), ..config() };
+    let a = Arc::new(RTCPeerConnection::new(big_config()).await.unwrap());
+    let b = Arc::new(RTCPeerConnection::new(big_config()).await.unwrap());
+    let mut a_events = pump(a.clone(), b.clone());
+    let mut b_events = pump(b.clone(), a.clone());
+    let init = || RTCDataChannelInit {
+        negotiated: true,
+        id: Some(7),
+        priority: oxrtc::RTCPriorityType::High,
+        ..Default::default()
+    };
+    let ours = a.create_data_channel("pre", Some(init())).await.unwrap();
+    let theirs = b.create_data_channel("pre", Some(init())).await.unwrap();
+    let offer = a.set_local_description(None).await.unwrap();
+    assert!(offer.sdp.contains("a=max-message-size:2097152"), "{}", offer.sdp);
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.set_local_description(None).await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    wait_connected(&mut a_events).await;
+    wait_connected(&mut b_events).await;
+    assert_eq!(next_channel_event(&ours).await, DataChannelEvent::Open);
+    assert_eq!(next_channel_event(&theirs).await, DataChannelEvent::Open);
+    assert_eq!((ours.id(), theirs.id()), (Some(7), Some(7)));
+    assert!(ours.negotiated());
+
+    let mib: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 249) as u8).collect();
+    ours.send(mib.clone()).await.unwrap();
+    theirs.send(mib.clone()).await.unwrap();
+    for ch in [&ours, &theirs] {
+        match next_channel_event(ch).await {
+            DataChannelEvent::Message { data, is_string: false } => assert!(data[..] == mib[..], "1 MiB intact"),
+            e => panic!("{e:?}"),
+        }
+    }
+    let err = ours.send(vec![0u8; 3 * 1024 * 1024]).await.unwrap_err();
+    assert!(err.to_string().contains("max-message-size of 2097152"), "{err}");
+    a.close().await;
     b.close().await;
 }

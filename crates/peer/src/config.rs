@@ -235,6 +235,8 @@ pub enum PeerEvent {
     ChannelBufferedAmountLow(ChannelHandle),
     /// The channel is closing.
     ChannelClosing(ChannelHandle),
+    /// The channel failed (association aborted, peer unreachable); closed follows.
+    ChannelError(ChannelHandle, String),
     /// The channel is closed.
     ChannelClosed(ChannelHandle),
     /// A non-fatal problem worth logging (an unusable remote candidate, a

@@ -1125,6 +1125,11 @@ impl PeerConnection {
                     self.events.push_back(PeerEvent::ChannelClosed(h));
                 }
             }
+            DataChannelEvent::Error(id, reason) => {
+                if let Some(h) = handle(self, id) {
+                    self.events.push_back(PeerEvent::ChannelError(h, reason));
+                }
+            }
             DataChannelEvent::AssociationClosed { reason } => {
                 if let Some(r) = reason {
                     self.events.push_back(PeerEvent::Warning(format!("SCTP association ended: {r}")));

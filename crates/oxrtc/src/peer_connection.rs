@@ -201,6 +201,7 @@ impl RTCPeerConnection {
             snapshot: snapshot.clone(),
             commands: cmd_tx.downgrade(),
             channels: HashMap::new(),
+            snapshot_dirty: true,
             counters: HashMap::new(),
             opened: 0,
             closed: 0,
@@ -516,6 +517,8 @@ struct Driver {
     snapshot: Arc<Mutex<Snapshot>>,
     commands: mpsc::WeakSender<Command>,
     channels: HashMap<ChannelHandle, (mpsc::Sender<DataChannelEvent>, Arc<ChannelShared>)>,
+    /// States or descriptions changed since the snapshot was taken.
+    snapshot_dirty: bool,
     /// Message counts per live channel, for `getStats`.
     counters: HashMap<ChannelHandle, Counters>,
     /// Channels opened and closed, for `getStats`.
@@ -599,7 +602,22 @@ impl Driver {
                             self.core.close(now);
                             closing = Some((Some(done), now + Duration::from_secs(1)));
                         }
-                        Some(c) => self.command(now, c),
+                        Some(c) => {
+                            self.command(now, c);
+                            // Take what else is queued before flushing, so
+                            // that back-to-back sends share packets.
+                            for _ in 0..256 {
+                                match commands.try_recv() {
+                                    Ok(Command::Close(done)) => {
+                                        self.core.close(now);
+                                        closing = Some((Some(done), now + Duration::from_secs(1)));
+                                        break;
+                                    }
+                                    Ok(c) => self.command(now, c),
+                                    Err(_) => break,
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -622,7 +640,10 @@ impl Driver {
                 let _ = r.send(self.core.create_answer());
             }
             Command::SetLocal(d, r) => {
-                let _ = r.send(self.core.set_local_description(now, d));
+                let result = self.core.set_local_description(now, d);
+                // The getters must agree with the reply.
+                self.update_snapshot();
+                let _ = r.send(result);
             }
             Command::SetRemote(d, r) => {
                 let result = self.core.set_remote_description(now, d).map(|unresolved| {
@@ -630,10 +651,13 @@ impl Driver {
                         self.resolve_later(c, name);
                     }
                 });
+                self.update_snapshot();
                 let _ = r.send(result);
             }
             Command::AddCandidate(c, r) => {
-                let _ = r.send(self.core.add_ice_candidate(now, c));
+                let result = self.core.add_ice_candidate(now, c);
+                self.snapshot_dirty = true;
+                let _ = r.send(result);
             }
             Command::CreateChannel(init, r) => {
                 let result = self.core.create_data_channel(now, init).map(|h| self.channel_handle(h));
@@ -784,7 +808,20 @@ impl Driver {
         while let Some(t) = self.core.poll_transmit() {
             self.dispatch(t);
         }
+        let mut events = Vec::new();
         while let Some(e) = self.core.poll_event() {
+            // The application must see the new states and descriptions as
+            // soon as it sees the event that announces them.
+            self.snapshot_dirty |= !matches!(
+                e,
+                PeerEvent::ChannelMessage { .. } | PeerEvent::ChannelBufferedAmountLow(_) | PeerEvent::Warning(_)
+            );
+            events.push(e);
+        }
+        if self.snapshot_dirty {
+            self.update_snapshot();
+        }
+        for e in events {
             self.event(e);
         }
         // Events may have produced transmits (a channel handle created...).
@@ -815,6 +852,12 @@ impl Driver {
                 Err(false) => self.backlog.retain(|(x, _)| *x != h),
             }
         }
+    }
+
+    /// Copies states and descriptions for the handles' getters (descriptions
+    /// are rendered as text, so only when something changed).
+    fn update_snapshot(&mut self) {
+        self.snapshot_dirty = false;
         let mut s = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
         s.signaling = self.core.signaling_state();
         s.ice = self.core.ice_connection_state();

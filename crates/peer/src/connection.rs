@@ -92,6 +92,8 @@ pub struct PeerConnection {
 
     transmits: VecDeque<Transmit>,
     events: VecDeque<PeerEvent>,
+    /// Sends are packetized at the next poll (at this time).
+    pending_drive: Option<Instant>,
 }
 
 impl PeerConnection {
@@ -155,6 +157,7 @@ impl PeerConnection {
             restart_pending: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            pending_drive: None,
         })
     }
 
@@ -741,7 +744,9 @@ impl PeerConnection {
         let id = self.stream_of(h)?;
         let dc = self.channels.as_mut().ok_or(PeerError::NoSuchChannel(h))?;
         dc.send(now, id, data, binary).map_err(PeerError::DataChannel)?;
-        self.drive(now);
+        // Packets are made when the caller next polls, so that messages sent
+        // back to back share SCTP packets (bundling) and DTLS records.
+        self.pending_drive = Some(now);
         Ok(())
     }
 
@@ -888,6 +893,7 @@ impl PeerConnection {
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
+            self.pending_drive,
             self.agent.poll_timeout(),
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.channels.as_ref().and_then(|c| c.poll_timeout()),
@@ -899,16 +905,25 @@ impl PeerConnection {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.transmits.is_empty() {
+            if let Some(now) = self.pending_drive.take() {
+                self.drive(now);
+            }
+        }
         self.transmits.pop_front().or_else(|| self.agent.poll_transmit())
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
+        if let Some(now) = self.pending_drive.take() {
+            self.drive(now);
+        }
         self.events.pop_front()
     }
 
     /// Moves output between the engines until none has anything more.
     fn drive(&mut self, now: Instant) {
+        self.pending_drive = None;
         for _ in 0..16 {
             let mut busy = false;
             while let Some(e) = self.agent.poll_event() {

@@ -435,6 +435,13 @@ async fn drive(
                 if let Received::Data(data) = agent.handle_receive(now, d.addrs[i], from, &buf[..n]) {
                     d.received(now, data);
                 }
+                // Take what else waits on this socket before flushing.
+                for _ in 0..crate::peer_connection::RECV_BATCH {
+                    let Ok((n, from)) = d.sockets[i].try_recv_from(&mut buf) else { break };
+                    if let Received::Data(data) = agent.handle_receive(now, d.addrs[i], from, &buf[..n]) {
+                        d.received(now, data);
+                    }
+                }
             }
             Some((i, msg)) = frames.recv() => {
                 let now = Instant::now();

@@ -125,6 +125,8 @@ pub(crate) enum Command {
 
 /// Events queued for the application before new ones are dropped.
 const EVENT_QUEUE: usize = 4096;
+/// Datagrams read from a socket in one go before output is flushed.
+pub(crate) const RECV_BATCH: usize = 64;
 /// Messages queued per data channel; when full, the task stops reading the
 /// network until the application catches up (SCTP then slows the peer).
 pub(crate) const CHANNEL_QUEUE: usize = 1024;
@@ -569,7 +571,16 @@ impl Driver {
             tokio::select! {
                 (i, r) = recv, if !blocked => {
                     let Ok((from, n)) = r else { continue };
-                    self.core.handle_receive(Instant::now(), self.addrs[i], from, &buf[..n]);
+                    let now = Instant::now();
+                    self.core.handle_receive(now, self.addrs[i], from, &buf[..n]);
+                    // Take what else waits on this socket before flushing:
+                    // one flush (and fewer acknowledgements) per burst.
+                    for _ in 0..RECV_BATCH {
+                        match self.sockets[i].try_recv_from(&mut buf) {
+                            Ok((n, from)) => self.core.handle_receive(now, self.addrs[i], from, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
                 }
                 Some((i, msg)) = frames.recv(), if !blocked => {
                     let now = Instant::now();

@@ -38,7 +38,9 @@ pub struct PeerConfig {
     /// back-pressure (default 4 MiB).
     pub send_buffer_limit: usize,
     /// The SCTP and data channel engine's settings; ports, message sizes and
-    /// the buffer limit above override the matching fields.
+    /// the buffer limit above override the matching fields. By default
+    /// zero checksum (RFC 9653) and I-DATA (RFC 8260) are offered; each is
+    /// used only when the peer offers it too.
     pub sctp: sctp::SctpConfig,
     /// The DTLS handshake must finish this long after it starts (default 30 s).
     pub dtls_handshake_timeout: Duration,
@@ -55,7 +57,8 @@ impl Default for PeerConfig {
             dtls_version: dtls::DtlsVersion::Dtls12,
             max_message_size: 256 * 1024,
             send_buffer_limit: 4 * 1024 * 1024,
-            sctp: sctp::SctpConfig::default(),
+            // Both negotiated in INIT: used only when the peer offers them too.
+            sctp: sctp::SctpConfig { zero_checksum: true, interleaving: true, ..sctp::SctpConfig::default() },
             dtls_handshake_timeout: Duration::from_secs(30),
             seed: None,
         }

@@ -64,9 +64,25 @@ impl InterfaceFilter {
     }
 }
 
+/// Socket buffers asked of the kernel (capped by `net.core.rmem_max` and
+/// `wmem_max`). The default receive buffer (about 200 KiB on Linux) drops
+/// datagrams when a data channel bursts at full speed, and every drop halves
+/// SCTP's congestion window.
+const RECV_BUFFER: usize = 4 * 1024 * 1024;
+const SEND_BUFFER: usize = 2 * 1024 * 1024;
+
 /// Binds a UDP socket on `ip`, on a port from `range` if given (the first
-/// free one), else on any port.
+/// free one), else on any port, with large socket buffers.
 pub fn bind_udp(ip: IpAddr, range: Option<(u16, u16)>) -> std::io::Result<UdpSocket> {
+    let socket = bind_port(ip, range)?;
+    let s = socket2::SockRef::from(&socket);
+    // Best effort: a smaller buffer only costs throughput.
+    let _ = s.set_recv_buffer_size(RECV_BUFFER);
+    let _ = s.set_send_buffer_size(SEND_BUFFER);
+    Ok(socket)
+}
+
+fn bind_port(ip: IpAddr, range: Option<(u16, u16)>) -> std::io::Result<UdpSocket> {
     match range {
         None => UdpSocket::bind(SocketAddr::new(ip, 0)),
         Some((lo, hi)) => {

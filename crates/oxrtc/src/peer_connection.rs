@@ -760,6 +760,19 @@ impl Driver {
             local_certificate_id: "CF-local".into(),
             remote_certificate_id: self.core.remote_certificate().map(|_| "CF-remote".into()),
         }));
+        if let Some(dc) = self.core.data_channels() {
+            let st = dc.association().stats();
+            entries.push(RTCStats::SctpTransport(stats::RTCSctpTransportStats {
+                id: "S".into(),
+                transport_id: "T".into(),
+                smoothed_round_trip_time: st.srtt,
+                congestion_window: st.cwnd,
+                receiver_window: st.peer_rwnd,
+                mtu: 1200,
+                unack_data: st.outstanding_chunks,
+                association: st,
+            }));
+        }
         let mut handles: Vec<&ChannelHandle> = self.counters.keys().collect();
         handles.sort();
         for h in handles {

@@ -24,6 +24,8 @@ pub enum RTCStats {
     Certificate(RTCCertificateStats),
     /// `data-channel`.
     DataChannel(RTCDataChannelStats),
+    /// `sctp-transport`.
+    SctpTransport(RTCSctpTransportStats),
 }
 
 /// The result of `getStats`.
@@ -72,6 +74,14 @@ impl RTCStatsReport {
         self.entries.iter().filter_map(|e| match e {
             RTCStats::LocalCandidate(s) => Some(("local-candidate", s)),
             RTCStats::RemoteCandidate(s) => Some(("remote-candidate", s)),
+            _ => None,
+        })
+    }
+
+    /// The `sctp-transport` entry, once DTLS is up.
+    pub fn sctp_transport(&self) -> Option<&RTCSctpTransportStats> {
+        self.entries.iter().find_map(|e| match e {
+            RTCStats::SctpTransport(s) => Some(s),
             _ => None,
         })
     }
@@ -178,6 +188,27 @@ pub struct RTCCertificateStats {
     pub fingerprint_algorithm: &'static str,
     /// `base64Certificate`: the DER, base64.
     pub base64_certificate: String,
+}
+
+/// `RTCSctpTransportStats`, with oxrtc's counters of the association.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCSctpTransportStats {
+    /// Entry id.
+    pub id: String,
+    /// `transportId`.
+    pub transport_id: String,
+    /// `smoothedRoundTripTime`.
+    pub smoothed_round_trip_time: Duration,
+    /// `congestionWindow`, bytes.
+    pub congestion_window: usize,
+    /// `receiverWindow`: the peer's, bytes.
+    pub receiver_window: usize,
+    /// `mtu`.
+    pub mtu: usize,
+    /// `unackData`: DATA chunks sent and not yet acknowledged.
+    pub unack_data: usize,
+    /// Every counter of the association (packets, retransmissions, timeouts...).
+    pub association: sctp::Stats,
 }
 
 /// `RTCDataChannelStats`.

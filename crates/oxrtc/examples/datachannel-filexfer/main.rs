@@ -149,6 +149,9 @@ async fn sender(
                     "sent {total} bytes in {secs:.2} s: {:.1} MB/s, receiver says {text}",
                     total as f64 / secs / 1e6
                 );
+                if std::env::var_os("FILEXFER_STATS").is_some() {
+                    eprintln!("{:#?}", pc.get_stats().await.sctp_transport());
+                }
                 return if text == "ok" { Ok(()) } else { Err(format!("receiver: {text}")) };
             }
             Ok(Some(_)) => {}

@@ -44,6 +44,7 @@ mod peer_connection;
 mod sctp_transport;
 pub mod stats;
 mod turn_stream;
+mod udp;
 
 pub use data_channel::{DataChannelEvent, RTCDataChannel};
 pub use datachannel::ReadyState as RTCDataChannelState;

@@ -6,7 +6,6 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,7 +15,6 @@ use peer::{
     BundlePolicy, ChannelHandle, PeerConfig, PeerConnection, PeerConnectionState, PeerError, PeerEvent,
     SessionDescription, SignalingState,
 };
-use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{warn, Instrument};
@@ -29,6 +27,7 @@ use crate::stats::{
     RTCPeerConnectionStats, RTCStats, RTCStatsReport, RTCTransportStats,
 };
 use crate::turn_stream::{self, StreamMsg};
+use crate::udp::Udp;
 
 /// The W3C `RTCConfiguration`, with oxrtc's extras.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -196,8 +195,8 @@ impl RTCPeerConnection {
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
         let driver = Driver {
             core,
-            sockets,
-            addrs: addrs.clone(),
+            udp: Udp::new(sockets)?,
+            out: Vec::new(),
             streams,
             events: event_tx,
             snapshot: snapshot.clone(),
@@ -512,8 +511,9 @@ struct Counters {
 
 struct Driver {
     core: PeerConnection,
-    sockets: Vec<UdpSocket>,
-    addrs: Vec<SocketAddr>,
+    udp: Udp,
+    /// Transmits collected for one batched send.
+    out: Vec<ice::Transmit>,
     streams: Vec<turn_stream::Conn>,
     events: mpsc::Sender<RTCPeerConnectionEvent>,
     snapshot: Arc<Mutex<Snapshot>>,
@@ -557,28 +557,19 @@ impl Driver {
                     None => std::future::pending().await,
                 }
             };
-            let sockets = &self.sockets;
-            let recv = poll_fn(|cx| {
-                for (i, s) in sockets.iter().enumerate() {
-                    let mut rb = ReadBuf::new(&mut buf);
-                    if let Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
-                        let n = rb.filled().len();
-                        return Poll::Ready((i, r.map(|from| (from, n))));
-                    }
-                }
-                Poll::Pending
-            });
+            let udp = &self.udp;
+            let recv = poll_fn(|cx| udp.poll_readable(cx));
             tokio::select! {
-                (i, r) = recv, if !blocked => {
-                    let Ok((from, n)) = r else { continue };
+                i = recv, if !blocked => {
+                    // Take what waits on this socket (GRO runs included)
+                    // before flushing: one flush, and fewer acknowledgements,
+                    // per burst.
                     let now = Instant::now();
-                    self.core.handle_receive(now, self.addrs[i], from, &buf[..n]);
-                    // Take what else waits on this socket before flushing:
-                    // one flush (and fewer acknowledgements) per burst.
+                    let local = self.udp.addrs()[i];
                     for _ in 0..RECV_BATCH {
-                        match self.sockets[i].try_recv_from(&mut buf) {
-                            Ok((n, from)) => self.core.handle_receive(now, self.addrs[i], from, &buf[..n]),
-                            Err(_) => break,
+                        let Some(r) = self.udp.recv(i, &mut buf) else { break };
+                        for datagram in buf[..r.len].chunks(r.stride) {
+                            self.core.handle_receive(now, local, r.from, datagram);
                         }
                     }
                 }
@@ -830,8 +821,9 @@ impl Driver {
     /// Sends and events out, snapshot updated.
     fn flush(&mut self) {
         while let Some(t) = self.core.poll_transmit() {
-            self.dispatch(t);
+            self.out.push(t);
         }
+        self.udp.send_all(&mut self.out, &self.streams);
         let mut events = Vec::new();
         while let Some(e) = self.core.poll_event() {
             // The application must see the new states and descriptions as
@@ -850,8 +842,9 @@ impl Driver {
         }
         // Events may have produced transmits (a channel handle created...).
         while let Some(t) = self.core.poll_transmit() {
-            self.dispatch(t);
+            self.out.push(t);
         }
+        self.udp.send_all(&mut self.out, &self.streams);
         // Channel events that now fit.
         while let Some(&(h, _)) = self.backlog.front() {
             let Some(tx) = self.channels.get(&h).map(|(tx, _)| tx.clone()) else {
@@ -893,10 +886,6 @@ impl Driver {
         s.current_remote = self.core.current_remote_description();
         s.pending_local = self.core.pending_local_description();
         s.pending_remote = self.core.pending_remote_description();
-    }
-
-    fn dispatch(&self, t: ice::Transmit) {
-        turn_stream::dispatch(t, &self.sockets, &self.addrs, &self.streams);
     }
 
     fn emit(&self, e: RTCPeerConnectionEvent) {

@@ -1324,7 +1324,11 @@ impl IceAgent {
         self.nominating = Some(best);
         self.pairs[best].nominate_next = true;
         self.triggered.push_front(best);
-        self.schedule_pace(now);
+        // The nominating check goes out at once rather than a pacing
+        // interval later: it is one request, and set-up time waits on it.
+        if !self.config.lite && self.remote_key.is_some() {
+            self.next_pace = Some(self.next_pace.map_or(now, |t| t.min(now)));
+        }
     }
 
     fn select(&mut self, now: Instant, p: usize) {

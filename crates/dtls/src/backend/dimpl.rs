@@ -2,8 +2,8 @@
 //! (`rust-crypto`), DTLS 1.2 and 1.3, ECDSA certificates only, driven on
 //! the caller's clock.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use super::{Backend, BackendConfig, Output};
 use crate::{DtlsVersion, Role};
@@ -15,14 +15,7 @@ pub(crate) struct Dimpl {
 
 impl Dimpl {
     pub(crate) fn new(now: Instant, c: BackendConfig<'_>) -> Result<Self, String> {
-        let config = dimpl::Config::builder()
-            .mtu(c.mtu)
-            .handshake_timeout(c.handshake_timeout)
-            // WebRTC authenticates both sides by fingerprint.
-            .require_client_certificate(true)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let config = Arc::new(config);
+        let config = config(c.mtu, c.handshake_timeout)?;
         let cert = dimpl::DtlsCertificate {
             certificate: c.certificate.der().to_vec(),
             private_key: c.certificate.key_pkcs8().to_vec(),
@@ -35,6 +28,35 @@ impl Dimpl {
         dtls.set_active(c.role == Role::Client);
         Ok(Dimpl { dtls, buf: vec![0; c.mtu.max(2048)] })
     }
+}
+
+/// dimpl's configuration for these settings. Building one checks the
+/// crypto provider with trial key exchanges (about 6 ms per transport), so
+/// configurations are built once per process and shared; they are
+/// immutable.
+fn config(mtu: usize, handshake_timeout: Duration) -> Result<Arc<dimpl::Config>, String> {
+    type Cache = Mutex<Vec<((usize, Duration), Arc<dimpl::Config>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    let key = (mtu, handshake_timeout);
+    if let Some((_, c)) = cache.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let config = dimpl::Config::builder()
+        .mtu(mtu)
+        .handshake_timeout(handshake_timeout)
+        // WebRTC authenticates both sides by fingerprint.
+        .require_client_certificate(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let config = Arc::new(config);
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    // A handful of distinct settings at most in practice; bound it anyway.
+    if cache.len() >= 16 {
+        cache.remove(0);
+    }
+    cache.push((key, config.clone()));
+    Ok(config)
 }
 
 impl Backend for Dimpl {

@@ -1,7 +1,7 @@
 //! `RTCDataChannel`: a handle on one data channel of an
 //! [`RTCPeerConnection`](crate::RTCPeerConnection).
 
-use std::sync::atomic::{AtomicU16, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -32,6 +32,21 @@ pub enum DataChannelEvent {
     Error(String),
     /// `close`. Nothing follows.
     Close,
+}
+
+/// The send budget of one connection, shared by its channels' handles so
+/// that `send` can refuse at once (W3C `send` throws synchronously) without
+/// a round trip to the task.
+#[derive(Debug)]
+pub(crate) struct SendBudget {
+    /// Bytes handed to the task by `send` and not yet taken into SCTP.
+    pub queued: AtomicUsize,
+    /// Bytes in SCTP's send buffer, published by the task after each flush.
+    pub buffered: AtomicUsize,
+    /// The connection's send buffer limit.
+    pub limit: usize,
+    /// The peer's max-message-size; 0 until known.
+    pub remote_max: AtomicUsize,
 }
 
 /// State shared between the task and the handle.
@@ -84,6 +99,7 @@ impl Shared {
 /// ends.
 pub struct RTCDataChannel {
     handle: ChannelHandle,
+    budget: Arc<SendBudget>,
     commands: mpsc::WeakSender<Command>,
     events: Mutex<mpsc::Receiver<DataChannelEvent>>,
     shared: Arc<Shared>,
@@ -102,11 +118,12 @@ impl std::fmt::Debug for RTCDataChannel {
 impl RTCDataChannel {
     pub(crate) fn new(
         handle: ChannelHandle,
+        budget: Arc<SendBudget>,
         commands: mpsc::WeakSender<Command>,
         events: mpsc::Receiver<DataChannelEvent>,
         shared: Arc<Shared>,
     ) -> Self {
-        RTCDataChannel { handle, commands, events: Mutex::new(events), shared }
+        RTCDataChannel { handle, budget, commands, events: Mutex::new(events), shared }
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -159,29 +176,45 @@ impl RTCDataChannel {
         self.shared.state()
     }
 
-    async fn ask<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, PeerError>>) -> Command,
-    ) -> Result<T, PeerError> {
-        let commands = self.commands.upgrade().ok_or(PeerError::Closed)?;
-        let (tx, rx) = oneshot::channel();
-        commands.send(make(tx)).await.map_err(|_| PeerError::Closed)?;
-        rx.await.map_err(|_| PeerError::Closed)?
-    }
-
-    /// `send(ArrayBuffer)`: one binary message. Fails when the channel is
-    /// not open, the message is larger than the peer's max-message-size, or
-    /// the send buffer is full (wait for
-    /// [`DataChannelEvent::BufferedAmountLow`] and retry).
+    /// `send(ArrayBuffer)`: one binary message. Fails at once when the
+    /// channel is not open, the message is larger than the peer's
+    /// max-message-size, or the connection's send buffer is full (wait for
+    /// [`DataChannelEvent::BufferedAmountLow`] and retry). It does not wait
+    /// for the connection's task: back-to-back sends are cheap.
     pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), PeerError> {
-        let data = data.into();
-        self.ask(|r| Command::Send(self.handle, data, true, r)).await
+        self.send_message(data.into(), true).await
     }
 
     /// `send(string)`: one text message.
     pub async fn send_text(&self, text: impl Into<String>) -> Result<(), PeerError> {
-        let data = Bytes::from(text.into().into_bytes());
-        self.ask(|r| Command::Send(self.handle, data, false, r)).await
+        self.send_message(Bytes::from(text.into().into_bytes()), false).await
+    }
+
+    async fn send_message(&self, data: Bytes, binary: bool) -> Result<(), PeerError> {
+        let state = self.ready_state();
+        if state != ReadyState::Open {
+            let id = self.id().unwrap_or(u16::MAX);
+            return Err(PeerError::DataChannel(datachannel::DataChannelError::NotOpen { id, state }));
+        }
+        let b = &self.budget;
+        let limit = b.remote_max.load(Ordering::Acquire);
+        if limit > 0 && data.len() > limit {
+            let e = sctp::SendError::TooLarge { size: data.len(), limit };
+            return Err(PeerError::DataChannel(e.into()));
+        }
+        let buffered = b.queued.load(Ordering::Acquire) + b.buffered.load(Ordering::Acquire);
+        if buffered + data.len() > b.limit {
+            let e = sctp::SendError::BufferFull { buffered, limit: b.limit };
+            return Err(PeerError::DataChannel(e.into()));
+        }
+        let commands = self.commands.upgrade().ok_or(PeerError::Closed)?;
+        b.queued.fetch_add(data.len(), Ordering::AcqRel);
+        let len = data.len();
+        if commands.send(Command::SendNoReply(self.handle, data, binary)).await.is_err() {
+            b.queued.fetch_sub(len, Ordering::AcqRel);
+            return Err(PeerError::Closed);
+        }
+        Ok(())
     }
 
     /// `bufferedAmount`: bytes queued and not yet acknowledged.

@@ -19,7 +19,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{warn, Instrument};
 
-use crate::data_channel::{DataChannelEvent, RTCDataChannel, Shared as ChannelShared};
+use crate::data_channel::{DataChannelEvent, RTCDataChannel, SendBudget, Shared as ChannelShared};
 use crate::ice_server::{self, RTCIceServer};
 use crate::net::{bind_udp, InterfaceFilter};
 use crate::stats::{
@@ -115,7 +115,8 @@ pub(crate) enum Command {
     CreateChannel(ChannelInit, Reply<RTCDataChannel>),
     RestartIce,
     Close(oneshot::Sender<()>),
-    Send(ChannelHandle, Bytes, bool, Reply<()>),
+    /// A message the handle already checked (see `RTCDataChannel::send`).
+    SendNoReply(ChannelHandle, Bytes, bool),
     CloseChannel(ChannelHandle),
     BufferedAmount(ChannelHandle, oneshot::Sender<usize>),
     SetThreshold(ChannelHandle, usize),
@@ -166,12 +167,13 @@ impl RTCPeerConnection {
         let needs_tls = ice_config.turn_servers.iter().any(|s| s.transport == TurnTransport::Tls);
         let tls =
             if needs_tls { Some(turn_stream::tls_settings(&config.turn_tls_ca, tls_name.as_deref())?) } else { None };
+        let send_buffer_limit = config.send_buffer_limit.unwrap_or(4 * 1024 * 1024);
         let peer_config = PeerConfig {
             ice: ice_config,
             bundle_policy: config.bundle_policy,
             certificate: config.certificates.first().cloned(),
             max_message_size: config.max_message_size.unwrap_or(256 * 1024),
-            send_buffer_limit: config.send_buffer_limit.unwrap_or(4 * 1024 * 1024),
+            send_buffer_limit,
             ..PeerConfig::default()
         };
         let core = PeerConnection::new(peer_config, addrs.clone())
@@ -203,6 +205,13 @@ impl RTCPeerConnection {
             commands: cmd_tx.downgrade(),
             channels: HashMap::new(),
             snapshot_dirty: true,
+            budget: Arc::new(SendBudget {
+                queued: Default::default(),
+                buffered: Default::default(),
+                limit: send_buffer_limit,
+                remote_max: Default::default(),
+            }),
+            retry: VecDeque::new(),
             counters: HashMap::new(),
             opened: 0,
             closed: 0,
@@ -521,6 +530,10 @@ struct Driver {
     channels: HashMap<ChannelHandle, (mpsc::Sender<DataChannelEvent>, Arc<ChannelShared>)>,
     /// States or descriptions changed since the snapshot was taken.
     snapshot_dirty: bool,
+    /// The send budget the channel handles check.
+    budget: Arc<SendBudget>,
+    /// Checked messages waiting for room in SCTP's buffer.
+    retry: VecDeque<(ChannelHandle, Bytes, bool)>,
     /// Message counts per live channel, for `getStats`.
     counters: HashMap<ChannelHandle, Counters>,
     /// Channels opened and closed, for `getStats`.
@@ -667,15 +680,14 @@ impl Driver {
             }
             Command::RestartIce => self.core.restart_ice(),
             Command::Close(_) => {}
-            Command::Send(h, data, binary, r) => {
-                let len = data.len() as u64;
-                let result = self.core.send(now, h, data, binary);
-                if result.is_ok() {
-                    let c = self.counters.entry(h).or_default();
-                    c.messages_sent += 1;
-                    c.bytes_sent += len;
+            Command::SendNoReply(h, data, binary) => {
+                self.budget.queued.fetch_sub(data.len(), std::sync::atomic::Ordering::AcqRel);
+                if !self.retry.is_empty() {
+                    // Keep the order behind messages waiting for room.
+                    self.retry.push_back((h, data, binary));
+                } else {
+                    self.send_now(now, h, data, binary);
                 }
-                let _ = r.send(result);
             }
             Command::CloseChannel(h) => self.core.close_channel(now, h),
             Command::BufferedAmount(h, r) => {
@@ -802,6 +814,41 @@ impl Driver {
     }
 
     /// A handle for a channel the core knows.
+    /// Hands a checked message to SCTP. Another channel's sends can fill the
+    /// buffer between the handle's check and here: such a message waits in
+    /// `retry` (bounded by the handles' budget) for room.
+    fn send_now(&mut self, now: Instant, h: ChannelHandle, data: Bytes, binary: bool) {
+        let len = data.len() as u64;
+        match self.core.send(now, h, data.clone(), binary) {
+            Ok(()) => {
+                let c = self.counters.entry(h).or_default();
+                c.messages_sent += 1;
+                c.bytes_sent += len;
+            }
+            Err(PeerError::DataChannel(datachannel::DataChannelError::Send(sctp::SendError::BufferFull {
+                ..
+            }))) => {
+                self.retry.push_back((h, data, binary));
+            }
+            Err(e) => tracing::debug!(error = %e, "data channel message dropped"),
+        }
+    }
+
+    /// Retries messages that found the buffer full, in order.
+    fn retry_sends(&mut self, now: Instant) {
+        while let Some((h, data, binary)) = self.retry.pop_front() {
+            let before = self.retry.len();
+            self.send_now(now, h, data, binary);
+            if self.retry.len() > before {
+                // Still full: it went back to the end; restore the order.
+                if let Some(last) = self.retry.pop_back() {
+                    self.retry.push_front(last);
+                }
+                break;
+            }
+        }
+    }
+
     fn channel_handle(&mut self, h: ChannelHandle) -> RTCDataChannel {
         let info = self.core.channel_info(h).unwrap_or(ChannelInfo {
             id: u16::MAX,
@@ -815,11 +862,14 @@ impl Driver {
         let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
         let shared = Arc::new(ChannelShared::new(info, self.core.channel_state(h).unwrap_or(ReadyState::Connecting)));
         self.channels.insert(h, (tx, shared.clone()));
-        RTCDataChannel::new(h, self.commands.clone(), rx, shared)
+        RTCDataChannel::new(h, self.budget.clone(), self.commands.clone(), rx, shared)
     }
 
     /// Sends and events out, snapshot updated.
     fn flush(&mut self) {
+        if !self.retry.is_empty() {
+            self.retry_sends(Instant::now());
+        }
         while let Some(t) = self.core.poll_transmit() {
             self.out.push(t);
         }
@@ -836,6 +886,15 @@ impl Driver {
         }
         if self.snapshot_dirty {
             self.update_snapshot();
+        }
+        // What the handles check `send` against.
+        if let Some(dc) = self.core.data_channels() {
+            let retrying: usize = self.retry.iter().map(|(_, d, _)| d.len()).sum();
+            let buffered = dc.association().buffered_amount_total() + retrying;
+            self.budget.buffered.store(buffered, std::sync::atomic::Ordering::Release);
+        }
+        if let Some(max) = self.core.remote_max_message_size() {
+            self.budget.remote_max.store(max, std::sync::atomic::Ordering::Release);
         }
         for e in events {
             self.event(e);

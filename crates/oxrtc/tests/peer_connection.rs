@@ -216,3 +216,78 @@ async fn one_mib_messages_with_max_message_size_negotiated_and_a_negotiated_chan
     a.close().await;
     b.close().await;
 }
+
+/// Sends do not wait for the connection's task; the budget check refuses
+/// at once when the (small) buffer is full, and nothing accepted is lost or
+/// reordered, even with three channels racing for the same buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_pressure_with_three_channels_loses_and_reorders_nothing() {
+    let small = || RTCConfiguration { send_buffer_limit: Some(64 * 1024), ..config() };
+    let a = Arc::new(RTCPeerConnection::new(small()).await.unwrap());
+    let b = Arc::new(RTCPeerConnection::new(small()).await.unwrap());
+    let mut a_events = pump(a.clone(), b.clone());
+    let mut b_events = pump(b.clone(), a.clone());
+    let mut ours = Vec::new();
+    for i in 0..3 {
+        ours.push(Arc::new(a.create_data_channel(&format!("c{i}"), None).await.unwrap()));
+    }
+    let offer = a.set_local_description(None).await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.set_local_description(None).await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    wait_connected(&mut a_events).await;
+    let mut theirs = Vec::new();
+    for _ in 0..3 {
+        theirs.push(incoming_channel(&mut b_events).await);
+    }
+    const N: u32 = 3000;
+    let mut senders = Vec::new();
+    for ch in ours.clone() {
+        senders.push(tokio::spawn(async move {
+            assert_eq!(next_channel_event(&ch).await, DataChannelEvent::Open);
+            ch.set_buffered_amount_low_threshold(16 * 1024).await;
+            let mut refused = 0u32;
+            for seq in 0..N {
+                let mut msg = seq.to_be_bytes().to_vec();
+                msg.resize(1024, seq as u8);
+                loop {
+                    match ch.send(msg.clone()).await {
+                        Ok(()) => break,
+                        Err(e) if e.to_string().contains("buffer full") => {
+                            refused += 1;
+                            // Wait for room (or a moment, if the event came first).
+                            let _ = tokio::time::timeout(Duration::from_millis(20), ch.next_event()).await;
+                        }
+                        Err(e) => panic!("send failed: {e}"),
+                    }
+                }
+            }
+            refused
+        }));
+    }
+    // Read while sending: an unread channel stops its connection's reads.
+    let mut readers = Vec::new();
+    for ch in theirs {
+        readers.push(tokio::spawn(async move {
+            for seq in 0..N {
+                match next_channel_event(&ch).await {
+                    DataChannelEvent::Message { data, .. } => {
+                        assert_eq!(data.len(), 1024);
+                        assert_eq!(u32::from_be_bytes(data[..4].try_into().unwrap()), seq, "in order, none lost");
+                    }
+                    e => panic!("{e:?}"),
+                }
+            }
+        }));
+    }
+    let mut refused = 0;
+    for s in senders {
+        refused += tokio::time::timeout(Duration::from_secs(60), s).await.expect("sends in time").unwrap();
+    }
+    for r in readers {
+        tokio::time::timeout(Duration::from_secs(60), r).await.expect("reads in time").unwrap();
+    }
+    assert!(refused > 0, "a 64 KiB buffer must push back on 9 MB of sends");
+    a.close().await;
+    b.close().await;
+}

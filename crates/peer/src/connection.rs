@@ -183,6 +183,12 @@ impl PeerConnection {
         self.state
     }
 
+    /// The peer's `a=max-message-size` (65536 when it gave none), once a
+    /// remote description with a data section is applied.
+    pub fn remote_max_message_size(&self) -> Option<usize> {
+        self.remote.as_ref().map(|r| r.max_message_size)
+    }
+
     /// The W3C `RTCDtlsTransport.state`.
     pub fn dtls_state(&self) -> DtlsTransportState {
         self.dtls_state

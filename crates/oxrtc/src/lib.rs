@@ -1,36 +1,65 @@
 //! # oxrtc: WebRTC and ORTC for Rust
 //!
 //! This crate is the tokio facade over oxrtc's sans-IO protocol engines
-//! (`stun`, `ice`, and later DTLS, SRTP, SCTP and the peer connection). It
-//! owns the sockets and timers; the engines own the protocols.
+//! (`stun`, `ice`, `dtls`, `srtp`, `sctp`, `datachannel`, `sdp` and the
+//! sans-IO peer connection `peer`). It owns the sockets and timers; the
+//! engines own the protocols.
 //!
-//! Today it offers the ORTC ICE transport: [`IceTransport`] gathers host,
-//! server-reflexive and relayed candidates on the interfaces an
-//! [`InterfaceFilter`] allows, runs connectivity checks, and carries
-//! datagrams once a pair is selected. One task drives each transport;
-//! dropping the handle stops it and releases its sockets. TURN servers may
-//! be reached over UDP, TCP or TLS ([`ice::TurnTransport`]); TLS uses rustls
-//! (ring) and trusts [`IceTransportConfig::turn_tls_ca`] or the system's
-//! roots.
-//!
-//! [`DtlsTransport`] (the ORTC `RTCDtlsTransport`) takes an `IceTransport`
-//! and runs DTLS 1.2/1.3 and DTLS-SRTP inside the same task: no extra queue
-//! or task per layer. Its events carry application data, and RTP and RTCP
-//! already unprotected; [`DtlsTransport::send_rtp`] protects with SRTP.
+//! ## The W3C API
+//! [`RTCPeerConnection`] and [`RTCDataChannel`] have the browser's shape in
+//! Rust case: `create_offer`, `set_local_description` (also without an
+//! argument), `set_remote_description`, `add_ice_candidate`,
+//! `create_data_channel`, `restart_ice`, `get_stats`, `close`, the states
+//! and descriptions. Events come from `next_event()` as enums, not
+//! callbacks: [`RTCPeerConnectionEvent`] per connection,
+//! [`DataChannelEvent`] per channel.
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! use oxrtc::{IceTransport, IceTransportConfig, IceTransportEvent, InterfaceFilter};
-//! let config = IceTransportConfig { interfaces: InterfaceFilter::loopback_only(), ..Default::default() };
-//! let mut ice = IceTransport::start(config, true).await?;
-//! // Signal ice.local_credentials() and the candidates from next_event()...
-//! while let Some(event) = ice.next_event().await {
-//!     if let IceTransportEvent::Data(d) = event {
-//!         println!("{} bytes from the peer", d.len());
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use oxrtc::{DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCPeerConnection, RTCPeerConnectionEvent};
+//! let config = RTCConfiguration { interfaces: InterfaceFilter::loopback_only(), ..Default::default() };
+//! let pc = RTCPeerConnection::new(config).await?;
+//! let chat = pc.create_data_channel("chat", None).await?;
+//! let offer = pc.set_local_description(None).await?;
+//! // ... signal offer.sdp, then pc.set_remote_description(answer).await? ...
+//! tokio::spawn(async move {
+//!     while let Some(e) = chat.next_event().await {
+//!         match e {
+//!             DataChannelEvent::Open => chat.send_text("hello").await.unwrap(),
+//!             DataChannelEvent::Message { data, .. } => println!("{} bytes", data.len()),
+//!             _ => {}
+//!         }
+//!     }
+//! });
+//! while let Some(e) = pc.next_event().await {
+//!     if let RTCPeerConnectionEvent::IceCandidate(Some(c)) = e {
+//!         println!("signal {}", c.candidate);
 //!     }
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! ## Design
+//! - One task per connection owns its UDP sockets (batched with GSO/GRO
+//!   through quinn-udp), its TCP/TLS connections to TURN servers and its
+//!   timer, and drives the sans-IO [`peer::PeerConnection`]. Handles reach
+//!   it through one bounded command queue; data channel handles hold only a
+//!   weak sender, so they keep no connection alive. Dropping the
+//!   [`RTCPeerConnection`] releases the task, its sockets and buffers.
+//! - `RTCDataChannel::send` checks the channel state, the peer's
+//!   max-message-size and the connection's send budget on the handle and
+//!   returns at once; a full buffer is an error to retry after
+//!   [`DataChannelEvent::BufferedAmountLow`], never unbounded memory.
+//!   Received messages wait in a bounded queue per channel; when one is
+//!   full the task stops reading the network until the application catches
+//!   up.
+//!
+//! ## The ORTC objects
+//! [`IceTransport`] (gatherer and transport) runs ICE on its own;
+//! [`DtlsTransport`] adds DTLS 1.2/1.3 and DTLS-SRTP
+//! ([`DtlsTransport::send_rtp`]) in the same task; [`SctpTransport`] adds
+//! SCTP and data channels by stream id. TURN servers may be reached over
+//! UDP, TCP or TLS (rustls with ring).
 
 #![deny(missing_docs)]
 

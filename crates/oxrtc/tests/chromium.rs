@@ -6,13 +6,14 @@
 //!
 //! Chromium gathers candidates on every interface, and tests may only talk
 //! to loopback, so these tests run inside a network namespace that has only
-//! `lo` (scripts/test.sh creates it and sets OXRTC_NETNS=1). The page is in
+//! `lo` (scripts/test.sh creates it and sets OXRTC_NETNS=1); the mDNS test
+//! puts the browser in a second namespace joined to that one by a veth. The page is in
 //! tests/chromium/; results come back as a POST to /result.
 
 #[path = "../examples/server/http.rs"]
 mod http;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,8 +35,55 @@ fn require_netns() {
         Ok("1"),
         "run the Chromium tests inside a network namespace with only lo (scripts/test.sh does this)"
     );
-    let non_loopback: Vec<_> = if_addrs_list().into_iter().filter(|ip| !ip.is_loopback()).collect();
-    assert!(non_loopback.is_empty(), "this namespace has non-loopback addresses {non_loopback:?}");
+    // Only lo, and the veth a test may have made to its own browser namespace.
+    let other: Vec<_> = if_addrs_list()
+        .into_iter()
+        .filter(|ip| {
+            !ip.is_loopback() && *ip != OUR_VETH && !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local())
+        })
+        .collect();
+    assert!(other.is_empty(), "this namespace has non-loopback addresses {other:?}");
+}
+
+/// Our end of the veth to the browser's namespace, and the browser's end.
+const OUR_VETH: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 77, 0, 2));
+const BROWSER_VETH: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 77, 0, 1));
+
+/// A network namespace for the browser, created by the test inside the
+/// test's own namespace: a veth pair (browser 10.77.0.1, us 10.77.0.2) and
+/// nothing else. The browser's default route points at us, so whatever it
+/// sends elsewhere ends in our namespace, which has no route out. Removed
+/// (with the veth) on drop.
+struct BrowserNamespace(String);
+
+impl BrowserNamespace {
+    fn create() -> Self {
+        let name = format!("oxrtc-browser-{}", std::process::id());
+        let run = |args: &[&str]| {
+            let st = std::process::Command::new("ip").args(args).status().expect("run ip");
+            assert!(st.success(), "ip {args:?} failed");
+        };
+        run(&["netns", "add", &name]);
+        let ns = BrowserNamespace(name.clone());
+        run(&["link", "add", "oxrtc-vb", "type", "veth", "peer", "name", "oxrtc-va"]);
+        run(&["link", "set", "oxrtc-va", "netns", &name]);
+        run(&["addr", "add", "10.77.0.2/24", "dev", "oxrtc-vb"]);
+        run(&["link", "set", "oxrtc-vb", "up"]);
+        run(&["-n", &name, "addr", "add", "10.77.0.1/24", "dev", "oxrtc-va"]);
+        run(&["-n", &name, "link", "set", "oxrtc-va", "up"]);
+        run(&["-n", &name, "link", "set", "lo", "up"]);
+        run(&["-n", &name, "route", "add", "default", "via", "10.77.0.2"]);
+        // mDNS queries and answers cross the veth.
+        run(&["route", "replace", "224.0.0.0/4", "dev", "oxrtc-vb"]);
+        ns
+    }
+}
+
+impl Drop for BrowserNamespace {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip").args(["netns", "del", &self.0]).status();
+        let _ = std::process::Command::new("ip").args(["route", "replace", "224.0.0.0/4", "dev", "lo"]).status();
+    }
 }
 
 fn if_addrs_list() -> Vec<std::net::IpAddr> {
@@ -88,6 +136,8 @@ async fn gathered_description(pc: &RTCPeerConnection) -> RTCSessionDescription {
 
 /// State of one test: the peer connection and where the page's result goes.
 struct Session {
+    /// How our answering peer connections are configured.
+    config: RTCConfiguration,
     pc: Mutex<Option<Arc<RTCPeerConnection>>>,
     /// The browser's offer, as received.
     offer: Mutex<Option<String>>,
@@ -108,7 +158,7 @@ async fn handle(s: Arc<Session>, r: Request) -> Response {
             let v: Value = serde_json::from_slice(&r.body).unwrap();
             let sdp = v["sdp"].as_str().unwrap().to_string();
             *s.offer.lock().unwrap() = Some(sdp.clone());
-            let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+            let pc = Arc::new(RTCPeerConnection::new(s.config.clone()).await.unwrap());
             let offer = RTCSessionDescription { kind: RTCSdpType::Offer, sdp };
             pc.set_remote_description(offer).await.unwrap();
             pc.set_local_description(None).await.unwrap();
@@ -159,9 +209,22 @@ mod tempdir {
 }
 
 fn launch(url: &str) -> Browser {
+    launch_in(url, None)
+}
+
+/// Starts Chromium on `url`; inside `namespace` with its default mDNS
+/// hiding of host addresses, else here with real addresses.
+fn launch_in(url: &str, namespace: Option<&BrowserNamespace>) -> Browser {
     let profile = std::env::temp_dir().join(format!("oxrtc-chromium-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&profile).unwrap();
-    let mut cmd = tokio::process::Command::new("chromium");
+    let mut cmd = match namespace {
+        Some(ns) => {
+            let mut c = tokio::process::Command::new("ip");
+            c.args(["netns", "exec", &ns.0, "chromium"]);
+            c
+        }
+        None => tokio::process::Command::new("chromium"),
+    };
     cmd.args([
         "--headless",
         "--no-sandbox",
@@ -170,11 +233,17 @@ fn launch(url: &str) -> Browser {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--allow-loopback-in-peer-connection",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
     ]);
-    cmd.arg("--disable-features=WebRtcHideLocalIpsWithMdns");
+    if namespace.is_none() {
+        // Real loopback addresses, and a fake camera (media permission also
+        // turns mDNS hiding off).
+        cmd.args([
+            "--allow-loopback-in-peer-connection",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ]);
+    }
     cmd.arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)
         .stdin(Stdio::null())
@@ -189,11 +258,15 @@ fn rand_suffix() -> u64 {
 }
 
 async fn serve(session: Arc<Session>) -> SocketAddr {
+    serve_on(session, "127.0.0.1".parse().unwrap()).await
+}
+
+async fn serve_on(session: Arc<Session>, ip: IpAddr) -> SocketAddr {
     let handler: http::Handler = Arc::new(move |r| {
         let s = session.clone();
         Box::pin(handle(s, r))
     });
-    let (addr, _task) = http::serve("127.0.0.1:0".parse().unwrap(), handler).await.unwrap();
+    let (addr, _task) = http::serve(SocketAddr::new(ip, 0), handler).await.unwrap();
     addr
 }
 
@@ -212,7 +285,7 @@ fn assert_passed(v: &Value) {
 async fn browser_offers(media: bool) {
     require_netns();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let session = Arc::new(Session { pc: Mutex::new(None), offer: Mutex::new(None), results: tx });
+    let session = Arc::new(Session { config: config(), pc: Mutex::new(None), offer: Mutex::new(None), results: tx });
     let addr = serve(session.clone()).await;
     let _browser = launch(&format!("http://{addr}/test.html?mode=offerer&media={}", media as u8));
     let v = result(&mut rx).await;
@@ -242,6 +315,37 @@ async fn chromium_offers_camera_and_data_channels_media_rejected() {
     browser_offers(true).await;
 }
 
+/// Chromium as browsers ship it: host addresses hidden behind mDNS `.local`
+/// names. It runs in a namespace of its own joined to ours by a veth; we
+/// resolve its names by asking the mDNS group (Chromium's responder
+/// answers) and connect to the address behind them.
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_offers_mdns_candidates_resolved() {
+    require_netns();
+    let ns = BrowserNamespace::create();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let config = RTCConfiguration {
+        interfaces: InterfaceFilter { allow: vec![OUR_VETH.to_string()], deny: vec![], loopback: false, ipv6: false },
+        ..config()
+    };
+    let session = Arc::new(Session { config, pc: Mutex::new(None), offer: Mutex::new(None), results: tx });
+    let addr = serve_on(session.clone(), OUR_VETH).await;
+    let browser = launch_in(&format!("http://{addr}/test.html?mode=offerer&media=0"), Some(&ns));
+    let v = result(&mut rx).await;
+    assert_passed(&v);
+    let offer = session.offer.lock().unwrap().clone().unwrap();
+    let candidates: Vec<&str> = offer.lines().filter(|l| l.starts_with("a=candidate:")).collect();
+    assert!(candidates.iter().any(|c| c.contains(".local ")), "mDNS names in the offer: {candidates:?}");
+    assert!(!offer.contains(&BROWSER_VETH.to_string()), "no raw address in the offer:\n{offer}");
+    let pc = session.pc.lock().unwrap().clone().unwrap();
+    let report = pc.get_stats().await;
+    let remote = report.candidates().find(|(k, _)| *k == "remote-candidate").expect("a selected remote candidate").1;
+    assert_eq!(remote.address.ip(), BROWSER_VETH, "connected to the address behind the .local name");
+    pc.close().await;
+    drop(browser);
+}
+
 #[tokio::test]
 #[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
 async fn chromium_answers_oxrtc_offers() {
@@ -252,7 +356,8 @@ async fn chromium_answers_oxrtc_offers() {
     for i in 0..10 {
         channels.push(pc.create_data_channel(&format!("c{i}"), None).await.unwrap());
     }
-    let session = Arc::new(Session { pc: Mutex::new(Some(pc.clone())), offer: Mutex::new(None), results: tx });
+    let session =
+        Arc::new(Session { config: config(), pc: Mutex::new(Some(pc.clone())), offer: Mutex::new(None), results: tx });
     let addr = serve(session).await;
     let _browser = launch(&format!("http://{addr}/test.html?mode=answerer"));
     // Every channel opens and echoes text and binary.

@@ -284,3 +284,27 @@ fn bundle_only_section_with_port_zero_is_not_rejected() {
     assert_eq!(sdp.bundle_group_of("1").unwrap().mids, ["0", "1"]);
     assert!(sdp.media_by_mid("2").is_none());
 }
+
+/// Real offers captured from headless Chromium 156 (Debian package) in the
+/// test namespace: a data channel alone, and a fake camera and microphone
+/// plus a data channel.
+#[test]
+fn chromium156_captured_offers() {
+    let data = parse_round_trip("chromium156_captured_data_offer.sdp");
+    assert_eq!(data.bundle_group().unwrap().mids, ["0"]);
+    let m = &data.media[0];
+    assert!(m.is_data_channel() && !m.is_rejected());
+    assert_eq!((m.sctp_port(), m.max_message_size()), (Some(5000), Some(262144)));
+    assert_eq!(data.setup_for(m), Some(Setup::Actpass));
+    assert_eq!(data.fingerprints_for(m)[0].algorithm, "sha-256");
+    assert!(m.candidates().any(|c| c.contains(" udp ") && c.contains(" 127.0.0.1 ")));
+
+    let media = parse_round_trip("chromium156_captured_media_offer.sdp");
+    assert_eq!(media.bundle_group().unwrap().mids, ["0", "1", "2"]);
+    let kinds: Vec<MediaKind> = media.media.iter().map(|m| m.kind.clone()).collect();
+    assert_eq!(kinds, [MediaKind::Audio, MediaKind::Video, MediaKind::Application]);
+    assert!(media.media[0].rtpmaps().any(|r| r.encoding.eq_ignore_ascii_case("opus")));
+    assert!(media.media[1].rtpmaps().any(|r| r.encoding.eq_ignore_ascii_case("VP8")));
+    assert!(media.media[2].is_data_channel());
+    assert_eq!(media.media[0].direction(), Some(Direction::SendRecv));
+}

@@ -485,3 +485,27 @@ fn answering_an_offer_without_data_keeps_our_pending_channel() {
     s.negotiate(0);
     assert!(s.run(30 * SEC, |s| s.opened(0, h) && s.incoming(1, "mine").is_some()));
 }
+
+/// Real offers captured from Chromium 156 and Firefox ESR 153 with a fake
+/// camera and a data channel: each is answered with audio and video
+/// rejected, the data section accepted (BUNDLE on it alone), setup active.
+#[test]
+fn captured_browser_offers_are_answered_with_data_only() {
+    for (name, sdp) in [
+        ("chromium", include_str!("../../sdp/tests/fixtures/chromium156_captured_media_offer.sdp")),
+        ("firefox", include_str!("../../sdp/tests/fixtures/firefox153esr_captured_media_offer.sdp")),
+    ] {
+        let offer: String =
+            sdp.lines().filter(|l| !l.starts_with("a=candidate:")).map(|l| format!("{l}\r\n")).collect();
+        let mut s = Sim::perfect(31);
+        let now = s.now();
+        s.pc[1].set_remote_description(now, SessionDescription::offer(offer)).unwrap();
+        let answer = s.pc[1].set_local_description(now, None).unwrap().sdp;
+        let m = lines(&answer, "m=");
+        assert_eq!(m.len(), 3, "{name}: {answer}");
+        assert!(m[0].starts_with("m=audio 0 ") && m[1].starts_with("m=video 0 "), "{name}: {m:?}");
+        assert_eq!(m[2], "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "{name}");
+        assert_eq!(lines(&answer, "a=group:"), vec!["a=group:BUNDLE 2"], "{name}");
+        assert_eq!(lines(&answer, "a=setup:"), vec!["a=setup:active"], "{name}");
+    }
+}

@@ -308,3 +308,25 @@ fn chromium156_captured_offers() {
     assert!(media.media[2].is_data_channel());
     assert_eq!(media.media[0].direction(), Some(Direction::SendRecv));
 }
+
+/// Real offers captured from headless Firefox ESR 153 (Debian package):
+/// a data channel alone, and fake audio and video plus a data channel.
+#[test]
+fn firefox153esr_captured_offers() {
+    let data = parse_round_trip("firefox153esr_captured_data_offer.sdp");
+    assert!(data.origin.username.starts_with("mozilla...THIS_IS_SDPARTA"));
+    let m = &data.media[0];
+    assert!(m.is_data_channel());
+    assert_eq!((m.sctp_port(), m.max_message_size()), (Some(5000), Some(1073741823)));
+    // Firefox puts the fingerprint at session level.
+    assert!(m.fingerprints().is_empty());
+    assert_eq!(data.fingerprints_for(m).len(), 1);
+    assert_eq!(data.setup_for(m), Some(Setup::Actpass));
+
+    let media = parse_round_trip("firefox153esr_captured_media_offer.sdp");
+    assert_eq!(media.bundle_group().unwrap().mids, ["0", "1", "2"]);
+    let kinds: Vec<MediaKind> = media.media.iter().map(|m| m.kind.clone()).collect();
+    assert_eq!(kinds, [MediaKind::Audio, MediaKind::Video, MediaKind::Application]);
+    assert_eq!(media.media[1].rtx_for(120), Some(124));
+    assert!(media.media[2].is_data_channel());
+}

@@ -404,6 +404,13 @@ impl DataChannels {
         self.pump(now);
     }
 
+    /// Like [`handle_receive`](Self::handle_receive), without copying:
+    /// received messages are slices of `packet`.
+    pub fn handle_receive_bytes(&mut self, now: Instant, packet: Bytes) {
+        self.assoc.handle_receive_bytes(now, packet);
+        self.pump(now);
+    }
+
     /// Call when [`poll_timeout`](Self::poll_timeout) is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.assoc.handle_timeout(now);

@@ -1051,7 +1051,8 @@ impl PeerConnection {
             }
             dtls::DtlsEvent::Data(d) => {
                 if let Some(dc) = &mut self.channels {
-                    dc.handle_receive(now, &d);
+                    // The record's buffer becomes the messages' (no copy).
+                    dc.handle_receive_bytes(now, Bytes::from(d));
                 }
             }
             dtls::DtlsEvent::Closed => {

@@ -26,6 +26,7 @@ echo "== cargo test (unit, scenarios, fuzz corpora, interop with aioice, aiortc 
 # above but not built for tests: its dependency tree would double a cold run.
 cargo test --workspace --exclude oxrtc-bench -- --include-ignored --skip chromium_
 cargo test -p oxrtc-dtls --features openssl
+cargo test -p oxrtc --features openssl --test rsa_certificates
 
 echo "== Chromium interop, in a network namespace that has only lo"
 scripts/netns.sh cargo test -p oxrtc --test chromium -- --include-ignored --test-threads=1

@@ -57,6 +57,9 @@ pub struct RTCConfiguration {
     pub mdns_server: Option<SocketAddr>,
     /// CAs to trust for `turns:` servers instead of the system roots (extra).
     pub turn_tls_ca: Vec<Vec<u8>>,
+    /// The DTLS engine (extra): dimpl by default; `dtls::Engine::OpenSsl`
+    /// (feature `openssl`) to accept peers with RSA certificates.
+    pub dtls_engine: dtls::Engine,
 }
 
 /// The W3C `RTCIceCandidateInit`.
@@ -172,6 +175,7 @@ impl RTCPeerConnection {
             ice: ice_config,
             bundle_policy: config.bundle_policy,
             certificate: config.certificates.first().cloned(),
+            dtls_engine: config.dtls_engine,
             max_message_size: config.max_message_size.unwrap_or(256 * 1024),
             send_buffer_limit,
             ..PeerConfig::default()

@@ -31,6 +31,11 @@ pub struct PeerConfig {
     pub certificate: Option<dtls::Certificate>,
     /// DTLS version: 1.2 (what every browser answers) by default.
     pub dtls_version: dtls::DtlsVersion,
+    /// The DTLS engine ([`dtls::Engine::Auto`] by default: dimpl, or
+    /// OpenSSL for a local RSA certificate). [`dtls::Engine::OpenSsl`]
+    /// (feature `openssl` of `oxrtc-dtls`) also accepts peers with RSA
+    /// certificates.
+    pub dtls_engine: dtls::Engine,
     /// Largest message we accept on data channels, advertised as
     /// `a=max-message-size` (default 256 KiB).
     pub max_message_size: usize,
@@ -55,6 +60,7 @@ impl Default for PeerConfig {
             bundle_policy: BundlePolicy::default(),
             certificate: None,
             dtls_version: dtls::DtlsVersion::Dtls12,
+            dtls_engine: dtls::Engine::Auto,
             max_message_size: 256 * 1024,
             send_buffer_limit: 4 * 1024 * 1024,
             // Both negotiated in INIT: used only when the peer offers them too.

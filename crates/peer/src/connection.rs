@@ -681,6 +681,7 @@ impl PeerConnection {
         let (Some(role), Some(remote)) = (self.dtls_role, self.remote.as_ref()) else { return };
         let mut config = dtls::DtlsConfig::new(role, self.certificate.clone(), remote.fingerprints.clone());
         config.version = self.config.dtls_version;
+        config.engine = self.config.dtls_engine;
         config.handshake_timeout = self.config.dtls_handshake_timeout;
         match dtls::DtlsTransport::new(now, config) {
             Ok(t) => {

@@ -43,6 +43,7 @@ fn config(mtu: usize, handshake_timeout: Duration) -> Result<Arc<dimpl::Config>,
         return Ok(c.clone());
     }
     let config = dimpl::Config::builder()
+        .with_crypto_provider(super::ring_gcm::provider())
         .mtu(mtu)
         .handshake_timeout(handshake_timeout)
         // WebRTC authenticates both sides by fingerprint.

@@ -13,6 +13,7 @@ use crate::{Certificate, DtlsVersion, Engine, KeyType, Role};
 mod dimpl;
 #[cfg(feature = "openssl")]
 mod openssl;
+mod ring_gcm;
 
 /// One output of the engine, owned.
 #[derive(Debug)]

@@ -96,8 +96,7 @@ pub struct IceTransport {
     pub(crate) data: mpsc::Receiver<Packet>,
     credentials: Credentials,
     sockets: Vec<SocketAddr>,
-    mdns_server: SocketAddr,
-    mdns_timeout: Duration,
+    mdns: crate::mdns::Resolver,
 }
 
 /// Datagrams queued for the application before new ones are dropped.
@@ -145,8 +144,13 @@ impl IceTransport {
         } else {
             None
         };
-        let mdns_server = config.mdns_server.unwrap_or(crate::mdns::MDNS_GROUP);
-        let mdns_timeout = config.mdns_timeout.unwrap_or(Duration::from_secs(3));
+        let local_ip =
+            addrs.iter().map(|a| a.ip()).find(|ip| ip.is_ipv4()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let mdns = crate::mdns::Resolver::new(
+            config.mdns_server,
+            local_ip,
+            config.mdns_timeout.unwrap_or(Duration::from_secs(3)),
+        );
         let mut agent = IceAgent::new(config.ice, controlling);
         let credentials = agent.local_credentials().clone();
         agent.start_gathering(Instant::now(), &addrs);
@@ -156,15 +160,7 @@ impl IceTransport {
         let (control_tx, control_rx) = mpsc::channel(EVENT_QUEUE);
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
         tokio::spawn(drive(agent, sockets, streams, frames_rx, cmd_rx, control_tx, data_tx).instrument(span));
-        Ok(IceTransport {
-            commands: cmd_tx,
-            control: control_rx,
-            data: data_rx,
-            credentials,
-            sockets: addrs,
-            mdns_server,
-            mdns_timeout,
-        })
+        Ok(IceTransport { commands: cmd_tx, control: control_rx, data: data_rx, credentials, sockets: addrs, mdns })
     }
 
     /// Our ufrag and password.
@@ -198,7 +194,7 @@ impl IceTransport {
     /// address is known; one that cannot be resolved in time is dropped with
     /// a warning, as browsers do.
     pub fn add_remote_candidate_sdp(&self, line: &str) -> Result<(), ice::CandidateParseError> {
-        let (mut candidate, hostname) = Candidate::parse_unresolved(line)?;
+        let (candidate, hostname) = Candidate::parse_unresolved(line)?;
         let commands = self.commands.clone();
         let Some(name) = hostname else {
             if commands.try_send(Command::RemoteCandidate(candidate.clone())).is_err() {
@@ -206,20 +202,8 @@ impl IceTransport {
             }
             return Ok(());
         };
-        let bind = if self.mdns_server.ip().is_loopback() {
-            self.mdns_server.ip()
-        } else {
-            self.sockets.iter().map(|s| s.ip()).find(|ip| ip.is_ipv4()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-        };
-        let (server, timeout) = (self.mdns_server, self.mdns_timeout);
-        tokio::spawn(async move {
-            match crate::mdns::resolve(&name, bind, server, timeout).await {
-                Ok(ip) => {
-                    candidate.address.set_ip(ip);
-                    let _ = commands.send(Command::RemoteCandidate(candidate)).await;
-                }
-                Err(e) => warn!(%name, error = %e, "remote mDNS candidate dropped"),
-            }
+        self.mdns.spawn(name, candidate, move |c| async move {
+            let _ = commands.send(Command::RemoteCandidate(c)).await;
         });
         Ok(())
     }

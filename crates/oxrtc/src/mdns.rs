@@ -208,3 +208,54 @@ mod tests {
         assert_eq!(err.unwrap_err().kind(), io::ErrorKind::TimedOut);
     }
 }
+
+/// Resolutions one transport or connection runs at once; further `.local`
+/// candidates are dropped with a warning (remote descriptions and
+/// candidates come from the peer: a flood of names must not become a flood
+/// of sockets and tasks).
+const MAX_PENDING: usize = 16;
+
+/// Resolves remote `.local` candidates in the background for one
+/// transport or connection, at most [`MAX_PENDING`] at a time.
+#[derive(Clone)]
+pub(crate) struct Resolver {
+    server: SocketAddr,
+    bind: IpAddr,
+    timeout: Duration,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Resolver {
+    /// Asks `server` (the mDNS group unless a test says otherwise) from
+    /// `local_ip` (from the server's own address when it is loopback).
+    pub(crate) fn new(server: Option<SocketAddr>, local_ip: IpAddr, timeout: Duration) -> Self {
+        let server = server.unwrap_or(MDNS_GROUP);
+        let bind = if server.ip().is_loopback() { server.ip() } else { local_ip };
+        Resolver { server, bind, timeout, permits: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_PENDING)) }
+    }
+
+    /// Resolves `name` and hands `candidate` with the address found to
+    /// `deliver`; a name that does not resolve in time is dropped, as
+    /// browsers do.
+    pub(crate) fn spawn<F, Fut>(&self, name: String, mut candidate: ice::Candidate, deliver: F)
+    where
+        F: FnOnce(ice::Candidate) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            tracing::warn!(%name, "too many mDNS names being resolved; remote candidate dropped");
+            return;
+        };
+        let (server, bind, timeout) = (self.server, self.bind, self.timeout);
+        tokio::spawn(async move {
+            let _permit = permit;
+            match resolve(&name, bind, server, timeout).await {
+                Ok(ip) => {
+                    candidate.address.set_ip(ip);
+                    deliver(candidate).await;
+                }
+                Err(e) => tracing::warn!(%name, error = %e, "remote mDNS candidate dropped"),
+            }
+        });
+    }
+}

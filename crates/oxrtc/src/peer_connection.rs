@@ -142,8 +142,7 @@ pub struct RTCPeerConnection {
     events: tokio::sync::Mutex<mpsc::Receiver<RTCPeerConnectionEvent>>,
     snapshot: Arc<Mutex<Snapshot>>,
     config: Mutex<RTCConfiguration>,
-    mdns_server: SocketAddr,
-    local_ip: IpAddr,
+    mdns: crate::mdns::Resolver,
 }
 
 impl RTCPeerConnection {
@@ -199,8 +198,12 @@ impl RTCPeerConnection {
         }));
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
+        let local_ip =
+            addrs.iter().map(|a| a.ip()).find(|ip| ip.is_ipv4()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let mdns = crate::mdns::Resolver::new(config.mdns_server, local_ip, Duration::from_secs(3));
         let driver = Driver {
             core,
+            mdns: mdns.clone(),
             udp: Udp::new(sockets)?,
             out: Vec::new(),
             streams,
@@ -222,15 +225,12 @@ impl RTCPeerConnection {
             backlog: VecDeque::new(),
         };
         tokio::spawn(driver.run(cmd_rx, frames_rx).instrument(span));
-        let local_ip =
-            addrs.iter().map(|a| a.ip()).find(|ip| ip.is_ipv4()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         Ok(RTCPeerConnection {
             commands: cmd_tx,
             events: tokio::sync::Mutex::new(event_rx),
             snapshot,
-            mdns_server: config.mdns_server.unwrap_or(crate::mdns::MDNS_GROUP),
+            mdns,
             config: Mutex::new(config),
-            local_ip,
         })
     }
 
@@ -278,34 +278,14 @@ impl RTCPeerConnection {
         let Some(line) = line else {
             return self.ask(|r| Command::AddCandidate(None, r)).await;
         };
-        let (mut c, name) = Candidate::parse_unresolved(&line)
+        let (c, name) = Candidate::parse_unresolved(&line)
             .map_err(|e| PeerError::InvalidDescription(format!("bad candidate: {e}")))?;
         let Some(name) = name else {
             return self.ask(|r| Command::AddCandidate(Some(c), r)).await;
         };
         let commands = self.commands.downgrade();
-        let (server, bind) = (self.mdns_server, self.mdns_bind());
-        tokio::spawn(async move {
-            match crate::mdns::resolve(&name, bind, server, Duration::from_secs(3)).await {
-                Ok(ip) => {
-                    c.address.set_ip(ip);
-                    if let Some(commands) = commands.upgrade() {
-                        let (tx, _rx) = oneshot::channel();
-                        let _ = commands.send(Command::AddCandidate(Some(c), tx)).await;
-                    }
-                }
-                Err(e) => warn!(%name, error = %e, "remote mDNS candidate dropped"),
-            }
-        });
+        self.mdns.spawn(name, c, move |c| add_resolved(commands, c));
         Ok(())
-    }
-
-    fn mdns_bind(&self) -> IpAddr {
-        if self.mdns_server.ip().is_loopback() {
-            self.mdns_server.ip()
-        } else {
-            self.local_ip
-        }
     }
 
     /// `createDataChannel(label, init)`; `init.label` is ignored in favour of `label`.
@@ -522,8 +502,19 @@ struct Counters {
     bytes_received: u64,
 }
 
+/// Adds a candidate whose `.local` name was resolved (if the connection
+/// still exists).
+async fn add_resolved(commands: mpsc::WeakSender<Command>, c: Candidate) {
+    if let Some(commands) = commands.upgrade() {
+        let (tx, _rx) = oneshot::channel();
+        let _ = commands.send(Command::AddCandidate(Some(c), tx)).await;
+    }
+}
+
 struct Driver {
     core: PeerConnection,
+    /// Resolves `.local` candidates of remote descriptions.
+    mdns: crate::mdns::Resolver,
     udp: Udp,
     /// Transmits collected for one batched send.
     out: Vec<ice::Transmit>,
@@ -667,7 +658,10 @@ impl Driver {
             Command::SetRemote(d, r) => {
                 let result = self.core.set_remote_description(now, d).map(|unresolved| {
                     for (c, name) in unresolved {
-                        self.resolve_later(c, name);
+                        self.mdns.spawn(name, c, {
+                            let commands = self.commands.clone();
+                            move |c| add_resolved(commands, c)
+                        });
                     }
                 });
                 self.update_snapshot();
@@ -798,23 +792,6 @@ impl Driver {
             }));
         }
         RTCStatsReport { entries }
-    }
-
-    fn resolve_later(&self, mut c: Candidate, name: String) {
-        let commands = self.commands.clone();
-        tokio::spawn(async move {
-            let bind = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-            match crate::mdns::resolve(&name, bind, crate::mdns::MDNS_GROUP, Duration::from_secs(3)).await {
-                Ok(ip) => {
-                    c.address.set_ip(ip);
-                    if let Some(commands) = commands.upgrade() {
-                        let (tx, _rx) = oneshot::channel();
-                        let _ = commands.send(Command::AddCandidate(Some(c), tx)).await;
-                    }
-                }
-                Err(e) => warn!(%name, error = %e, "remote mDNS candidate dropped"),
-            }
-        });
     }
 
     /// A handle for a channel the core knows.

@@ -277,7 +277,7 @@ impl PeerConnection {
             setup,
             // A restart offer's candidates come after the restart, by trickle.
             candidates: if restart.is_some() { &[] } else { &self.local_candidates },
-            end_of_candidates: self.gathering == GatheringState::Complete,
+            end_of_candidates: restart.is_none() && self.gathering == GatheringState::Complete,
             ice_lite: self.config.ice.lite,
             max_message_size: self.config.max_message_size,
         }
@@ -373,7 +373,8 @@ impl PeerConnection {
                 }
                 self.pending_local = None;
                 self.pending_sections = None;
-                self.pending_restart = None;
+                // A rolled-back restart is still wanted.
+                self.restart_pending |= self.pending_restart.take().is_some();
                 self.set_signaling(SignalingState::Stable);
                 // Back to stable with the need unmet: fire again (W3C).
                 self.negotiation_needed = false;
@@ -502,7 +503,7 @@ impl PeerConnection {
                     // Glare: the W3C implicit rollback of our offer.
                     self.pending_local = None;
                     self.pending_sections = None;
-                    self.pending_restart = None;
+                    self.restart_pending |= self.pending_restart.take().is_some();
                     self.set_signaling(SignalingState::Stable);
                 }
                 if !self.agent_started && self.current_remote.is_none() {
@@ -525,8 +526,13 @@ impl PeerConnection {
                 let parsed = parse(&desc)?;
                 let offered = self.pending_sections.clone().unwrap_or_default();
                 let sections = jsep::apply_answer(&offered, &parsed)?;
-                if let Some(data) = sections.iter().find(|s| s.data) {
-                    let remote = jsep::remote_transport(&parsed, &data.mid)?;
+                let data = sections.iter().find(|s| s.data);
+                let remote = data.map(|d| jsep::remote_transport(&parsed, &d.mid)).transpose()?;
+                if remote.is_none() {
+                    // Nothing to restart on: keep the request for later.
+                    self.restart_pending |= self.pending_restart.take().is_some();
+                }
+                if let Some(remote) = remote {
                     if let Some(creds) = self.pending_restart.take() {
                         // Our restart offer is answered: new credentials on
                         // both sides from now on.
@@ -566,7 +572,11 @@ impl PeerConnection {
     /// ICE credentials, lite mode and candidates of the peer.
     fn apply_remote_transport(&mut self, now: Instant, remote: RemoteTransport) -> Vec<(Candidate, String)> {
         let restart = self.remote.as_ref().is_some_and(|r| r.ufrag != remote.ufrag || r.pwd != remote.pwd);
-        if restart && self.signaling != SignalingState::HaveLocalOffer {
+        // Only a remote offer can restart ICE; an answer (or a final answer
+        // after a pranswer) with new credentials follows our offer's.
+        let remote_offer =
+            !matches!(self.signaling, SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer);
+        if restart && remote_offer {
             // The peer restarts ICE: we answer with new credentials too.
             self.agent.restart(now);
             self.local_candidates.clear();
@@ -578,12 +588,29 @@ impl PeerConnection {
             self.agent.set_remote_lite(true);
         }
         let mut unresolved = Vec::new();
-        for line in &remote.candidates {
+        // A description is the peer's text: read at most as many candidates
+        // as the agent keeps, and report what was skipped once.
+        let cap = self.config.ice.max_remote_candidates;
+        let (mut bad, mut first_error) = (0usize, None);
+        for line in remote.candidates.iter().take(cap) {
             match Candidate::parse_unresolved(line) {
                 Ok((c, None)) => self.agent.add_remote_candidate(now, c),
                 Ok((c, Some(name))) => unresolved.push((c, name)),
-                Err(e) => self.events.push_back(PeerEvent::Warning(format!("remote candidate ignored: {e}"))),
+                Err(e) => {
+                    bad += 1;
+                    first_error.get_or_insert(e);
+                }
             }
+        }
+        let skipped = remote.candidates.len().saturating_sub(cap);
+        if let Some(e) = first_error {
+            self.events.push_back(PeerEvent::Warning(format!("{bad} remote candidate(s) ignored, the first: {e}")));
+        }
+        if skipped > 0 {
+            self.events.push_back(PeerEvent::Warning(format!(
+                "remote description has {} candidates; the {skipped} past the first {cap} were ignored",
+                remote.candidates.len()
+            )));
         }
         if remote.end_of_candidates && unresolved.is_empty() {
             self.agent.end_of_remote_candidates(now);

@@ -132,7 +132,11 @@ pub(crate) fn remote_transport(s: &SessionDescription, mid: &str) -> Result<Remo
         setup: s.setup_for(m),
         ice_lite: s.ice_lite(),
         sctp_port,
-        max_message_size: usize::try_from(m.max_message_size_or_default()).unwrap_or(usize::MAX),
+        // RFC 8841: 0 means the peer sets no limit.
+        max_message_size: match m.max_message_size_or_default() {
+            0 => usize::MAX,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        },
         candidates: m.candidates().map(str::to_string).collect(),
         end_of_candidates: s.end_of_candidates_for(m),
     })

@@ -509,3 +509,14 @@ fn captured_browser_offers_are_answered_with_data_only() {
         assert_eq!(lines(&answer, "a=setup:"), vec!["a=setup:active"], "{name}");
     }
 }
+
+/// RFC 8841: `a=max-message-size:0` means no limit, not "nothing fits".
+#[test]
+fn max_message_size_zero_means_no_limit() {
+    let offer = browser_offer().replace("a=max-message-size:262144", "a=max-message-size:0");
+    assert!(offer.contains("a=max-message-size:0"));
+    let mut s = Sim::perfect(33);
+    let now = s.now();
+    s.pc[1].set_remote_description(now, SessionDescription::offer(offer)).unwrap();
+    assert_eq!(s.pc[1].remote_max_message_size(), Some(usize::MAX));
+}

@@ -177,6 +177,12 @@ struct Channel {
 /// Messages kept for a channel the peer reopened before our side finished
 /// closing the old one (about one round trip); more are dropped and counted.
 const MAX_REOPEN_BACKLOG: usize = 256;
+/// Bytes kept in all reopen backlogs together (they sit outside SCTP's
+/// flow control, so the peer must not be able to grow them).
+const MAX_REOPEN_BACKLOG_BYTES: usize = 1024 * 1024;
+/// Channels the peer may have open at once (each keeps its label and
+/// protocol); OPENs beyond are dropped and counted.
+const MAX_CHANNELS: usize = 1024;
 
 /// Counters of what was dropped, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -203,6 +209,8 @@ pub struct DataChannels {
     stats: DataChannelStats,
     /// Most channels a peer may open; OPENs beyond are refused (its stream reset).
     max_channels: usize,
+    /// Bytes in all reopen backlogs.
+    reopen_bytes: usize,
 }
 
 impl DataChannels {
@@ -216,7 +224,8 @@ impl DataChannels {
             channels: BTreeMap::new(),
             events: VecDeque::new(),
             stats: DataChannelStats::default(),
-            max_channels: 65535,
+            max_channels: MAX_CHANNELS,
+            reopen_bytes: 0,
         }
     }
 
@@ -504,6 +513,7 @@ impl DataChannels {
         let reopen = self.channels.remove(&id).and_then(|ch| ch.reopen);
         self.events.push_back(DataChannelEvent::Closed(id));
         if let Some((open, backlog)) = reopen {
+            self.reopen_bytes -= backlog.iter().map(|(_, d)| d.len()).sum::<usize>();
             self.accept_open(now, id, open);
             for (ppid, data) in backlog {
                 self.on_message(now, id, ppid, data);
@@ -512,6 +522,7 @@ impl DataChannels {
     }
 
     fn all_closed(&mut self, reason: Option<String>) {
+        self.reopen_bytes = 0;
         for id in std::mem::take(&mut self.channels).into_keys() {
             if let Some(r) = &reason {
                 self.events.push_back(DataChannelEvent::Error(id, r.clone()));
@@ -531,7 +542,8 @@ impl DataChannels {
         };
         if let Some((_, backlog)) = &mut ch.reopen {
             // For the peer's new channel on this id, not for the closing one.
-            if backlog.len() < MAX_REOPEN_BACKLOG {
+            if backlog.len() < MAX_REOPEN_BACKLOG && self.reopen_bytes + data.len() <= MAX_REOPEN_BACKLOG_BYTES {
+                self.reopen_bytes += data.len();
                 backlog.push((ppid, data));
             } else {
                 self.stats.unknown_stream += 1;

@@ -16,6 +16,10 @@ use crate::chunk::{cause, Chunk, DataChunk, ErrorCause, ForwardTsn, Sack};
 
 /// DATA further than this many TSNs ahead of the cumulative TSN is dropped.
 pub(crate) const MAX_TSN_AHEAD: u64 = 1 << 16;
+/// Gaps tracked above the cumulative TSN. A chunk that would open one more
+/// is dropped unmarked (the peer retransmits it), so a peer cannot make the
+/// range list, and the work of inserting into it, grow without bound.
+pub(crate) const MAX_RANGES: usize = 1024;
 /// Most duplicate TSNs reported in one SACK.
 const MAX_DUPS: usize = 32;
 
@@ -79,6 +83,12 @@ impl RecvState {
         }
         let i = self.ranges.partition_point(|r| r.1 < tsn);
         self.ranges.get(i).is_some_and(|r| r.0 <= tsn)
+    }
+
+    /// Whether `tsn` touches an existing range (marking it opens none).
+    fn extends_range(&self, tsn: u64) -> bool {
+        let i = self.ranges.partition_point(|r| r.1 + 1 < tsn);
+        self.ranges.get(i).is_some_and(|r| r.0 <= tsn + 1)
     }
 
     /// Records `tsn` as received (it must be new).
@@ -187,15 +197,20 @@ impl Association {
             rcv.sack_now = true;
             return Ok(());
         }
+        if rcv.ranges.len() >= MAX_RANGES && tsn != rcv.cum + 1 && !rcv.extends_range(tsn) {
+            self.stats.dropped_chunks += 1;
+            rcv.sack_now = true;
+            return Ok(());
+        }
         if !rcv.ranges.is_empty() {
             rcv.sack_now = true; // filling (or widening) a gap: tell the sender at once
         }
         rcv.mark(tsn);
         if d.stream >= self.num_inbound {
             // Acknowledge but discard (RFC 9260 6.5).
-            let mut info = d.stream.to_be_bytes().to_vec();
-            info.extend_from_slice(&[0, 0]);
             if self.ctrl.len() < 8 {
+                let mut info = d.stream.to_be_bytes().to_vec();
+                info.extend_from_slice(&[0, 0]);
                 let causes = ErrorCause::encode(&[ErrorCause { code: cause::INVALID_STREAM, info }]);
                 self.ctrl.push_back(Chunk::Error { causes: causes.into() });
             }
@@ -439,6 +454,9 @@ impl Association {
             }
             if e.unordered {
                 continue;
+            }
+            if e.stream >= self.num_inbound {
+                continue; // no such stream: nothing to skip
             }
             let mut held_freed = 0;
             let st = self.rcv.streams.entry(e.stream).or_default();

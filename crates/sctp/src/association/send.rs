@@ -528,11 +528,18 @@ impl Association {
         let cum_advanced = cum > old_cum;
         // Gap ack blocks.
         let n = snd.outstanding.len() as u64;
+        // Overlapping or repeated blocks are walked once: each offset at
+        // most once per SACK, however many blocks the peer sends.
+        let mut done_to = 0u64;
         for &(start, end) in &sack.gaps {
             if start == 0 || start > end {
                 continue;
             }
-            let (start, end) = (start as u64, (end as u64).min(n));
+            let (start, end) = ((start as u64).max(done_to + 1), (end as u64).min(n));
+            if start > end {
+                continue;
+            }
+            done_to = done_to.max(end);
             for off in start..=end {
                 let i = (off - 1) as usize;
                 let Some(s) = snd.outstanding.get_mut(i) else { break };

@@ -76,8 +76,9 @@ pub enum ReadyState {
 /// What a channel is, as announced to the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelInfo {
-    /// The SCTP stream id (W3C `id`).
-    pub id: u16,
+    /// The SCTP stream id (W3C `id`); `None` until the channel has a
+    /// stream (a peer connection's channel created before its association).
+    pub id: Option<u16>,
     /// The label.
     pub label: String,
     /// The subprotocol.
@@ -268,7 +269,7 @@ impl DataChannels {
             None => self.free_id()?,
         };
         let info = ChannelInfo {
-            id,
+            id: Some(id),
             label: init.label,
             protocol: init.protocol,
             ordered: init.ordered,
@@ -533,25 +534,35 @@ impl DataChannels {
     }
 
     fn on_message(&mut self, now: Instant, stream: u16, ppid: u32, data: Bytes) {
+        let len = data.len();
+        if !self.accept_message(now, stream, ppid, data) {
+            // Nobody will read it: its room in the receive window comes back.
+            self.assoc.consumed(len, 1);
+        }
+    }
+
+    /// Delivers or keeps a message; false when it was used up or dropped here.
+    fn accept_message(&mut self, now: Instant, stream: u16, ppid: u32, data: Bytes) -> bool {
         if ppid == ppid::DCEP {
-            return self.on_dcep(now, stream, &data);
+            self.on_dcep(now, stream, &data);
+            return false;
         }
         let Some(ch) = self.channels.get_mut(&stream) else {
             self.stats.unknown_stream += 1;
-            return;
+            return false;
         };
         if let Some((_, backlog)) = &mut ch.reopen {
             // For the peer's new channel on this id, not for the closing one.
             if backlog.len() < MAX_REOPEN_BACKLOG && self.reopen_bytes + data.len() <= MAX_REOPEN_BACKLOG_BYTES {
                 self.reopen_bytes += data.len();
                 backlog.push((ppid, data));
-            } else {
-                self.stats.unknown_stream += 1;
+                return true;
             }
-            return;
+            self.stats.unknown_stream += 1;
+            return false;
         }
         if ch.state == ReadyState::Closed {
-            return;
+            return false;
         }
         let (data, binary) = match ppid {
             ppid::STRING | ppid::STRING_PARTIAL => (data, false),
@@ -560,10 +571,20 @@ impl DataChannels {
             ppid::BINARY_EMPTY => (Bytes::new(), true),
             _ => {
                 self.stats.unknown_ppid += 1;
-                return;
+                return false;
             }
         };
         self.events.push_back(DataChannelEvent::Message { id: stream, data, binary });
+        true
+    }
+
+    /// The application took `messages` [`DataChannelEvent::Message`]s of
+    /// `bytes` bytes together, an empty message counted as 1 (its one byte
+    /// on the wire, RFC 8831 6.6): with
+    /// [`sctp::SctpConfig::hold_until_consumed`] their room in the receive
+    /// window comes back (pull-style delivery).
+    pub fn consumed(&mut self, bytes: usize, messages: usize) {
+        self.assoc.consumed(bytes, messages);
     }
 
     /// Opens the peer's channel: ACK, then the Incoming event.
@@ -573,7 +594,7 @@ impl DataChannels {
             debug!(stream, error = %e, "DCEP ACK not sent");
         }
         let info = ChannelInfo {
-            id: stream,
+            id: Some(stream),
             label: open.label,
             protocol: open.protocol,
             ordered: !open.unordered,

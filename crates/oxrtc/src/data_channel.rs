@@ -1,13 +1,13 @@
 //! `RTCDataChannel`: a handle on one data channel of an
 //! [`RTCPeerConnection`](crate::RTCPeerConnection).
 
-use std::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use datachannel::{ChannelInfo, ReadyState, Reliability};
 use peer::{ChannelHandle, PeerError};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 
 use crate::peer_connection::Command;
 
@@ -45,21 +45,56 @@ pub(crate) struct SendBudget {
     pub buffered: AtomicUsize,
     /// The connection's send buffer limit.
     pub limit: usize,
-    /// The peer's max-message-size; 0 until known.
+    /// The peer's max-message-size; `usize::MAX` while unknown or unlimited.
     pub remote_max: AtomicUsize,
 }
+
+/// Received messages the application took, for the connection's task to
+/// give their room in SCTP's receive window back (pull-style delivery).
+#[derive(Debug, Default)]
+pub(crate) struct Consumed {
+    /// Bytes as SCTP carried them (an empty message is one byte).
+    pub bytes: AtomicUsize,
+    /// Messages.
+    pub messages: AtomicUsize,
+    /// Wakes the task.
+    pub wake: std::sync::Arc<Notify>,
+}
+
+/// Bytes taken before the task is woken to reopen the window.
+const WAKE_AFTER: usize = 32 * 1024;
+
+impl Consumed {
+    /// The application took a message of `len` bytes.
+    pub(crate) fn add(&self, len: usize) {
+        let len = len.max(1);
+        self.messages.fetch_add(1, Ordering::AcqRel);
+        let before = self.bytes.fetch_add(len, Ordering::AcqRel);
+        if before < WAKE_AFTER && before + len >= WAKE_AFTER {
+            self.wake.notify_one();
+        }
+    }
+
+    /// What was taken since the last call: (bytes, messages).
+    pub(crate) fn take(&self) -> (usize, usize) {
+        (self.bytes.swap(0, Ordering::AcqRel), self.messages.swap(0, Ordering::AcqRel))
+    }
+}
+
+/// No id yet, in [`Shared::id`].
+const NO_ID: u32 = u32::MAX;
 
 /// State shared between the task and the handle.
 #[derive(Debug)]
 pub(crate) struct Shared {
     info: ChannelInfo,
-    id: AtomicU16,
+    id: AtomicU32,
     state: AtomicU8,
 }
 
 impl Shared {
     pub(crate) fn new(info: ChannelInfo, state: ReadyState) -> Self {
-        let id = AtomicU16::new(info.id);
+        let id = AtomicU32::new(info.id.map_or(NO_ID, u32::from));
         let s = Shared { info, id, state: AtomicU8::new(0) };
         s.set_state(state);
         s
@@ -84,12 +119,12 @@ impl Shared {
         }
     }
 
-    pub(crate) fn id(&self) -> u16 {
-        self.id.load(Ordering::Acquire)
+    pub(crate) fn id(&self) -> Option<u16> {
+        u16::try_from(self.id.load(Ordering::Acquire)).ok()
     }
 
     pub(crate) fn set_id(&self, id: u16) {
-        self.id.store(id, Ordering::Release);
+        self.id.store(id.into(), Ordering::Release);
     }
 }
 
@@ -101,8 +136,11 @@ pub struct RTCDataChannel {
     handle: ChannelHandle,
     budget: Arc<SendBudget>,
     commands: mpsc::WeakSender<Command>,
-    events: Mutex<mpsc::Receiver<DataChannelEvent>>,
+    /// Unbounded by count: what waits here is bounded by SCTP's receive
+    /// window, which it keeps occupied until read (pull-style delivery).
+    events: Mutex<mpsc::UnboundedReceiver<DataChannelEvent>>,
     shared: Arc<Shared>,
+    consumed: Arc<Consumed>,
 }
 
 impl std::fmt::Debug for RTCDataChannel {
@@ -120,10 +158,11 @@ impl RTCDataChannel {
         handle: ChannelHandle,
         budget: Arc<SendBudget>,
         commands: mpsc::WeakSender<Command>,
-        events: mpsc::Receiver<DataChannelEvent>,
+        events: mpsc::UnboundedReceiver<DataChannelEvent>,
         shared: Arc<Shared>,
+        consumed: Arc<Consumed>,
     ) -> Self {
-        RTCDataChannel { handle, budget, commands, events: Mutex::new(events), shared }
+        RTCDataChannel { handle, budget, commands, events: Mutex::new(events), shared, consumed }
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -142,7 +181,7 @@ impl RTCDataChannel {
 
     /// `id`: the SCTP stream id, `None` until the DTLS role is known.
     pub fn id(&self) -> Option<u16> {
-        Some(self.shared.id()).filter(|id| *id != u16::MAX)
+        self.shared.id()
     }
 
     /// `ordered`.
@@ -193,19 +232,17 @@ impl RTCDataChannel {
     async fn send_message(&self, data: Bytes, binary: bool) -> Result<(), PeerError> {
         let state = self.ready_state();
         if state != ReadyState::Open {
-            let id = self.id().unwrap_or(u16::MAX);
-            return Err(PeerError::DataChannel(datachannel::DataChannelError::NotOpen { id, state }));
+            return Err(PeerError::ChannelNotOpen(state));
         }
         let b = &self.budget;
         let limit = b.remote_max.load(Ordering::Acquire);
-        if limit > 0 && data.len() > limit {
+        if data.len() > limit {
             let e = sctp::SendError::TooLarge { size: data.len(), limit };
             return Err(PeerError::DataChannel(e.into()));
         }
         let buffered = b.queued.load(Ordering::Acquire) + b.buffered.load(Ordering::Acquire);
         if buffered + data.len() > b.limit {
-            let e = sctp::SendError::BufferFull { buffered, limit: b.limit };
-            return Err(PeerError::DataChannel(e.into()));
+            return Err(PeerError::SendBufferFull);
         }
         let commands = self.commands.upgrade().ok_or(PeerError::Closed)?;
         b.queued.fetch_add(data.len(), Ordering::AcqRel);
@@ -244,6 +281,28 @@ impl RTCDataChannel {
     /// The next event; `None` after [`DataChannelEvent::Close`] or once
     /// the connection is gone.
     pub async fn next_event(&self) -> Option<DataChannelEvent> {
-        self.events.lock().await.recv().await
+        let e = self.events.lock().await.recv().await;
+        if let Some(DataChannelEvent::Message { data, .. }) = &e {
+            self.consumed.add(data.len());
+        }
+        e
+    }
+}
+
+impl Drop for RTCDataChannel {
+    /// Messages nobody will read give their room in the window back.
+    fn drop(&mut self) {
+        let rx = self.events.get_mut();
+        rx.close();
+        let mut any = false;
+        while let Ok(e) = rx.try_recv() {
+            if let DataChannelEvent::Message { data, .. } = e {
+                self.consumed.add(data.len());
+                any = true;
+            }
+        }
+        if any {
+            self.consumed.wake.notify_one();
+        }
     }
 }

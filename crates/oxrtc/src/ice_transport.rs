@@ -1,23 +1,25 @@
-//! `IceTransport`: the ICE agent on real UDP sockets, driven by one tokio
-//! task (the ORTC `RTCIceGatherer` + `RTCIceTransport` pair). TURN servers
-//! reached over TCP or TLS get one connection task each (see
-//! `turn_stream`), which feeds frames to the driver through a bounded queue.
+//! `IceTransport`: the ORTC `RTCIceGatherer` + `RTCIceTransport` pair, the
+//! first face of the composed [`peer::Transport`] run by the one driver
+//! (`driver`) that also runs `RTCPeerConnection`. [`DtlsTransport`](crate::DtlsTransport)
+//! and [`SctpTransport`](crate::SctpTransport) start the other parts of the
+//! same transport in the same task.
 
-use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::task::Poll;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, Received, TurnTransport};
-use tokio::io::ReadBuf;
-use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, warn, Instrument};
+use bytes::Bytes;
+use datachannel::{ChannelInit, DataChannelError};
+use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, TurnTransport};
+use peer::{Transport, TransportEvent};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tracing::{debug, warn};
 
-use crate::dtls_transport::{Secure, SecureOutput};
-use crate::net::{bind_udp, InterfaceFilter};
-use crate::turn_stream::{self, dispatch, StreamMsg};
+use crate::driver::{self, Endpoint, Sockets};
+use crate::dtls_transport::DtlsNotice;
+use crate::net::InterfaceFilter;
+use crate::turn_stream;
 
 /// How to gather and run ICE.
 #[derive(Debug, Clone, Default)]
@@ -74,18 +76,25 @@ pub(crate) enum Packet {
     Channel(datachannel::DataChannelEvent),
 }
 
+type Reply<T> = oneshot::Sender<T>;
+
+/// What the ORTC handles ask of their transport.
 pub(crate) enum Command {
     RemoteCredentials(String, String),
     RemoteCandidate(Candidate),
     EndOfCandidates,
     RemoteLite(bool),
-    Restart(oneshot::Sender<Credentials>),
+    Restart(Reply<Credentials>),
     Send(Vec<u8>),
-    Close(oneshot::Sender<()>),
-    /// Attach a DTLS transport: from now on DTLS, SRTP and SRTCP datagrams go to it.
-    AttachDtls(Box<dtls::DtlsConfig>, oneshot::Sender<Result<(), dtls::DtlsError>>),
-    /// Through the attached DTLS transport.
-    Secure(crate::dtls_transport::SecureCommand),
+    Close(Reply<()>),
+    /// Start DTLS: from now on DTLS, SRTP and SRTCP datagrams go to it.
+    StartDtls(Box<dtls::DtlsConfig>, Reply<Result<(), dtls::DtlsError>>),
+    SendDtls(Vec<u8>),
+    SendSrtp(Vec<u8>, bool),
+    AttachSctp(Box<sctp::SctpConfig>, Reply<Result<(), dtls::DtlsError>>),
+    CreateChannel(ChannelInit, Reply<Result<u16, DataChannelError>>),
+    ChannelSend(u16, Bytes, bool, Reply<Result<(), DataChannelError>>),
+    CloseChannel(u16),
 }
 
 /// An ICE transport on UDP sockets. Dropping it (or [`IceTransport::close`])
@@ -125,19 +134,7 @@ impl IceTransport {
     /// when a TLS server is configured and [`IceTransportConfig::turn_tls_ca`]
     /// or [`IceTransportConfig::turn_tls_server_name`] is unusable.
     pub async fn start(config: IceTransportConfig, controlling: bool) -> io::Result<Self> {
-        let mut sockets = Vec::new();
-        for ip in config.interfaces.addresses()? {
-            let std_socket = bind_udp(ip, config.port_range)?;
-            std_socket.set_nonblocking(true)?;
-            sockets.push(UdpSocket::from_std(std_socket)?);
-        }
-        if sockets.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "no local interface passed the ICE interface filter; allow one (or loopback) to get host candidates",
-            ));
-        }
-        let addrs: Vec<SocketAddr> = sockets.iter().map(|s| s.local_addr()).collect::<io::Result<_>>()?;
+        let Sockets { udp, addrs } = Sockets::bind(&config.interfaces, config.port_range)?;
         let needs_tls = config.ice.turn_servers.iter().any(|s| s.transport == TurnTransport::Tls);
         let tls = if needs_tls {
             Some(turn_stream::tls_settings(&config.turn_tls_ca, config.turn_tls_server_name.as_deref())?)
@@ -151,15 +148,17 @@ impl IceTransport {
             local_ip,
             config.mdns_timeout.unwrap_or(Duration::from_secs(3)),
         );
-        let mut agent = IceAgent::new(config.ice, controlling);
-        let credentials = agent.local_credentials().clone();
-        agent.start_gathering(Instant::now(), &addrs);
+        let mut transport = Transport::new(IceAgent::new(config.ice, controlling));
+        transport.deliver_datagrams(true);
+        let credentials = transport.ice().local_credentials().clone();
+        transport.start_gathering(Instant::now(), &addrs);
         let span = tracing::info_span!("ice", ufrag = %credentials.ufrag);
-        let (streams, frames_rx) = turn_stream::spawn_all(agent.turn_streams(), tls, &span);
+        let turn = transport.turn_streams();
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (control_tx, control_rx) = mpsc::channel(EVENT_QUEUE);
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
-        tokio::spawn(drive(agent, sockets, streams, frames_rx, cmd_rx, control_tx, data_tx).instrument(span));
+        let endpoint = Ortc { transport, control: control_tx, data: data_tx, dropped: 0 };
+        driver::spawn(endpoint, udp, turn, tls, cmd_rx, Arc::new(Notify::new()), span);
         Ok(IceTransport { commands: cmd_tx, control: control_rx, data: data_rx, credentials, sockets: addrs, mdns })
     }
 
@@ -263,27 +262,17 @@ impl IceTransport {
     }
 }
 
-/// Datagrams that look like DTLS and arrive before a DTLS transport is
-/// attached (the peer's ClientHello can beat our own set-up) are kept, up to
-/// this many, and handed to it when it comes.
-const EARLY_DTLS: usize = 16;
-
-/// The driver's state besides the agent.
-struct Driver {
-    sockets: Vec<UdpSocket>,
-    addrs: Vec<SocketAddr>,
-    streams: Vec<turn_stream::Conn>,
+/// The ORTC objects' endpoint: the composed [`Transport`] and the queues
+/// to their handles.
+struct Ortc {
+    transport: Transport,
     control: mpsc::Sender<Notice>,
     data: mpsc::Sender<Packet>,
-    secure: Option<Secure>,
-    early_dtls: Vec<Vec<u8>>,
-    /// Outgoing DTLS datagrams waiting for a selected pair.
-    held: std::collections::VecDeque<Vec<u8>>,
     dropped: u64,
 }
 
-impl Driver {
-    fn deliver(&mut self, p: Packet) {
+impl Ortc {
+    fn deliver_packet(&mut self, p: Packet) {
         if self.data.try_send(p).is_err() {
             self.dropped += 1;
             if self.dropped.is_power_of_two() {
@@ -291,220 +280,111 @@ impl Driver {
             }
         }
     }
-
-    /// A datagram the agent let through (on the selected pair or a valid one).
-    fn received(&mut self, now: Instant, d: &[u8]) {
-        match &mut self.secure {
-            Some(secure) => {
-                if let Some(p) = secure.handle_datagram(now, d) {
-                    self.deliver(p);
-                }
-            }
-            None => {
-                if stun::classify(d) == stun::PacketKind::Dtls && self.early_dtls.len() < EARLY_DTLS {
-                    self.early_dtls.push(d.to_vec());
-                }
-                self.deliver(Packet::Datagram(d.to_vec()));
-            }
-        }
-    }
-
-    fn send(&self, agent: &mut IceAgent, d: &[u8]) {
-        match agent.send(d) {
-            Ok(t) => dispatch(t, &self.sockets, &self.addrs, &self.streams),
-            Err(e) => debug!(error = %e, "datagram dropped"),
-        }
-    }
-
-    /// Drains every engine's output.
-    fn flush(&mut self, agent: &mut IceAgent) {
-        if let Some(secure) = &mut self.secure {
-            // DTLS output before ICE has a pair (a client's first flight)
-            // waits for the pair instead of a retransmission timeout.
-            let paired = agent.selected_pair().is_some();
-            while let Some(d) = secure.poll_transmit() {
-                if paired || self.held.len() < EARLY_DTLS {
-                    self.held.push_back(d);
-                }
-            }
-            if paired {
-                while let Some(d) = self.held.pop_front() {
-                    match agent.send(&d) {
-                        Ok(t) => dispatch(t, &self.sockets, &self.addrs, &self.streams),
-                        Err(e) => debug!(error = %e, "DTLS datagram dropped"),
-                    }
-                }
-            }
-            while let Some(out) = secure.poll_output() {
-                match out {
-                    SecureOutput::Notice(notice) => emit(&self.control, Notice::Dtls(notice)),
-                    SecureOutput::Packet(p) => {
-                        if self.data.try_send(p).is_err() {
-                            self.dropped += 1;
-                        }
-                    }
-                }
-            }
-        }
-        while let Some(t) = agent.poll_transmit() {
-            dispatch(t, &self.sockets, &self.addrs, &self.streams);
-        }
-        while let Some(e) = agent.poll_event() {
-            emit(&self.control, Notice::Ice(e));
-        }
-    }
-
-    fn poll_timeout(&self, agent: &IceAgent) -> Option<Instant> {
-        let secure = self.secure.as_ref().and_then(|s| s.poll_timeout());
-        match (agent.poll_timeout(), secure) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
 }
 
-async fn drive(
-    mut agent: IceAgent,
-    sockets: Vec<UdpSocket>,
-    streams: Vec<turn_stream::Conn>,
-    mut frames: mpsc::Receiver<(usize, StreamMsg)>,
-    mut commands: mpsc::Receiver<Command>,
-    control: mpsc::Sender<Notice>,
-    data: mpsc::Sender<Packet>,
-) {
-    let addrs: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
-    let mut d = Driver {
-        sockets,
-        addrs,
-        streams,
-        control,
-        data,
-        secure: None,
-        early_dtls: Vec::new(),
-        held: Default::default(),
-        dropped: 0,
-    };
-    let mut buf = vec![0u8; 65536];
-    let mut closing: Option<(oneshot::Sender<()>, Instant)> = None;
-    loop {
-        // Output first: transmits and events.
-        d.flush(&mut agent);
-        if let Some((_, deadline)) = &closing {
-            if agent.poll_timeout().is_none() || Instant::now() >= *deadline {
-                break;
+impl Endpoint for Ortc {
+    type Command = Command;
+
+    fn receive(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.transport.handle_receive(now, local, from, data);
+    }
+
+    fn stream_frame(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, frame: &[u8]) {
+        self.transport.handle_stream_frame(now, server, transport, frame);
+    }
+
+    fn stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str) {
+        self.transport.turn_stream_failed(now, server, transport, reason);
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        self.transport.handle_timeout(now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.transport.poll_timeout()
+    }
+
+    fn poll_transmit(&mut self) -> Option<ice::Transmit> {
+        self.transport.poll_transmit()
+    }
+
+    fn command(&mut self, now: Instant, c: Command) -> Result<(), Option<oneshot::Sender<()>>> {
+        let t = &mut self.transport;
+        match c {
+            Command::Close(done) => return Err(Some(done)),
+            Command::RemoteCredentials(u, p) => t.ice_mut().set_remote_credentials(now, &u, &p),
+            Command::RemoteCandidate(c) => t.ice_mut().add_remote_candidate(now, c),
+            Command::EndOfCandidates => t.ice_mut().end_of_remote_candidates(now),
+            Command::RemoteLite(l) => t.ice_mut().set_remote_lite(l),
+            Command::Restart(tx) => {
+                t.ice_mut().restart(now);
+                let _ = tx.send(t.ice().local_credentials().clone());
+            }
+            Command::Send(data) => {
+                if let Err(e) = t.send_datagram(&data) {
+                    debug!(error = %e, "datagram dropped");
+                }
+            }
+            Command::StartDtls(config, done) => {
+                let _ = done.send(t.start_dtls(now, *config));
+            }
+            Command::SendDtls(d) => {
+                if let Err(e) = t.send_dtls(now, &d) {
+                    debug!(error = %e, "DTLS data dropped");
+                }
+            }
+            Command::SendSrtp(p, rtcp) => {
+                if let Err(e) = t.send_srtp(&p, rtcp) {
+                    debug!(error = %e, "RTP/RTCP packet dropped");
+                }
+            }
+            Command::AttachSctp(config, done) => {
+                let _ = done.send(t.attach_sctp(now, *config));
+            }
+            Command::CreateChannel(init, done) => {
+                let r = match t.channels_mut() {
+                    Some(dc) => dc.create(now, init),
+                    None => Err(DataChannelError::NoFreeId),
+                };
+                let _ = done.send(r);
+            }
+            Command::ChannelSend(id, data, binary, done) => {
+                let r = match t.channels_mut() {
+                    Some(dc) => dc.send(now, id, data, binary),
+                    None => Err(DataChannelError::NoSuchChannel(id)),
+                };
+                let _ = done.send(r);
+            }
+            Command::CloseChannel(id) => {
+                if let Some(dc) = t.channels_mut() {
+                    dc.close(now, id);
+                }
             }
         }
-        let timeout = d.poll_timeout(&agent);
-        let sleep = async {
-            match timeout {
-                Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let sockets = &d.sockets;
-        let recv = poll_fn(|cx| {
-            for (i, s) in sockets.iter().enumerate() {
-                let mut rb = ReadBuf::new(&mut buf);
-                if let Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
-                    let n = rb.filled().len();
-                    return Poll::Ready((i, r.map(|from| (from, n))));
+        t.drive(now);
+        Ok(())
+    }
+
+    fn close(&mut self, now: Instant) {
+        self.transport.close(now);
+    }
+
+    fn deliver(&mut self, _now: Instant) {
+        while let Some(e) = self.transport.poll_event() {
+            match e {
+                TransportEvent::Ice(e) => emit(&self.control, Notice::Ice(e)),
+                TransportEvent::DtlsConnected { srtp_profile, remote_certificate_der } => {
+                    emit(&self.control, Notice::Dtls(DtlsNotice::Connected { srtp_profile, remote_certificate_der }))
                 }
-            }
-            Poll::Pending
-        });
-        tokio::select! {
-            (i, r) = recv => {
-                let Ok((from, n)) = r else { continue };
-                let now = Instant::now();
-                if let Received::Data(data) = agent.handle_receive(now, d.addrs[i], from, &buf[..n]) {
-                    d.received(now, data);
-                }
-                // Take what else waits on this socket before flushing.
-                for _ in 0..crate::peer_connection::RECV_BATCH {
-                    let Ok((n, from)) = d.sockets[i].try_recv_from(&mut buf) else { break };
-                    if let Received::Data(data) = agent.handle_receive(now, d.addrs[i], from, &buf[..n]) {
-                        d.received(now, data);
-                    }
-                }
-            }
-            Some((i, msg)) = frames.recv() => {
-                let now = Instant::now();
-                let (server, transport) = (d.streams[i].server, d.streams[i].transport);
-                match msg {
-                    StreamMsg::Frame(frame) => {
-                        if let Received::Data(data) = agent.handle_stream_frame(now, server, transport, &frame) {
-                            d.received(now, data);
-                        }
-                    }
-                    StreamMsg::Failed(reason) => {
-                        d.streams[i].writes = None;
-                        agent.turn_stream_failed(now, server, transport, &reason);
-                    }
-                }
-            }
-            _ = sleep => {
-                let now = Instant::now();
-                agent.handle_timeout(now);
-                if let Some(s) = &mut d.secure {
-                    s.handle_timeout(now);
-                }
-            }
-            cmd = commands.recv(), if closing.is_none() => {
-                let now = Instant::now();
-                match cmd {
-                    None => {
-                        if let Some(s) = &mut d.secure {
-                            s.close(now);
-                            d.flush(&mut agent);
-                        }
-                        agent.close(now);
-                        closing = Some((oneshot::channel().0, now + std::time::Duration::from_secs(2)));
-                    }
-                    Some(Command::Close(done)) => {
-                        if let Some(s) = &mut d.secure {
-                            s.close(now);
-                            d.flush(&mut agent);
-                        }
-                        agent.close(now);
-                        closing = Some((done, now + std::time::Duration::from_secs(2)));
-                    }
-                    Some(Command::RemoteCredentials(u, p)) => agent.set_remote_credentials(now, &u, &p),
-                    Some(Command::RemoteCandidate(c)) => agent.add_remote_candidate(now, c),
-                    Some(Command::EndOfCandidates) => agent.end_of_remote_candidates(now),
-                    Some(Command::RemoteLite(l)) => agent.set_remote_lite(l),
-                    Some(Command::Restart(tx)) => {
-                        agent.restart(now);
-                        let _ = tx.send(agent.local_credentials().clone());
-                    }
-                    Some(Command::Send(data)) => d.send(&mut agent, &data),
-                    Some(Command::AttachDtls(config, done)) => {
-                        let r = if d.secure.is_some() {
-                            Err(dtls::DtlsError::InvalidConfig(
-                                "a DTLS transport is already attached to this ICE transport".into(),
-                            ))
-                        } else {
-                            Secure::new(now, *config).map(|mut s| {
-                                for early in d.early_dtls.drain(..) {
-                                    s.handle_datagram(now, &early);
-                                }
-                                d.secure = Some(s);
-                            })
-                        };
-                        let _ = done.send(r);
-                    }
-                    Some(Command::Secure(c)) => match &mut d.secure {
-                        Some(s) => s.command(now, c),
-                        None => debug!("no DTLS transport attached; command dropped"),
-                    },
-                }
-                agent.handle_timeout(now);
+                TransportEvent::DtlsClosed => emit(&self.control, Notice::Dtls(DtlsNotice::Closed)),
+                TransportEvent::DtlsFailed(e) => emit(&self.control, Notice::Dtls(DtlsNotice::Failed(e))),
+                TransportEvent::Datagram(d) => self.deliver_packet(Packet::Datagram(d)),
+                TransportEvent::DtlsData(d) => self.deliver_packet(Packet::Dtls(d)),
+                TransportEvent::Rtp(p) => self.deliver_packet(Packet::Rtp(p)),
+                TransportEvent::Rtcp(p) => self.deliver_packet(Packet::Rtcp(p)),
+                TransportEvent::Channel(e) => self.deliver_packet(Packet::Channel(e)),
             }
         }
-    }
-    while let Some(e) = agent.poll_event() {
-        emit(&d.control, Notice::Ice(e));
-    }
-    if let Some((done, _)) = closing {
-        let _ = done.send(());
     }
 }

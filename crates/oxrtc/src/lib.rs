@@ -64,6 +64,7 @@
 #![deny(missing_docs)]
 
 mod data_channel;
+mod driver;
 mod dtls_transport;
 mod ice_server;
 mod ice_transport;
@@ -82,7 +83,7 @@ pub use ice_server::RTCIceServer;
 pub use ice_transport::{IceTransport, IceTransportConfig, IceTransportEvent};
 pub use net::{bind_udp, InterfaceFilter};
 pub use peer::{
-    BundlePolicy, PeerConnectionState as RTCPeerConnectionState, PeerError, SdpType as RTCSdpType,
+    PeerConnectionState as RTCPeerConnectionState, PeerError, SdpType as RTCSdpType,
     SessionDescription as RTCSessionDescription, SignalingState as RTCSignalingState,
 };
 pub use peer_connection::{

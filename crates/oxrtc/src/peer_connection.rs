@@ -1,10 +1,10 @@
 //! `RTCPeerConnection`: the W3C API over the sans-IO [`peer::PeerConnection`],
-//! driven by one tokio task that owns the sockets and the timer.
+//! run by the one driver (`driver`) that owns the sockets and the timer.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,22 +12,18 @@ use bytes::Bytes;
 use datachannel::{ChannelInfo, ChannelInit, ReadyState, Reliability};
 use ice::{Candidate, GatheringState, IceConfig, IceTransportState, TransportPolicy, TurnTransport};
 use peer::{
-    BundlePolicy, ChannelHandle, PeerConfig, PeerConnection, PeerConnectionState, PeerError, PeerEvent,
-    SessionDescription, SignalingState,
+    ChannelHandle, PeerConfig, PeerConnection, PeerConnectionState, PeerError, PeerEvent, SessionDescription,
+    SignalingState,
 };
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{warn, Instrument};
+use tracing::warn;
 
-use crate::data_channel::{DataChannelEvent, RTCDataChannel, SendBudget, Shared as ChannelShared};
+use crate::data_channel::{Consumed, DataChannelEvent, RTCDataChannel, SendBudget, Shared as ChannelShared};
+use crate::driver::{self, Endpoint, Sockets};
 use crate::ice_server::{self, RTCIceServer};
-use crate::net::{bind_udp, InterfaceFilter};
-use crate::stats::{
-    self, RTCCertificateStats, RTCDataChannelStats, RTCIceCandidatePairStats, RTCIceCandidateStats,
-    RTCPeerConnectionStats, RTCStats, RTCStatsReport, RTCTransportStats,
-};
-use crate::turn_stream::{self, StreamMsg};
-use crate::udp::Udp;
+use crate::net::InterfaceFilter;
+use crate::stats::{self, RTCStatsReport};
+use crate::turn_stream;
 
 /// The W3C `RTCConfiguration`, with oxrtc's extras.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,8 +32,6 @@ pub struct RTCConfiguration {
     pub ice_servers: Vec<RTCIceServer>,
     /// `all` or `relay`.
     pub ice_transport_policy: TransportPolicy,
-    /// BUNDLE policy of our offers.
-    pub bundle_policy: BundlePolicy,
     /// Our certificate (keep one to keep a stable fingerprint); a new
     /// ECDSA P-256 one when empty.
     pub certificates: Vec<dtls::Certificate>,
@@ -128,11 +122,6 @@ pub(crate) enum Command {
 
 /// Events queued for the application before new ones are dropped.
 const EVENT_QUEUE: usize = 4096;
-/// Datagrams read from a socket in one go before output is flushed.
-pub(crate) const RECV_BATCH: usize = 64;
-/// Messages queued per data channel; when full, the task stops reading the
-/// network until the application catches up (SCTP then slows the peer).
-pub(crate) const CHANNEL_QUEUE: usize = 1024;
 
 /// A WebRTC peer connection. Dropping it (or [`close`](Self::close)) stops
 /// its task and releases its sockets; [`RTCDataChannel`]s it made keep no
@@ -150,40 +139,31 @@ impl RTCPeerConnection {
     /// and starts the connection's task. Gathering starts with the first
     /// `set_local_description`.
     pub async fn new(config: RTCConfiguration) -> io::Result<Self> {
-        let mut sockets = Vec::new();
-        for ip in config.interfaces.addresses()? {
-            let s = bind_udp(ip, config.port_range)?;
-            s.set_nonblocking(true)?;
-            sockets.push(UdpSocket::from_std(s)?);
-        }
-        if sockets.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "no local interface passed the interface filter; allow one (or loopback)",
-            ));
-        }
-        let addrs: Vec<SocketAddr> = sockets.iter().map(|s| s.local_addr()).collect::<io::Result<_>>()?;
+        let Sockets { udp, addrs } = Sockets::bind(&config.interfaces, config.port_range)?;
         let mut ice_config =
             IceConfig { policy: config.ice_transport_policy, lite: config.ice_lite, ..Default::default() };
         let tls_name = ice_server::apply(&config.ice_servers, &mut ice_config).await?;
         let needs_tls = ice_config.turn_servers.iter().any(|s| s.transport == TurnTransport::Tls);
         let tls =
             if needs_tls { Some(turn_stream::tls_settings(&config.turn_tls_ca, tls_name.as_deref())?) } else { None };
-        let send_buffer_limit = config.send_buffer_limit.unwrap_or(4 * 1024 * 1024);
+        let defaults = PeerConfig::default();
+        let send_buffer_limit = config.send_buffer_limit.unwrap_or(defaults.send_buffer_limit);
         let peer_config = PeerConfig {
             ice: ice_config,
-            bundle_policy: config.bundle_policy,
             certificate: config.certificates.first().cloned(),
             dtls_engine: config.dtls_engine,
-            max_message_size: config.max_message_size.unwrap_or(256 * 1024),
+            max_message_size: config.max_message_size.unwrap_or(defaults.max_message_size),
             send_buffer_limit,
-            ..PeerConfig::default()
+            // Pull-style delivery: a channel whose reader is slow keeps its
+            // messages in SCTP's receive window, so the peer slows down
+            // instead of the task holding an ever longer queue.
+            sctp: sctp::SctpConfig { hold_until_consumed: true, ..defaults.sctp.clone() },
+            ..defaults
         };
         let core = PeerConnection::new(peer_config, addrs.clone())
             .map_err(|e| io::Error::other(format!("peer connection: {e}")))?;
         let span =
             tracing::info_span!("pc", fingerprint = %&core.certificate().fingerprint(dtls::Algorithm::Sha256)[..11]);
-        let (streams, frames_rx) = turn_stream::spawn_all(core.turn_streams(), tls, &span);
         let snapshot = Arc::new(Mutex::new(Snapshot {
             signaling: SignalingState::Stable,
             ice: IceTransportState::New,
@@ -201,12 +181,11 @@ impl RTCPeerConnection {
         let local_ip =
             addrs.iter().map(|a| a.ip()).find(|ip| ip.is_ipv4()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let mdns = crate::mdns::Resolver::new(config.mdns_server, local_ip, Duration::from_secs(3));
-        let driver = Driver {
+        let consumed = Arc::new(Consumed::default());
+        let turn = core.turn_streams();
+        let endpoint = Pc {
             core,
             mdns: mdns.clone(),
-            udp: Udp::new(sockets)?,
-            out: Vec::new(),
-            streams,
             events: event_tx,
             snapshot: snapshot.clone(),
             commands: cmd_tx.downgrade(),
@@ -216,15 +195,12 @@ impl RTCPeerConnection {
                 queued: Default::default(),
                 buffered: Default::default(),
                 limit: send_buffer_limit,
-                remote_max: Default::default(),
+                remote_max: AtomicUsize::new(usize::MAX),
             }),
+            consumed: consumed.clone(),
             retry: VecDeque::new(),
-            counters: HashMap::new(),
-            opened: 0,
-            closed: 0,
-            backlog: VecDeque::new(),
         };
-        tokio::spawn(driver.run(cmd_rx, frames_rx).instrument(span));
+        driver::spawn(endpoint, udp, turn, tls, cmd_rx, consumed.wake.clone(), span);
         Ok(RTCPeerConnection {
             commands: cmd_tx,
             events: tokio::sync::Mutex::new(event_rx),
@@ -332,17 +308,14 @@ impl RTCPeerConnection {
         self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// `setConfiguration`. As in W3C, the certificates and the bundle
-    /// policy cannot change (`InvalidModification`). oxrtc also cannot yet
+    /// `setConfiguration`. As in W3C, the certificates cannot change (`InvalidModification`). oxrtc also cannot yet
     /// change the ICE servers, transport policy, interfaces or ports of a
     /// live connection (they were used to bind and gather): such a change is
     /// refused with `InvalidState`; create a new connection instead.
     pub fn set_configuration(&self, new: RTCConfiguration) -> Result<(), PeerError> {
         let mut config = self.config.lock().unwrap_or_else(|p| p.into_inner());
-        if new.certificates != config.certificates || new.bundle_policy != config.bundle_policy {
-            return Err(PeerError::InvalidModification(
-                "certificates and bundle_policy cannot change after construction".into(),
-            ));
+        if new.certificates != config.certificates {
+            return Err(PeerError::InvalidModification("certificates cannot change after construction".into()));
         }
         if new.ice_servers != config.ice_servers
             || new.ice_transport_policy != config.ice_transport_policy
@@ -494,14 +467,6 @@ impl Default for RTCDataChannelInit {
     }
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    messages_sent: u64,
-    bytes_sent: u64,
-    messages_received: u64,
-    bytes_received: u64,
-}
-
 /// Adds a candidate whose `.local` name was resolved (if the connection
 /// still exists).
 async fn add_resolved(commands: mpsc::WeakSender<Command>, c: Candidate) {
@@ -511,138 +476,66 @@ async fn add_resolved(commands: mpsc::WeakSender<Command>, c: Candidate) {
     }
 }
 
-struct Driver {
+/// The W3C face's endpoint: the sans-IO peer connection and the queues to
+/// the handles.
+struct Pc {
     core: PeerConnection,
     /// Resolves `.local` candidates of remote descriptions.
     mdns: crate::mdns::Resolver,
-    udp: Udp,
-    /// Transmits collected for one batched send.
-    out: Vec<ice::Transmit>,
-    streams: Vec<turn_stream::Conn>,
     events: mpsc::Sender<RTCPeerConnectionEvent>,
     snapshot: Arc<Mutex<Snapshot>>,
     commands: mpsc::WeakSender<Command>,
-    channels: HashMap<ChannelHandle, (mpsc::Sender<DataChannelEvent>, Arc<ChannelShared>)>,
+    channels: HashMap<ChannelHandle, (mpsc::UnboundedSender<DataChannelEvent>, Arc<ChannelShared>)>,
     /// States or descriptions changed since the snapshot was taken.
     snapshot_dirty: bool,
     /// The send budget the channel handles check.
     budget: Arc<SendBudget>,
+    /// What the handles read, to reopen SCTP's receive window.
+    consumed: Arc<Consumed>,
     /// Checked messages waiting for room in SCTP's buffer.
     retry: VecDeque<(ChannelHandle, Bytes, bool)>,
-    /// Message counts per live channel, for `getStats`.
-    counters: HashMap<ChannelHandle, Counters>,
-    /// Channels opened and closed, for `getStats`.
-    opened: u32,
-    closed: u32,
-    /// Channel events waiting for room in their channel's queue; while any
-    /// wait, the network is not read.
-    backlog: VecDeque<(ChannelHandle, DataChannelEvent)>,
 }
 
-impl Driver {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut frames: mpsc::Receiver<(usize, StreamMsg)>) {
-        let mut buf = vec![0u8; 65536];
-        let mut closing: Option<(Option<oneshot::Sender<()>>, Instant)> = None;
-        loop {
-            self.flush();
-            if let Some((_, deadline)) = &closing {
-                if self.core.poll_timeout().is_none() || Instant::now() >= *deadline {
-                    break;
-                }
-            }
-            let timeout = self.core.poll_timeout();
-            let sleep = async {
-                match timeout {
-                    Some(t) => tokio::time::sleep_until(t.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let blocked = !self.backlog.is_empty();
-            let backlog_sender = self.backlog.front().and_then(|(h, _)| self.channels.get(h)).map(|(tx, _)| tx.clone());
-            let room = async {
-                match &backlog_sender {
-                    Some(tx) => tx.reserve().await.is_ok(),
-                    None => std::future::pending().await,
-                }
-            };
-            let udp = &self.udp;
-            let recv = poll_fn(|cx| udp.poll_readable(cx));
-            tokio::select! {
-                i = recv, if !blocked => {
-                    // Take what waits on this socket (GRO runs included)
-                    // before flushing: one flush, and fewer acknowledgements,
-                    // per burst.
-                    let now = Instant::now();
-                    let local = self.udp.addrs()[i];
-                    for _ in 0..RECV_BATCH {
-                        let Some(r) = self.udp.recv(i, &mut buf) else { break };
-                        for datagram in buf[..r.len].chunks(r.stride) {
-                            self.core.handle_receive(now, local, r.from, datagram);
-                        }
-                    }
-                }
-                Some((i, msg)) = frames.recv(), if !blocked => {
-                    let now = Instant::now();
-                    let (server, transport) = (self.streams[i].server, self.streams[i].transport);
-                    match msg {
-                        StreamMsg::Frame(f) => self.core.handle_stream_frame(now, server, transport, &f),
-                        StreamMsg::Failed(reason) => {
-                            self.streams[i].writes = None;
-                            self.core.turn_stream_failed(now, server, transport, &reason);
-                        }
-                    }
-                }
-                ok = room => {
-                    if !ok {
-                        // The application dropped the channel's handle.
-                        if let Some((h, _)) = self.backlog.pop_front() {
-                            self.backlog.retain(|(x, _)| *x != h);
-                        }
-                    }
-                }
-                _ = sleep => self.core.handle_timeout(Instant::now()),
-                cmd = commands.recv(), if closing.is_none() => {
-                    let now = Instant::now();
-                    match cmd {
-                        None => {
-                            self.core.close(now);
-                            closing = Some((None, now + Duration::from_secs(1)));
-                        }
-                        Some(Command::Close(done)) => {
-                            self.core.close(now);
-                            closing = Some((Some(done), now + Duration::from_secs(1)));
-                        }
-                        Some(c) => {
-                            self.command(now, c);
-                            // Take what else is queued before flushing, so
-                            // that back-to-back sends share packets.
-                            for _ in 0..256 {
-                                match commands.try_recv() {
-                                    Ok(Command::Close(done)) => {
-                                        self.core.close(now);
-                                        closing = Some((Some(done), now + Duration::from_secs(1)));
-                                        break;
-                                    }
-                                    Ok(c) => self.command(now, c),
-                                    Err(_) => break,
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        self.flush();
+impl Endpoint for Pc {
+    type Command = Command;
+
+    fn receive(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.core.handle_receive(now, local, from, data);
+    }
+
+    fn stream_frame(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, frame: &[u8]) {
+        self.core.handle_stream_frame(now, server, transport, frame);
+    }
+
+    fn stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str) {
+        self.core.turn_stream_failed(now, server, transport, reason);
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        self.core.handle_timeout(now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.core.poll_timeout()
+    }
+
+    fn poll_transmit(&mut self) -> Option<ice::Transmit> {
+        self.core.poll_transmit()
+    }
+
+    fn close(&mut self, now: Instant) {
+        self.core.close(now);
+    }
+
+    fn finished(&mut self) {
         for (_, shared) in self.channels.values() {
             shared.set_state(ReadyState::Closed);
         }
-        if let Some((Some(done), _)) = closing {
-            let _ = done.send(());
-        }
     }
 
-    fn command(&mut self, now: Instant, c: Command) {
+    fn command(&mut self, now: Instant, c: Command) -> Result<(), Option<oneshot::Sender<()>>> {
         match c {
+            Command::Close(done) => return Err(Some(done)),
             Command::CreateOffer(restart, r) => {
                 let _ = r.send(self.core.create_offer(now, restart));
             }
@@ -677,9 +570,8 @@ impl Driver {
                 let _ = r.send(result);
             }
             Command::RestartIce => self.core.restart_ice(),
-            Command::Close(_) => {}
             Command::SendNoReply(h, data, binary) => {
-                self.budget.queued.fetch_sub(data.len(), std::sync::atomic::Ordering::AcqRel);
+                self.budget.queued.fetch_sub(data.len(), Ordering::AcqRel);
                 if !self.retry.is_empty() {
                     // Keep the order behind messages waiting for room.
                     self.retry.push_back((h, data, binary));
@@ -693,124 +585,53 @@ impl Driver {
             }
             Command::SetThreshold(h, n) => self.core.set_buffered_amount_low_threshold(h, n),
             Command::Stats(r) => {
-                let _ = r.send(self.stats());
+                let _ = r.send(stats::report(&self.core.stats(now)));
             }
         }
+        Ok(())
     }
 
-    fn stats(&self) -> RTCStatsReport {
-        let mut entries = vec![RTCStats::PeerConnection(RTCPeerConnectionStats {
-            id: "P".into(),
-            data_channels_opened: self.opened,
-            data_channels_closed: self.closed,
-        })];
-        let agent = self.core.ice_agent();
-        let ice = agent.stats();
-        let fp = |der: &[u8]| dtls::Fingerprint::of_der(dtls::Algorithm::Sha256, der).value;
-        let local_der = self.core.certificate().der();
-        entries.push(RTCStats::Certificate(RTCCertificateStats {
-            id: "CF-local".into(),
-            fingerprint: fp(local_der),
-            fingerprint_algorithm: "sha-256",
-            base64_certificate: stats::base64(local_der),
-        }));
-        if let Some(der) = self.core.remote_certificate() {
-            entries.push(RTCStats::Certificate(RTCCertificateStats {
-                id: "CF-remote".into(),
-                fingerprint: fp(der),
-                fingerprint_algorithm: "sha-256",
-                base64_certificate: stats::base64(der),
-            }));
+    /// Events to the application, snapshot updated.
+    fn deliver(&mut self, now: Instant) {
+        let (bytes, messages) = self.consumed.take();
+        if messages > 0 {
+            self.core.message_consumed(now, bytes, messages);
         }
-        let candidate = |id: &str, c: &Candidate| RTCIceCandidateStats {
-            id: id.into(),
-            transport_id: "T".into(),
-            address: c.address,
-            protocol: if c.protocol == ice::Protocol::Udp { "udp" } else { "tcp" },
-            candidate_type: stats::candidate_type(c.kind),
-            priority: c.priority,
-        };
-        let pair = agent.selected_pair();
-        if let Some((l, r)) = pair {
-            entries.push(RTCStats::LocalCandidate(candidate("I-local", l)));
-            entries.push(RTCStats::RemoteCandidate(candidate("I-remote", r)));
-            entries.push(RTCStats::CandidatePair(RTCIceCandidatePairStats {
-                id: "CP".into(),
-                transport_id: "T".into(),
-                local_candidate_id: "I-local".into(),
-                remote_candidate_id: "I-remote".into(),
-                state: "succeeded",
-                nominated: true,
-                current_round_trip_time: ice.rtt,
-                bytes_sent: ice.bytes_sent,
-                bytes_received: ice.bytes_received,
-                requests_sent: ice.checks_sent + ice.check_retransmits,
-                requests_received: ice.checks_received,
-                responses_sent: ice.checks_received,
-                responses_received: ice.responses_received,
-            }));
+        if !self.retry.is_empty() {
+            self.retry_sends(now);
         }
-        entries.push(RTCStats::Transport(RTCTransportStats {
-            id: "T".into(),
-            bytes_sent: ice.bytes_sent,
-            bytes_received: ice.bytes_received,
-            ice_state: self.core.ice_connection_state(),
-            ice_role: if agent.is_controlling() { "controlling" } else { "controlled" },
-            dtls_state: self.core.dtls_state().as_str(),
-            selected_candidate_pair_id: pair.map(|_| "CP".into()),
-            local_certificate_id: "CF-local".into(),
-            remote_certificate_id: self.core.remote_certificate().map(|_| "CF-remote".into()),
-        }));
-        if let Some(dc) = self.core.data_channels() {
-            let st = dc.association().stats();
-            entries.push(RTCStats::SctpTransport(stats::RTCSctpTransportStats {
-                id: "S".into(),
-                transport_id: "T".into(),
-                smoothed_round_trip_time: st.srtt,
-                congestion_window: st.cwnd,
-                receiver_window: st.peer_rwnd,
-                mtu: 1200,
-                unack_data: st.outstanding_chunks,
-                association: st,
-            }));
+        let mut events = Vec::new();
+        while let Some(e) = self.core.poll_event() {
+            // The application must see the new states and descriptions as
+            // soon as it sees the event that announces them.
+            self.snapshot_dirty |= !matches!(
+                e,
+                PeerEvent::ChannelMessage { .. } | PeerEvent::ChannelBufferedAmountLow(_) | PeerEvent::Warning(_)
+            );
+            events.push(e);
         }
-        let mut handles: Vec<&ChannelHandle> = self.counters.keys().collect();
-        handles.sort();
-        for h in handles {
-            let c = &self.counters[h];
-            let info = self.core.channel_info(*h);
-            entries.push(RTCStats::DataChannel(RTCDataChannelStats {
-                id: format!("D{}", h.0),
-                label: info.as_ref().map(|i| i.label.clone()).unwrap_or_default(),
-                protocol: info.as_ref().map(|i| i.protocol.clone()).unwrap_or_default(),
-                data_channel_identifier: info.as_ref().map(|i| i.id).filter(|id| *id != u16::MAX),
-                state: self.core.channel_state(*h).unwrap_or(ReadyState::Closed),
-                messages_sent: c.messages_sent,
-                bytes_sent: c.bytes_sent,
-                messages_received: c.messages_received,
-                bytes_received: c.bytes_received,
-            }));
+        if self.snapshot_dirty {
+            self.update_snapshot();
         }
-        RTCStatsReport { entries }
+        // What the handles check `send` against.
+        let retrying: usize = self.retry.iter().map(|(_, d, _)| d.len()).sum();
+        self.budget.buffered.store(self.core.buffered_amount_total() + retrying, Ordering::Release);
+        let max = self.core.remote_max_message_size().unwrap_or(usize::MAX);
+        self.budget.remote_max.store(max, Ordering::Release);
+        for e in events {
+            self.event(now, e);
+        }
     }
+}
 
-    /// A handle for a channel the core knows.
+impl Pc {
     /// Hands a checked message to SCTP. Another channel's sends can fill the
     /// buffer between the handle's check and here: such a message waits in
     /// `retry` (bounded by the handles' budget) for room.
     fn send_now(&mut self, now: Instant, h: ChannelHandle, data: Bytes, binary: bool) {
-        let len = data.len() as u64;
         match self.core.send(now, h, data.clone(), binary) {
-            Ok(()) => {
-                let c = self.counters.entry(h).or_default();
-                c.messages_sent += 1;
-                c.bytes_sent += len;
-            }
-            Err(PeerError::DataChannel(datachannel::DataChannelError::Send(sctp::SendError::BufferFull {
-                ..
-            }))) => {
-                self.retry.push_back((h, data, binary));
-            }
+            Ok(()) => {}
+            Err(PeerError::SendBufferFull) => self.retry.push_back((h, data, binary)),
             Err(e) => tracing::debug!(error = %e, "data channel message dropped"),
         }
     }
@@ -830,9 +651,10 @@ impl Driver {
         }
     }
 
+    /// A handle for a channel the core knows.
     fn channel_handle(&mut self, h: ChannelHandle) -> RTCDataChannel {
         let info = self.core.channel_info(h).unwrap_or(ChannelInfo {
-            id: u16::MAX,
+            id: None,
             label: String::new(),
             protocol: String::new(),
             ordered: true,
@@ -840,75 +662,10 @@ impl Driver {
             priority: 256,
             negotiated: false,
         });
-        let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
+        let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(ChannelShared::new(info, self.core.channel_state(h).unwrap_or(ReadyState::Connecting)));
         self.channels.insert(h, (tx, shared.clone()));
-        RTCDataChannel::new(h, self.budget.clone(), self.commands.clone(), rx, shared)
-    }
-
-    /// Sends and events out, snapshot updated.
-    fn flush(&mut self) {
-        if !self.retry.is_empty() {
-            self.retry_sends(Instant::now());
-        }
-        while let Some(t) = self.core.poll_transmit() {
-            self.out.push(t);
-        }
-        self.udp.send_all(&mut self.out, &self.streams);
-        let mut events = Vec::new();
-        while let Some(e) = self.core.poll_event() {
-            // The application must see the new states and descriptions as
-            // soon as it sees the event that announces them.
-            self.snapshot_dirty |= !matches!(
-                e,
-                PeerEvent::ChannelMessage { .. } | PeerEvent::ChannelBufferedAmountLow(_) | PeerEvent::Warning(_)
-            );
-            events.push(e);
-        }
-        if self.snapshot_dirty {
-            self.update_snapshot();
-        }
-        // What the handles check `send` against.
-        if let Some(dc) = self.core.data_channels() {
-            let retrying: usize = self.retry.iter().map(|(_, d, _)| d.len()).sum();
-            let buffered = dc.association().buffered_amount_total() + retrying;
-            self.budget.buffered.store(buffered, std::sync::atomic::Ordering::Release);
-        }
-        if let Some(max) = self.core.remote_max_message_size() {
-            self.budget.remote_max.store(max, std::sync::atomic::Ordering::Release);
-        }
-        for e in events {
-            self.event(e);
-        }
-        // Events may have produced transmits (a channel handle created...).
-        while let Some(t) = self.core.poll_transmit() {
-            self.out.push(t);
-        }
-        self.udp.send_all(&mut self.out, &self.streams);
-        // Channel events that now fit.
-        while let Some(&(h, _)) = self.backlog.front() {
-            let Some(tx) = self.channels.get(&h).map(|(tx, _)| tx.clone()) else {
-                self.backlog.pop_front();
-                continue;
-            };
-            let reserved = match tx.try_reserve() {
-                Ok(permit) => {
-                    let (_, e) = self.backlog.pop_front().expect("front exists");
-                    let closed = matches!(e, DataChannelEvent::Close);
-                    permit.send(e);
-                    Ok(closed)
-                }
-                Err(e) => Err(matches!(e, mpsc::error::TrySendError::Full(()))),
-            };
-            match reserved {
-                Ok(true) => {
-                    self.channels.remove(&h);
-                }
-                Ok(false) => {}
-                Err(true) => break,
-                Err(false) => self.backlog.retain(|(x, _)| *x != h),
-            }
-        }
+        RTCDataChannel::new(h, self.budget.clone(), self.commands.clone(), rx, shared, self.consumed.clone())
     }
 
     /// Copies states and descriptions for the handles' getters (descriptions
@@ -934,31 +691,37 @@ impl Driver {
         }
     }
 
-    fn deliver_to_channel(&mut self, h: ChannelHandle, e: DataChannelEvent) {
-        let Some((tx, shared)) = self.channels.get(&h) else { return };
+    /// Queues `e` for the channel's handle; never waits. A message whose
+    /// handle is gone gives its room in the window back at once.
+    fn deliver_to_channel(&mut self, now: Instant, h: ChannelHandle, e: DataChannelEvent) {
+        let Some((tx, shared)) = self.channels.get(&h) else {
+            if let DataChannelEvent::Message { data, .. } = &e {
+                self.core.message_consumed(now, data.len().max(1), 1);
+            }
+            return;
+        };
         match &e {
             DataChannelEvent::Open => shared.set_state(ReadyState::Open),
             DataChannelEvent::Closing => shared.set_state(ReadyState::Closing),
             DataChannelEvent::Close => shared.set_state(ReadyState::Closed),
             _ => {}
         }
-        if shared.id() == u16::MAX {
-            if let Some(info) = self.core.channel_info(h) {
-                shared.set_id(info.id);
+        if shared.id().is_none() {
+            if let Some(id) = self.core.channel_info(h).and_then(|i| i.id) {
+                shared.set_id(id);
             }
         }
-        if !self.backlog.is_empty() {
-            self.backlog.push_back((h, e));
-            return;
+        let closed = matches!(e, DataChannelEvent::Close);
+        if let Err(mpsc::error::SendError(DataChannelEvent::Message { data, .. })) = tx.send(e) {
+            // The application dropped the handle.
+            self.core.message_consumed(now, data.len().max(1), 1);
         }
-        match tx.try_send(e) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(e)) => self.backlog.push_back((h, e)),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        if closed {
+            self.channels.remove(&h);
         }
     }
 
-    fn event(&mut self, e: PeerEvent) {
+    fn event(&mut self, now: Instant, e: PeerEvent) {
         match e {
             PeerEvent::IceCandidate(c) => {
                 self.emit(RTCPeerConnectionEvent::IceCandidate(c.map(|c| RTCIceCandidateInit {
@@ -973,35 +736,20 @@ impl Driver {
             PeerEvent::SignalingStateChange(s) => self.emit(RTCPeerConnectionEvent::SignalingStateChange(s)),
             PeerEvent::NegotiationNeeded => self.emit(RTCPeerConnectionEvent::NegotiationNeeded),
             PeerEvent::DataChannel(h, _) => {
-                self.opened += 1;
-                self.counters.entry(h).or_default();
                 let ch = self.channel_handle(h);
                 ch.shared().set_state(ReadyState::Open);
                 self.emit(RTCPeerConnectionEvent::DataChannel(ch));
             }
-            PeerEvent::ChannelOpen(h) => {
-                self.opened += 1;
-                self.counters.entry(h).or_default();
-                self.deliver_to_channel(h, DataChannelEvent::Open)
-            }
+            PeerEvent::ChannelOpen(h) => self.deliver_to_channel(now, h, DataChannelEvent::Open),
             PeerEvent::ChannelMessage { channel, data, binary } => {
-                let c = self.counters.entry(channel).or_default();
-                c.messages_received += 1;
-                c.bytes_received += data.len() as u64;
-                self.deliver_to_channel(channel, DataChannelEvent::Message { data, is_string: !binary })
+                self.deliver_to_channel(now, channel, DataChannelEvent::Message { data, is_string: !binary })
             }
-            PeerEvent::ChannelBufferedAmountLow(h) => self.deliver_to_channel(h, DataChannelEvent::BufferedAmountLow),
-            PeerEvent::ChannelClosing(h) => self.deliver_to_channel(h, DataChannelEvent::Closing),
-            PeerEvent::ChannelError(h, reason) => self.deliver_to_channel(h, DataChannelEvent::Error(reason)),
-            PeerEvent::ChannelClosed(h) => {
-                if self.counters.remove(&h).is_some() {
-                    self.closed += 1;
-                }
-                self.deliver_to_channel(h, DataChannelEvent::Close);
-                if self.backlog.iter().all(|(x, _)| *x != h) {
-                    self.channels.remove(&h);
-                }
+            PeerEvent::ChannelBufferedAmountLow(h) => {
+                self.deliver_to_channel(now, h, DataChannelEvent::BufferedAmountLow)
             }
+            PeerEvent::ChannelClosing(h) => self.deliver_to_channel(now, h, DataChannelEvent::Closing),
+            PeerEvent::ChannelError(h, reason) => self.deliver_to_channel(now, h, DataChannelEvent::Error(reason)),
+            PeerEvent::ChannelClosed(h) => self.deliver_to_channel(now, h, DataChannelEvent::Close),
             PeerEvent::Warning(w) => warn!("{w}"),
         }
     }

@@ -7,7 +7,7 @@ use dtls::DtlsError;
 use ice::IceEvent;
 use tokio::sync::oneshot;
 
-use crate::dtls_transport::{DtlsNotice, SecureCommand};
+use crate::dtls_transport::DtlsNotice;
 use crate::ice_transport::{Command, Notice, Packet};
 use crate::{DtlsTransport, DtlsTransportEvent};
 
@@ -35,7 +35,7 @@ impl SctpTransport {
     /// of the peer) to `dtls`.
     pub async fn start(dtls: DtlsTransport, config: sctp::SctpConfig) -> Result<Self, DtlsError> {
         let (tx, rx) = oneshot::channel();
-        dtls.ice().command(Command::Secure(SecureCommand::AttachSctp(Box::new(config), tx))).await;
+        dtls.ice().command(Command::AttachSctp(Box::new(config), tx)).await;
         rx.await.map_err(|_| DtlsError::Closed)??;
         Ok(SctpTransport { dtls })
     }
@@ -48,20 +48,20 @@ impl SctpTransport {
     /// Opens a channel (in band with DCEP unless `init.negotiated`); its id.
     pub async fn create_data_channel(&self, init: ChannelInit) -> Result<u16, DataChannelError> {
         let (tx, rx) = oneshot::channel();
-        self.dtls.ice().command(Command::Secure(SecureCommand::CreateChannel(init, tx))).await;
+        self.dtls.ice().command(Command::CreateChannel(init, tx)).await;
         rx.await.unwrap_or(Err(DataChannelError::NoFreeId))
     }
 
     /// Sends one message on channel `id`: text (`binary == false`) or bytes.
     pub async fn send(&self, id: u16, data: Bytes, binary: bool) -> Result<(), DataChannelError> {
         let (tx, rx) = oneshot::channel();
-        self.dtls.ice().command(Command::Secure(SecureCommand::ChannelSend(id, data, binary, tx))).await;
+        self.dtls.ice().command(Command::ChannelSend(id, data, binary, tx)).await;
         rx.await.unwrap_or(Err(DataChannelError::NoSuchChannel(id)))
     }
 
     /// Closes channel `id` (stream reset).
     pub async fn close_channel(&self, id: u16) {
-        self.dtls.ice().command(Command::Secure(SecureCommand::CloseChannel(id))).await
+        self.dtls.ice().command(Command::CloseChannel(id)).await
     }
 
     /// The next event; `None` once the transport is closed.

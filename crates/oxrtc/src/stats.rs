@@ -234,6 +234,94 @@ pub struct RTCDataChannelStats {
     pub bytes_received: u64,
 }
 
+/// Renders what the core reports as W3C entries, linked by id as a
+/// browser links them.
+pub(crate) fn report(st: &peer::PeerStats) -> RTCStatsReport {
+    let mut entries = vec![RTCStats::PeerConnection(RTCPeerConnectionStats {
+        id: "P".into(),
+        data_channels_opened: st.channels_opened,
+        data_channels_closed: st.channels_closed,
+    })];
+    let fp = |der: &[u8]| dtls::Fingerprint::of_der(dtls::Algorithm::Sha256, der).value;
+    let certificate = |id: &str, der: &[u8]| {
+        RTCStats::Certificate(RTCCertificateStats {
+            id: id.into(),
+            fingerprint: fp(der),
+            fingerprint_algorithm: "sha-256",
+            base64_certificate: base64(der),
+        })
+    };
+    entries.push(certificate("CF-local", &st.local_certificate_der));
+    if let Some(der) = &st.remote_certificate_der {
+        entries.push(certificate("CF-remote", der));
+    }
+    let candidate = |id: &str, c: &ice::Candidate| RTCIceCandidateStats {
+        id: id.into(),
+        transport_id: "T".into(),
+        address: c.address,
+        protocol: if c.protocol == ice::Protocol::Udp { "udp" } else { "tcp" },
+        candidate_type: candidate_type(c.kind),
+        priority: c.priority,
+    };
+    let ice = &st.ice;
+    if let Some((l, r)) = &st.selected_pair {
+        entries.push(RTCStats::LocalCandidate(candidate("I-local", l)));
+        entries.push(RTCStats::RemoteCandidate(candidate("I-remote", r)));
+        entries.push(RTCStats::CandidatePair(RTCIceCandidatePairStats {
+            id: "CP".into(),
+            transport_id: "T".into(),
+            local_candidate_id: "I-local".into(),
+            remote_candidate_id: "I-remote".into(),
+            state: "succeeded",
+            nominated: true,
+            current_round_trip_time: ice.rtt,
+            bytes_sent: ice.bytes_sent,
+            bytes_received: ice.bytes_received,
+            requests_sent: ice.checks_sent + ice.check_retransmits,
+            requests_received: ice.checks_received,
+            responses_sent: ice.checks_received,
+            responses_received: ice.responses_received,
+        }));
+    }
+    entries.push(RTCStats::Transport(RTCTransportStats {
+        id: "T".into(),
+        bytes_sent: ice.bytes_sent,
+        bytes_received: ice.bytes_received,
+        ice_state: st.ice_state,
+        ice_role: if st.ice_controlling { "controlling" } else { "controlled" },
+        dtls_state: st.dtls_state.as_str(),
+        selected_candidate_pair_id: st.selected_pair.as_ref().map(|_| "CP".into()),
+        local_certificate_id: "CF-local".into(),
+        remote_certificate_id: st.remote_certificate_der.as_ref().map(|_| "CF-remote".into()),
+    }));
+    if let Some(sctp) = &st.sctp {
+        entries.push(RTCStats::SctpTransport(RTCSctpTransportStats {
+            id: "S".into(),
+            transport_id: "T".into(),
+            smoothed_round_trip_time: sctp.srtt,
+            congestion_window: sctp.cwnd,
+            receiver_window: sctp.peer_rwnd,
+            mtu: 1200,
+            unack_data: sctp.outstanding_chunks,
+            association: sctp.clone(),
+        }));
+    }
+    for c in &st.channels {
+        entries.push(RTCStats::DataChannel(RTCDataChannelStats {
+            id: format!("D{}", c.handle.0),
+            label: c.info.as_ref().map(|i| i.label.clone()).unwrap_or_default(),
+            protocol: c.info.as_ref().map(|i| i.protocol.clone()).unwrap_or_default(),
+            data_channel_identifier: c.info.as_ref().and_then(|i| i.id),
+            state: c.state,
+            messages_sent: c.messages_sent,
+            bytes_sent: c.bytes_sent,
+            messages_received: c.messages_received,
+            bytes_received: c.bytes_received,
+        }));
+    }
+    RTCStatsReport { entries }
+}
+
 pub(crate) fn candidate_type(kind: CandidateKind) -> &'static str {
     match kind {
         CandidateKind::Host => "host",

@@ -60,7 +60,7 @@ async fn run(aiortc_controlling: bool) {
         assert!(tokio::time::Instant::now() < deadline, "exchange incomplete: {from_aiortc:?} {echoes:?}");
         match next(&mut t, "channel events").await {
             SctpTransportEvent::Channel(DataChannelEvent::Incoming(info)) => {
-                labels.insert(info.id, info.label.clone());
+                labels.insert(info.id.expect("an incoming channel has its stream id"), info.label.clone());
                 if info.label == "lossy-aiortc" {
                     assert!(!info.ordered);
                     assert_eq!(info.reliability, Reliability::MaxRetransmits(0));

@@ -6,26 +6,15 @@ use bytes::Bytes;
 use datachannel::ChannelInfo;
 use ice::{GatheringState, IceConfig, IceTransportState};
 
-/// The W3C `RTCBundlePolicy`. oxrtc always bundles everything it accepts
-/// onto one transport; the policy decides what an offer asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BundlePolicy {
-    /// One transport per media type unless the peer bundles (W3C default).
-    #[default]
-    Balanced,
-    /// A transport per section unless the peer bundles.
-    MaxCompat,
-    /// Everything on one transport; the peer must bundle.
-    MaxBundle,
-}
+/// The SCTP port of our data channel sections (`a=sctp-port`), and the
+/// peer's when it names none.
+pub const SCTP_PORT: u16 = 5000;
 
 /// How to build a [`PeerConnection`](crate::PeerConnection).
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
     /// ICE servers, transport policy, lite mode and timers.
     pub ice: IceConfig,
-    /// BUNDLE policy of our offers.
-    pub bundle_policy: BundlePolicy,
     /// Our DTLS certificate (its fingerprint goes into every description);
     /// a new ECDSA P-256 one when `None`.
     pub certificate: Option<dtls::Certificate>,
@@ -57,7 +46,6 @@ impl Default for PeerConfig {
     fn default() -> Self {
         PeerConfig {
             ice: IceConfig::default(),
-            bundle_policy: BundlePolicy::default(),
             certificate: None,
             dtls_version: dtls::DtlsVersion::Dtls12,
             dtls_engine: dtls::Engine::Auto,
@@ -248,7 +236,50 @@ pub enum PeerEvent {
     ChannelError(ChannelHandle, String),
     /// The channel is closed.
     ChannelClosed(ChannelHandle),
-    /// A non-fatal problem worth logging (an unusable remote candidate, a
-    /// TURN server error).
-    Warning(String),
+    /// A non-fatal problem worth logging.
+    Warning(PeerWarning),
+}
+
+/// A non-fatal problem: the connection goes on; log it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerWarning {
+    /// Candidates of a remote description did not parse and were skipped.
+    #[error("{count} remote candidate(s) ignored, the first: {first}")]
+    BadRemoteCandidates {
+        /// How many.
+        count: usize,
+        /// Why the first failed.
+        first: ice::CandidateParseError,
+    },
+    /// A remote description had more candidates than the agent keeps.
+    #[error("remote description has {count} candidates; the ones past the first {kept} were ignored")]
+    TooManyRemoteCandidates {
+        /// Candidates in the description.
+        count: usize,
+        /// Candidates read.
+        kept: usize,
+    },
+    /// A STUN or TURN server answered with an error (or was unreachable:
+    /// code 701).
+    #[error("ICE server {server}: {code} {text}")]
+    IceServer {
+        /// The server.
+        server: std::net::SocketAddr,
+        /// The STUN error code.
+        code: u16,
+        /// Its reason phrase.
+        text: String,
+    },
+    /// DTLS or SCTP could not start (a configuration the engine refuses).
+    #[error("DTLS not started: {0}")]
+    DtlsNotStarted(dtls::DtlsError),
+    /// DTLS failed; the connection state is failed.
+    #[error("DTLS failed: {0}")]
+    DtlsFailed(dtls::DtlsError),
+    /// A data channel created before negotiation could not get a stream.
+    #[error("data channel not created: {0}")]
+    ChannelNotCreated(datachannel::DataChannelError),
+    /// The SCTP association ended (the peer aborted, or gave up).
+    #[error("SCTP association ended: {}", .0.as_deref().unwrap_or("shut down"))]
+    AssociationEnded(Option<String>),
 }

@@ -4,6 +4,29 @@ use sdp::{Attribute, Group, MediaDescription, MediaKind, Origin, SessionDescript
 
 use crate::PeerError;
 
+/// What an m-section carries once negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// Our data channels (SCTP over the section's DTLS transport).
+    Data,
+    /// RTP media: the media part (issue 10) fills this in; until then
+    /// every media section is answered [`Use::Rejected`].
+    #[allow(dead_code)]
+    Media(MediaSection),
+    /// Port 0: kept for its mid and its place, carries nothing.
+    Rejected,
+}
+
+/// An accepted RTP media section as negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MediaSection {
+    pub direction: sdp::Direction,
+    pub codecs: Vec<sdp::Codec>,
+    pub extensions: Vec<sdp::ExtMap>,
+    pub ssrcs: Vec<u32>,
+    pub rids: Vec<String>,
+}
+
 /// One m-section as negotiated, in m-line order (which never changes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Section {
@@ -11,8 +34,7 @@ pub(crate) struct Section {
     pub kind: MediaKind,
     pub protocol: String,
     pub formats: Vec<String>,
-    /// Carries our data channels; otherwise rejected (media comes later).
-    pub data: bool,
+    pub used: Use,
 }
 
 impl Section {
@@ -23,8 +45,18 @@ impl Section {
             kind: MediaKind::Application,
             protocol: sdp::PROTO_DATA_CHANNEL.into(),
             formats: vec![sdp::FORMAT_DATA_CHANNEL.into()],
-            data: true,
+            used: Use::Data,
         }
+    }
+
+    /// Carries our data channels.
+    pub fn is_data(&self) -> bool {
+        self.used == Use::Data
+    }
+
+    /// Accepted (data or media): needs the transport.
+    pub fn is_accepted(&self) -> bool {
+        self.used != Use::Rejected
     }
 
     /// Legacy `DTLS/SCTP 5000` with `a=sctpmap` (pre-RFC 8841 peers).
@@ -59,14 +91,14 @@ pub(crate) fn write(
     if t.ice_lite {
         s.set_ice_lite(true);
     }
-    let accepted: Vec<&str> = sections.iter().filter(|m| m.data).map(|m| m.mid.as_str()).collect();
+    let accepted: Vec<&str> = sections.iter().filter(|m| m.is_accepted()).map(|m| m.mid.as_str()).collect();
     if bundle && !accepted.is_empty() {
         s.add_group(&Group { semantics: "BUNDLE".into(), mids: accepted.iter().map(|m| m.to_string()).collect() });
     }
     s.attributes.push(Attribute::new("msid-semantic", " WMS"));
     for section in sections {
         let formats: Vec<&str> = section.formats.iter().map(String::as_str).collect();
-        if !section.data {
+        if !section.is_data() {
             let mut m = MediaDescription::new(section.kind.clone(), 0, &section.protocol, &formats);
             m.connection = Some(sdp::Connection::unspecified());
             m.set_mid(&section.mid);
@@ -81,7 +113,7 @@ pub(crate) fn write(
             let port = section.formats.first().cloned().unwrap_or_else(|| "5000".into());
             m.add_attribute(Attribute::new("sctpmap", format!("{port} webrtc-datachannel 65535")));
         } else {
-            m.set_sctp_port(5000).set_max_message_size(t.max_message_size as u64);
+            m.set_sctp_port(crate::config::SCTP_PORT).set_max_message_size(t.max_message_size as u64);
         }
         for c in t.candidates {
             m.add_candidate(c.strip_prefix("candidate:").unwrap_or(c));
@@ -103,7 +135,8 @@ pub(crate) struct RemoteTransport {
     pub setup: Option<Setup>,
     pub ice_lite: bool,
     pub sctp_port: u16,
-    pub max_message_size: usize,
+    /// `None`: no limit (`a=max-message-size:0`).
+    pub max_message_size: Option<usize>,
     pub candidates: Vec<String>,
     pub end_of_candidates: bool,
 }
@@ -124,7 +157,7 @@ pub(crate) fn remote_transport(s: &SessionDescription, mid: &str) -> Result<Remo
             "m-section {mid} has no usable a=fingerprint (sha-1, sha-256, sha-384 or sha-512)"
         )));
     }
-    let sctp_port = m.sctp_port().or_else(|| m.sctpmap().map(|map| map.port)).unwrap_or(5000);
+    let sctp_port = m.sctp_port().or_else(|| m.sctpmap().map(|map| map.port)).unwrap_or(crate::config::SCTP_PORT);
     Ok(RemoteTransport {
         ufrag: ufrag.to_string(),
         pwd: pwd.to_string(),
@@ -134,8 +167,8 @@ pub(crate) fn remote_transport(s: &SessionDescription, mid: &str) -> Result<Remo
         sctp_port,
         // RFC 8841: 0 means the peer sets no limit.
         max_message_size: match m.max_message_size_or_default() {
-            0 => usize::MAX,
-            n => usize::try_from(n).unwrap_or(usize::MAX),
+            0 => None,
+            n => Some(usize::try_from(n).unwrap_or(usize::MAX)),
         },
         candidates: m.candidates().map(str::to_string).collect(),
         end_of_candidates: s.end_of_candidates_for(m),
@@ -169,7 +202,8 @@ pub(crate) fn answer_sections(offer: &SessionDescription, previous: &[Section]) 
         }
         let data = !data_taken && m.is_data_channel() && !m.is_rejected();
         data_taken |= data;
-        out.push(Section { mid, kind: m.kind.clone(), protocol: m.protocol.clone(), formats: m.formats.clone(), data });
+        let used = if data { Use::Data } else { Use::Rejected };
+        out.push(Section { mid, kind: m.kind.clone(), protocol: m.protocol.clone(), formats: m.formats.clone(), used });
     }
     Ok(out)
 }
@@ -194,7 +228,9 @@ pub(crate) fn apply_answer(offered: &[Section], answer: &SessionDescription) -> 
                 )));
             }
         }
-        section.data = section.data && m.is_data_channel() && m.port != 0;
+        if !(section.is_data() && m.is_data_channel() && m.port != 0) {
+            section.used = Use::Rejected;
+        }
     }
     Ok(out)
 }

@@ -92,13 +92,19 @@
 
 mod config;
 mod connection;
+mod data;
 mod jsep;
+mod negotiation;
+mod stats;
+mod transport;
 
 pub use config::{
-    BundlePolicy, ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, SdpType,
-    SessionDescription, SignalingState,
+    ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, PeerWarning, SdpType,
+    SessionDescription, SignalingState, SCTP_PORT,
 };
 pub use connection::PeerConnection;
+pub use stats::{ChannelStats, PeerStats};
+pub use transport::{SrtpSendError, Transport, TransportEvent, TransportStats, EARLY_DATAGRAMS};
 
 /// Why a call failed. None of these change the connection's state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +123,13 @@ pub enum PeerError {
     /// The connection is closed.
     #[error("the peer connection is closed; create a new one")]
     Closed,
+    /// The channel is not open (still connecting, or closing).
+    #[error("data channel is {0:?}, not open; wait for its open event")]
+    ChannelNotOpen(datachannel::ReadyState),
+    /// The send buffer (shared by all channels) is full: retry once
+    /// `bufferedAmount` went down (its low-threshold event).
+    #[error("send buffer full (shared by all data channels); wait for bufferedamountlow and send again")]
+    SendBufferFull,
     /// No such data channel (closed, or never created).
     #[error("no data channel {0:?}; it is closed or was never created")]
     NoSuchChannel(ChannelHandle),

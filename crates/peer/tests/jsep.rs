@@ -518,5 +518,57 @@ fn max_message_size_zero_means_no_limit() {
     let mut s = Sim::perfect(33);
     let now = s.now();
     s.pc[1].set_remote_description(now, SessionDescription::offer(offer)).unwrap();
-    assert_eq!(s.pc[1].remote_max_message_size(), Some(usize::MAX));
+    s.pc[1].set_local_description(now, None).unwrap();
+    assert_eq!(s.pc[1].remote_max_message_size(), None, "no limit");
+    // The same offer with a limit gives that limit.
+    let mut s = Sim::perfect(34);
+    s.pc[1].set_remote_description(now, SessionDescription::offer(browser_offer())).unwrap();
+    s.pc[1].set_local_description(now, None).unwrap();
+    assert_eq!(s.pc[1].remote_max_message_size(), Some(262_144));
+}
+
+/// Rolling back a remote offer leaves nothing of it applied: no remote
+/// description, so no ICE candidate can be added for it, and the next
+/// exchange (the other way) connects with the peer's real parameters.
+#[test]
+fn rolling_back_a_remote_offer_applies_none_of_its_transport() {
+    let mut s = Sim::perfect(35);
+    let now = s.now();
+    s.pc[0].create_data_channel(now, ChannelInit::new("x")).unwrap();
+    // A stranger's offer (a browser's credentials and fingerprint) arrives
+    // at node 1 and is rolled back.
+    s.pc[1].set_remote_description(now, SessionDescription::offer(browser_offer())).unwrap();
+    let c = ice::Candidate::parse("candidate:1 1 udp 2122260223 10.9.9.9 5000 typ host").unwrap();
+    s.pc[1].add_ice_candidate(now, Some(c.clone())).unwrap();
+    s.pc[1].set_remote_description(now, SessionDescription::rollback()).unwrap();
+    assert_eq!(s.pc[1].signaling_state(), SignalingState::Stable);
+    assert!(
+        matches!(s.pc[1].add_ice_candidate(now, Some(c)), Err(peer::PeerError::InvalidState(_))),
+        "the rolled-back offer's transport is still applied"
+    );
+    let a = s.connect_with_channel("after rollback").0;
+    assert!(s.opened(0, a));
+    let stats = s.pc[1].stats(s.now());
+    let remote = stats.selected_pair.expect("a selected pair").1;
+    assert_ne!(remote.address.ip().to_string(), "10.9.9.9", "the rolled-back offer's candidate was used");
+}
+
+/// An offer created before another exchange completed can no longer be
+/// set: its sections and credentials are stale.
+#[test]
+fn an_old_offer_cannot_be_set_after_another_exchange() {
+    let mut s = Sim::perfect(36);
+    let now = s.now();
+    s.pc[0].create_data_channel(now, ChannelInit::new("x")).unwrap();
+    let old = s.pc[0].create_offer(now, false).unwrap();
+    // Node 1 offers first; node 0 answers.
+    s.pc[1].create_data_channel(now, ChannelInit::new("y")).unwrap();
+    s.negotiate(1);
+    assert_eq!(s.pc[0].signaling_state(), SignalingState::Stable);
+    assert!(
+        matches!(s.pc[0].set_local_description(now, Some(old)), Err(peer::PeerError::InvalidModification(_))),
+        "a stale offer was accepted"
+    );
+    // A fresh one works.
+    assert!(s.pc[0].set_local_description(now, None).is_ok());
 }

@@ -286,7 +286,7 @@ impl Pair {
     /// The Incoming event for `id` at node `i`.
     pub fn incoming(&self, i: usize, id: u16) -> Option<datachannel::ChannelInfo> {
         self.events[i].iter().find_map(|e| match e {
-            DataChannelEvent::Incoming(info) if info.id == id => Some(info.clone()),
+            DataChannelEvent::Incoming(info) if info.id == Some(id) => Some(info.clone()),
             _ => None,
         })
     }

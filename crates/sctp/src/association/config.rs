@@ -51,6 +51,11 @@ pub struct SctpConfig {
     pub zero_checksum: bool,
     /// Offer I-DATA (RFC 8260) so that large messages do not block other streams.
     pub interleaving: bool,
+    /// Pull-style delivery: a delivered message keeps counting against the
+    /// receive window until [`Association::consumed`](crate::Association::consumed)
+    /// gives its bytes back, so a slow reader slows the peer down instead of
+    /// growing a queue. Off by default (the window reopens on delivery).
+    pub hold_until_consumed: bool,
     /// Key of the cookie HMAC; derived from `seed` when `None`.
     pub cookie_secret: Option<[u8; 32]>,
     /// Seed of the association's random numbers (tags, initial TSN, nonces). Use a random
@@ -81,6 +86,7 @@ impl Default for SctpConfig {
             cookie_lifetime: Duration::from_secs(60),
             zero_checksum: false,
             interleaving: false,
+            hold_until_consumed: false,
             cookie_secret: None,
             seed: 0,
         }
@@ -204,6 +210,9 @@ pub struct Stats {
     pub srtt: std::time::Duration,
     /// Bytes held for reassembly and reordering on our side.
     pub receive_buffered: usize,
+    /// Bytes delivered and not yet consumed by the application, message
+    /// overhead included (with `hold_until_consumed`).
+    pub receive_unconsumed: usize,
     /// Chunks sent and not yet cumulatively acked (bounded by the windows).
     pub outstanding_chunks: usize,
 }

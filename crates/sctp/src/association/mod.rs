@@ -250,6 +250,33 @@ impl Association {
         self.num_outbound
     }
 
+    /// The application took `messages` delivered messages of `bytes` bytes
+    /// together (with [`SctpConfig::hold_until_consumed`]; a no-op
+    /// otherwise): their room in the receive window comes back, and a window
+    /// update goes out when the window grew by a packet's worth.
+    pub fn consumed(&mut self, bytes: usize, messages: usize) {
+        if !self.config.hold_until_consumed {
+            return;
+        }
+        let charge = bytes.saturating_add(messages.saturating_mul(recv::MESSAGE_OVERHEAD));
+        self.rcv.unconsumed = self.rcv.unconsumed.saturating_sub(charge);
+        let window = self.config.receive_window as usize;
+        let now_open = window.saturating_sub(self.rcv.held + self.rcv.unconsumed);
+        // Tell the peer as soon as a packet more fits than it was told
+        // (the callers batch their calls, so this is not one SACK per
+        // message); waiting for a larger step could wait forever when the
+        // unconsumed messages of a slow reader keep most of the window.
+        if now_open >= self.rcv.advertised.saturating_add(self.config.mtu) {
+            self.rcv.sack_now = true;
+        }
+    }
+
+    /// Bytes delivered and not yet [`consumed`](Self::consumed), message
+    /// overhead included.
+    pub fn unconsumed(&self) -> usize {
+        self.rcv.unconsumed
+    }
+
     /// Sets the peer's maximum message size (from its SDP `a=max-message-size`; 0 means
     /// unlimited, taken as 1 GiB).
     pub fn set_remote_max_message_size(&mut self, size: usize) {
@@ -272,6 +299,7 @@ impl Association {
         s.rto = self.rto.rto;
         s.srtt = self.rto.srtt.unwrap_or_default();
         s.receive_buffered = self.rcv.held;
+        s.receive_unconsumed = self.rcv.unconsumed;
         s.outstanding_chunks = self.snd.outstanding.len();
         s
     }

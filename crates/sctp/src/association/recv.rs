@@ -22,6 +22,10 @@ pub(crate) const MAX_TSN_AHEAD: u64 = 1 << 16;
 pub(crate) const MAX_RANGES: usize = 1024;
 /// Most duplicate TSNs reported in one SACK.
 const MAX_DUPS: usize = 32;
+/// What a delivered, unconsumed message costs beyond its payload (its
+/// event and buffer handle), charged against the receive window so that
+/// many tiny messages cannot hold more memory than the window says.
+pub(crate) const MESSAGE_OVERHEAD: usize = 64;
 
 #[derive(Default)]
 struct InStream {
@@ -47,6 +51,11 @@ pub(crate) struct RecvState {
     packets_since_sack: u32,
     /// Bytes held for reassembly, reordering and deferred resets.
     pub(crate) held: usize,
+    /// Bytes delivered and not yet consumed (with `hold_until_consumed`),
+    /// each message charged [`MESSAGE_OVERHEAD`] more.
+    pub(crate) unconsumed: usize,
+    /// The window of the last SACK sent.
+    pub(crate) advertised: usize,
     /// DATA fragments by TSN, with the bytes of their message up to them when known.
     frags: BTreeMap<u64, (DataChunk, Option<usize>)>,
     /// I-DATA partial messages by (stream, unordered, MID).
@@ -66,6 +75,8 @@ impl RecvState {
             owed: false,
             packets_since_sack: 0,
             held: 0,
+            unconsumed: 0,
+            advertised: usize::MAX,
             frags: BTreeMap::new(),
             ifrags: BTreeMap::new(),
             streams: HashMap::new(),
@@ -139,9 +150,10 @@ impl RecvState {
         self.sack_now = false;
         self.owed = false;
         self.packets_since_sack = 0;
+        self.advertised = (window as usize).saturating_sub(self.held + self.unconsumed);
         Sack {
             cum_tsn_ack: self.cum as u32,
-            a_rwnd: (window as usize).saturating_sub(self.held) as u32,
+            a_rwnd: self.advertised as u32,
             gaps,
             dups: std::mem::take(&mut self.dups),
         }
@@ -192,7 +204,8 @@ impl Association {
         let len = d.payload.len();
         let window = self.config.receive_window as usize;
         let slack = 4 * self.config.mtu;
-        if rcv.held + len > window && !(tsn == rcv.cum + 1 && rcv.held + len <= window + slack) {
+        let used = rcv.held + rcv.unconsumed;
+        if used + len > window && !(tsn == rcv.cum + 1 && used + len <= window + slack) {
             self.stats.dropped_chunks += 1;
             rcv.sack_now = true;
             return Ok(());
@@ -347,8 +360,7 @@ impl Association {
         let st = self.rcv.streams.entry(stream).or_default();
         if mid == st.next {
             st.next = inc(st.next, idata);
-            self.stats.messages_received += 1;
-            self.events.push_back(SctpEvent::Message { stream, ppid, data });
+            self.deliver(stream, ppid, data);
             self.drain_stream(stream);
         } else if newer(mid, st.next, idata) {
             if let std::collections::btree_map::Entry::Vacant(v) = st.waiting.entry(mid) {
@@ -361,16 +373,22 @@ impl Association {
     fn drain_stream(&mut self, stream: u16) {
         let idata = self.idata;
         let Some(st) = self.rcv.streams.get_mut(&stream) else { return };
+        let mut ready = Vec::new();
         while let Some((ppid, data)) = st.waiting.remove(&st.next) {
             st.next = inc(st.next, idata);
+            ready.push((ppid, data));
+        }
+        for (ppid, data) in ready {
             self.rcv.held -= data.len();
-            self.stats.messages_received += 1;
-            self.events.push_back(SctpEvent::Message { stream, ppid, data });
+            self.deliver(stream, ppid, data);
         }
     }
 
     fn deliver(&mut self, stream: u16, ppid: u32, data: Bytes) {
         self.stats.messages_received += 1;
+        if self.config.hold_until_consumed {
+            self.rcv.unconsumed += data.len() + MESSAGE_OVERHEAD;
+        }
         self.events.push_back(SctpEvent::Message { stream, ppid, data });
     }
 
@@ -464,11 +482,11 @@ impl Association {
             let mut ready: Vec<u32> = st.waiting.keys().copied().filter(|&k| !newer(k, e.mid, idata)).collect();
             let next = st.next;
             ready.sort_by_key(|&k| k.wrapping_sub(next) & if idata { u32::MAX } else { 0xffff });
+            let mut out = Vec::new();
             for k in ready {
                 if let Some((ppid, data)) = st.waiting.remove(&k) {
                     held_freed += data.len();
-                    self.stats.messages_received += 1;
-                    self.events.push_back(SctpEvent::Message { stream: e.stream, ppid, data });
+                    out.push((ppid, data));
                 }
             }
             let after = inc(e.mid, idata);
@@ -476,6 +494,9 @@ impl Association {
                 st.next = after;
             }
             self.rcv.held -= held_freed;
+            for (ppid, data) in out {
+                self.deliver(e.stream, ppid, data);
+            }
             let sid = e.stream;
             self.drain_stream(sid);
         }

@@ -264,8 +264,8 @@ impl Secure {
                 } else {
                     let client = self.dtls.role() == dtls::Role::Client;
                     let mut dc = DataChannels::new(sctp::Association::new(now, *config), client);
-                    if client && self.dtls.is_connected() {
-                        dc.connect(now);
+                    if self.dtls.is_connected() {
+                        dc.connect(now); // both ends send INIT (see peer::PeerConnection)
                     }
                     self.sctp = Some(dc);
                     Ok(())
@@ -354,9 +354,7 @@ impl Secure {
                         }
                     }
                     if let Some(dc) = &mut self.sctp {
-                        if self.dtls.role() == dtls::Role::Client {
-                            dc.connect(now);
-                        }
+                        dc.connect(now); // both ends send INIT, whatever the roles
                     }
                     SecureOutput::Notice(DtlsNotice::Connected { srtp_profile: profile, remote_certificate_der })
                 }

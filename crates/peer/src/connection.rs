@@ -1111,9 +1111,10 @@ impl PeerConnection {
             ..self.config.sctp.clone()
         };
         let mut dc = DataChannels::new(sctp::Association::new(now, config), role == dtls::Role::Client);
-        if role == dtls::Role::Client {
-            dc.connect(now);
-        }
+        // Both ends send INIT whatever the roles, as libwebrtc and Pion do, so that a peer
+        // that waits for ours (werift when ICE-controlled) connects; SCTP resolves the
+        // collision (RFC 9260 5.2).
+        dc.connect(now);
         let pending: Vec<(ChannelHandle, ChannelInit)> = self
             .slots
             .iter()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of oxrtc, installing what the tests need on a
-# fresh machine: coturn and chromium (Debian), aioice/aiortc (PyPI, in .venv).
+# fresh machine: coturn, chromium, Go and Pion v3 (Debian), aioice/aiortc (PyPI,
+# in .venv), werift (npm, in tests/peers/werift_peer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,10 +19,13 @@ if ! command -v chromium >/dev/null; then
 fi
 OXRTC_PYTHON=$(scripts/pyenv.sh)
 export OXRTC_PYTHON
+echo "== test peers: Go and Pion v3 (Debian), werift (npm)"
+PEERS_ENV=$(scripts/interop-peers.sh) || { echo "test.sh: installing Go, Pion or werift failed (see above)" >&2; exit 1; }
+eval "$PEERS_ENV"
 eval "$(scripts/coturn.sh start)"
 trap 'scripts/coturn.sh stop >/dev/null 2>&1 || true' EXIT
 
-echo "== cargo test (unit, scenarios, fuzz corpora, interop with aioice, aiortc and coturn)"
+echo "== cargo test (unit, scenarios, fuzz corpora, interop with aioice, aiortc, coturn, Pion and werift)"
 # The bench package (other stacks, release-only harnesses) is checked by clippy
 # above but not built for tests: its dependency tree would double a cold run.
 cargo test --workspace --exclude oxrtc-bench -- --include-ignored --skip chromium_

@@ -7,8 +7,8 @@
 //! DTLS application data to the SCTP association of the data channels when
 //! one is attached. The plumbing between them lives here and nowhere else:
 //! DTLS datagrams that arrive before DTLS is started are kept, DTLS output
-//! waits for a selected pair instead of a retransmission timeout, the DTLS
-//! client's association connects once DTLS is up.
+//! waits for a selected pair instead of a retransmission timeout, and
+//! both ends' association connects once DTLS is up.
 //!
 //! Both faces of oxrtc use it: [`PeerConnection`](crate::PeerConnection)
 //! starts its parts as negotiation decides, and the ORTC objects of the
@@ -289,7 +289,7 @@ impl Transport {
         let client = role == dtls::Role::Client;
         let mut dc = DataChannels::new(sctp::Association::new(now, config), client);
         if self.dtls_state == DtlsTransportState::Connected {
-            connect_sctp(&mut dc, client, now);
+            connect_sctp(&mut dc, now);
         }
         self.sctp = Some(dc);
         self.drive(now);
@@ -521,9 +521,8 @@ impl Transport {
                 }
                 self.dtls_state = DtlsTransportState::Connected;
                 self.remote_certificate = Some(remote_certificate_der.clone());
-                let client = self.dtls_role() == Some(dtls::Role::Client);
                 if let Some(dc) = &mut self.sctp {
-                    connect_sctp(dc, client, now);
+                    connect_sctp(dc, now);
                 }
                 self.events.push_back(TransportEvent::DtlsConnected {
                     srtp_profile: self.srtp_profile,
@@ -547,9 +546,10 @@ impl Transport {
     }
 }
 
-/// Starts the association once DTLS is up: the DTLS client sends INIT.
-fn connect_sctp(dc: &mut DataChannels, dtls_client: bool, now: Instant) {
-    if dtls_client {
-        dc.connect(now);
-    }
+/// Starts the association once DTLS is up. Both ends send INIT whatever
+/// their DTLS role, as libwebrtc and Pion do: a peer that waits for ours
+/// (werift when ICE-controlled) connects, and SCTP resolves the collision
+/// when both start (RFC 9260 5.2).
+fn connect_sctp(dc: &mut DataChannels, now: Instant) {
+    dc.connect(now);
 }

@@ -47,7 +47,11 @@ pub struct SctpConfig {
     pub initial_cwnd_packets: usize,
     /// How long a state cookie stays valid.
     pub cookie_lifetime: Duration,
-    /// Offer RFC 9653 zero checksum with DTLS as the alternate error detection method.
+    /// Offer RFC 9653 zero checksum with DTLS as the alternate error detection method:
+    /// declared in our first INIT (not in its retransmissions) and in an INIT-ACK only when
+    /// the INIT it answers declared it too, because some stacks (Pion's SCTP v1.8.x) drop a
+    /// chunk carrying the parameter instead of skipping it. Zero checksums are sent only to
+    /// a peer that declared it.
     pub zero_checksum: bool,
     /// Offer I-DATA (RFC 8260) so that large messages do not block other streams.
     pub interleaving: bool,

@@ -206,7 +206,7 @@ impl Association {
         }
         self.local_tag = self.nonzero_tag();
         self.local_initial_tsn = self.rng.gen();
-        let init = self.our_init(self.local_tag, self.local_initial_tsn, None, Vec::new());
+        let init = self.our_init(self.local_tag, self.local_initial_tsn, None, Vec::new(), self.config.zero_checksum);
         self.send_raw(0, &Chunk::Init(init.clone()), false);
         self.init = Some(init);
         self.state = State::CookieWait;
@@ -376,7 +376,34 @@ impl Association {
         }
     }
 
-    fn our_init(&self, tag: u32, tsn: u32, cookie: Option<Bytes>, unrecognized: Vec<Bytes>) -> Init {
+    /// Our INIT or INIT-ACK. `zero_checksum`: whether it declares that we accept packets
+    /// with a zero checksum (RFC 9653 5.1 lets either chunk carry the declaration).
+    ///
+    /// Where the declaration goes, and why (peers that do not know the parameter must skip
+    /// it, RFC 9260 3.2.1, but Pion's SCTP before v1.8.x rejects the whole chunk with
+    /// "unhandled ParamType 32769", and so does anything derived from it):
+    /// - An INIT-ACK carries it only when the INIT it answers carried it. The peer's own
+    ///   INIT is the only thing we know about it, and a peer that declares zero checksum
+    ///   knows the parameter.
+    /// - The first INIT carries it (with `SctpConfig::zero_checksum`): nothing can be learnt
+    ///   before it. No SDP attribute announces zero checksum (browsers decide it in the SCTP
+    ///   handshake alone: dcsctp declares it in its INIT and INIT-ACK when configured to), so
+    ///   the INIT is where it must be offered for two stacks that both support it to agree.
+    ///   A peer that rejects the INIT for it is harmless when it sends its own INIT (Pion
+    ///   always does, whatever the roles, as libwebrtc does and as we do): the association
+    ///   forms from its INIT and our INIT-ACK, which then does not carry the parameter.
+    /// - A retransmitted INIT leaves it out, so that a peer that rejects it and waits for
+    ///   our INIT instead still connects, one RTO later. Under plain loss this only costs
+    ///   the peer's zero checksums towards us; our zero checksums to a peer that declared
+    ///   them (its INIT or INIT-ACK) are unaffected.
+    fn our_init(
+        &self,
+        tag: u32,
+        tsn: u32,
+        cookie: Option<Bytes>,
+        unrecognized: Vec<Bytes>,
+        zero_checksum: bool,
+    ) -> Init {
         let mut ext = vec![kind::RE_CONFIG, kind::FORWARD_TSN];
         if self.config.interleaving {
             ext.extend([kind::I_DATA, kind::I_FORWARD_TSN]);
@@ -390,7 +417,7 @@ impl Association {
             cookie,
             supported_extensions: ext,
             forward_tsn_supported: true,
-            zero_checksum_edmid: self.config.zero_checksum.then_some(EDMID_DTLS),
+            zero_checksum_edmid: (self.config.zero_checksum && zero_checksum).then_some(EDMID_DTLS),
             unrecognized,
         }
     }
@@ -683,7 +710,8 @@ impl Association {
             peer_inbound: init.inbound_streams,
             peer_features: Self::features_of(init),
         });
-        let ack = self.our_init(tag, tsn, Some(cookie), init.unrecognized.clone());
+        let zero_checksum = init.zero_checksum_edmid == Some(EDMID_DTLS);
+        let ack = self.our_init(tag, tsn, Some(cookie), init.unrecognized.clone(), zero_checksum);
         if self.send_raw(init.initiate_tag, &Chunk::InitAck(ack), false) {
             self.stats.inits_answered += 1;
         }
@@ -713,8 +741,13 @@ impl Association {
         if h.vtag != c.local_tag {
             return false;
         }
+        // The lifetime bounds cookies that would create an association. One that names this
+        // association's own tag (cases B and D of RFC 9260 5.2.4) is a repeat from a peer
+        // whose COOKIE-ACKs were lost: refusing it for age would leave that peer echoing
+        // until it gives up while we think we are connected (Linux skips the check there too).
+        let ours = c.local_tag == self.local_tag && matches!(self.state, State::CookieEchoed | State::Established);
         let age = now.saturating_duration_since(self.epoch).saturating_sub(c.created);
-        if age > self.config.cookie_lifetime {
+        if age > self.config.cookie_lifetime && !ours {
             return false; // stale cookie
         }
         match self.state {
@@ -849,6 +882,10 @@ impl Association {
         self.timers.t1 = Some(now + self.timers.t1_rto);
         match self.state {
             State::CookieWait => {
+                if let Some(init) = self.init.as_mut() {
+                    // See `our_init`: a peer may have dropped the first INIT for it.
+                    init.zero_checksum_edmid = None;
+                }
                 if let Some(init) = self.init.clone() {
                     self.send_raw(0, &Chunk::Init(init), false);
                 }

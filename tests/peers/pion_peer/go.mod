@@ -1,0 +1,3 @@
+module pion_peer
+
+go 1.13

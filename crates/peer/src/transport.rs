@@ -107,7 +107,7 @@ struct Srtp {
     rx: SrtpContext,
 }
 
-/// ICE, DTLS, SRTP/SRTCP and SCTP composed once. See the [module docs](self).
+/// ICE, DTLS, SRTP/SRTCP and SCTP composed once: DTLS is demultiplexed from SRTP by first byte (RFC 7983), early DTLS is kept, DTLS output waits for a pair, both ends start SCTP once DTLS is up.
 pub struct Transport {
     ice: IceAgent,
     deliver_datagrams: bool,

@@ -26,6 +26,8 @@ use crate::udp::Udp;
 
 /// Datagrams read from a socket in one go before output is flushed.
 const RECV_BATCH: usize = 64;
+/// Commands taken in one go before output is flushed.
+const COMMAND_BATCH: usize = 256;
 /// How long a closing endpoint may take to say goodbye (close_notify,
 /// TURN deallocation) before the task ends anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -170,10 +172,11 @@ impl<E: Endpoint> Task<E> {
                 _ = sleep => self.endpoint.timeout(Instant::now()),
                 cmd = commands.recv(), if closing.is_none() => {
                     let now = Instant::now();
+                    // Take what else is queued (up to a batch) before
+                    // flushing, so that back-to-back sends share packets.
                     let mut next = cmd;
-                    // Take what else is queued before flushing, so that
-                    // back-to-back sends share packets.
-                    for _ in 0..256 {
+                    let mut taken = 0;
+                    loop {
                         let r = match next.take() {
                             None => Err(None),
                             Some(c) => self.endpoint.command(now, c),
@@ -181,6 +184,10 @@ impl<E: Endpoint> Task<E> {
                         if let Err(done) = r {
                             self.endpoint.close(now);
                             closing = Some((done, now + CLOSE_GRACE));
+                            break;
+                        }
+                        taken += 1;
+                        if taken == COMMAND_BATCH {
                             break;
                         }
                         match commands.try_recv() {

@@ -258,8 +258,13 @@ impl Association {
         if !self.config.hold_until_consumed {
             return;
         }
-        let charge = bytes.saturating_add(messages.saturating_mul(recv::MESSAGE_OVERHEAD));
-        self.rcv.unconsumed = self.rcv.unconsumed.saturating_sub(charge);
+        let messages = messages.min(self.rcv.unconsumed_messages);
+        let charge = bytes.saturating_add(messages * recv::MESSAGE_OVERHEAD);
+        self.rcv.unconsumed_messages -= messages;
+        // Never below the charge of the messages still out (a caller that
+        // over-reports bytes cannot free another message's room).
+        self.rcv.unconsumed =
+            self.rcv.unconsumed.saturating_sub(charge).max(self.rcv.unconsumed_messages * recv::MESSAGE_OVERHEAD);
         let window = self.config.receive_window as usize;
         let now_open = window.saturating_sub(self.rcv.held + self.rcv.unconsumed);
         // Tell the peer as soon as a packet more fits than it was told

@@ -54,6 +54,8 @@ pub(crate) struct RecvState {
     /// Bytes delivered and not yet consumed (with `hold_until_consumed`),
     /// each message charged [`MESSAGE_OVERHEAD`] more.
     pub(crate) unconsumed: usize,
+    /// Messages in `unconsumed`.
+    pub(crate) unconsumed_messages: usize,
     /// The window of the last SACK sent.
     pub(crate) advertised: usize,
     /// DATA fragments by TSN, with the bytes of their message up to them when known.
@@ -76,6 +78,7 @@ impl RecvState {
             packets_since_sack: 0,
             held: 0,
             unconsumed: 0,
+            unconsumed_messages: 0,
             advertised: usize::MAX,
             frags: BTreeMap::new(),
             ifrags: BTreeMap::new(),
@@ -204,7 +207,11 @@ impl Association {
         let len = d.payload.len();
         let window = self.config.receive_window as usize;
         let slack = 4 * self.config.mtu;
-        let used = rcv.held + rcv.unconsumed;
+        // Admission counts payload only: the sender keeps within the window
+        // we advertise by payload bytes, and the per-message charge (which
+        // shrinks what we advertise) must not make us drop what it
+        // legitimately sent.
+        let used = rcv.held + rcv.unconsumed.saturating_sub(rcv.unconsumed_messages * MESSAGE_OVERHEAD);
         if used + len > window && !(tsn == rcv.cum + 1 && used + len <= window + slack) {
             self.stats.dropped_chunks += 1;
             rcv.sack_now = true;
@@ -388,6 +395,7 @@ impl Association {
         self.stats.messages_received += 1;
         if self.config.hold_until_consumed {
             self.rcv.unconsumed += data.len() + MESSAGE_OVERHEAD;
+            self.rcv.unconsumed_messages += 1;
         }
         self.events.push_back(SctpEvent::Message { stream, ppid, data });
     }

@@ -10,6 +10,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 scripts/check-sans-io.sh
+scripts/check-sans-io.sh --self-test
 
 echo "== test peers: aioice/aiortc (PyPI), coturn and chromium (Debian)"
 if ! command -v chromium >/dev/null; then

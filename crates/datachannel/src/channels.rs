@@ -625,7 +625,7 @@ impl DataChannels {
             },
             Ok(dcep::Message::Open(open)) => {
                 // The peer's ids have the other parity.
-                let theirs = (stream % 2 == 0) != self.dtls_client;
+                let theirs = stream.is_multiple_of(2) != self.dtls_client;
                 if let Some(ch) = self.channels.get_mut(&stream) {
                     // The peer may reuse an id as soon as it has seen both
                     // resets, which can be before our reset's answer reached

@@ -86,14 +86,17 @@
 //!   and pairs are capped ([`IceConfig::max_remote_candidates`],
 //!   [`IceConfig::max_pairs`]).
 //! - mDNS `.local` remote candidates are resolved by the driver
-//!   ([`Candidate::parse_unresolved`]); ICE-TCP candidates are parsed but
-//!   not paired yet.
+//!   ([`Candidate::parse_unresolved`]) with the wire codec in [`mdns`];
+//!   ICE-TCP candidates are parsed but not paired yet.
 
 #![deny(missing_docs)]
 
 mod agent;
 mod candidate;
 mod config;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod mdns;
 mod transmit;
 pub mod turn;
 mod types;

@@ -1,120 +1,20 @@
 //! Resolving the mDNS `.local` names (RFC 6762) that browsers put in ICE
 //! candidates instead of their local addresses.
 //!
-//! A query is sent from an ephemeral port, so it is a "legacy unicast"
-//! query (RFC 6762 section 6.7): responders answer it directly to that port,
-//! and no socket on 5353 or multicast membership is needed.
+//! The wire format (the query, the answer parser) is [`ice::mdns`]; this
+//! module owns the sockets, the retries and deadlines, and the limit on
+//! lookups in flight. A query is sent from an ephemeral port, so it is a
+//! "legacy unicast" query (RFC 6762 section 6.7): responders answer it
+//! directly to that port, and no socket on 5353 or multicast membership is
+//! needed.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
-/// The mDNS group and port.
-pub const MDNS_GROUP: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 251)), 5353);
-
-const TYPE_A: u16 = 1;
-const TYPE_AAAA: u16 = 28;
-const CLASS_IN: u16 = 1;
-
-/// Builds a query for the A and AAAA records of `name` with id `id`.
-/// Returns `None` for a name that is not a valid DNS name.
-pub fn query(name: &str, id: u16) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0]); // flags, QD=2, AN, NS, AR
-    let qname = encode_name(name)?;
-    for qtype in [TYPE_A, TYPE_AAAA] {
-        out.extend_from_slice(&qname);
-        out.extend_from_slice(&qtype.to_be_bytes());
-        out.extend_from_slice(&CLASS_IN.to_be_bytes());
-    }
-    Some(out)
-}
-
-fn encode_name(name: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    for label in name.trim_end_matches('.').split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return None;
-        }
-        out.push(label.len() as u8);
-        out.extend_from_slice(label.as_bytes());
-    }
-    out.push(0);
-    (out.len() <= 255).then_some(out)
-}
-
-/// Reads a possibly compressed name at `pos`; returns it (lowercase) and
-/// the position after it. At most 16 compression jumps are followed.
-fn read_name(msg: &[u8], mut pos: usize) -> Option<(String, usize)> {
-    let mut name = String::new();
-    let mut end = None;
-    for _ in 0..16 {
-        loop {
-            let len = *msg.get(pos)? as usize;
-            if len & 0xc0 == 0xc0 {
-                let ptr = ((len & 0x3f) << 8) | *msg.get(pos + 1)? as usize;
-                end.get_or_insert(pos + 2);
-                pos = ptr;
-                break;
-            }
-            if len == 0 {
-                return Some((name, end.unwrap_or(pos + 1)));
-            }
-            let label = msg.get(pos + 1..pos + 1 + len)?;
-            if !name.is_empty() {
-                name.push('.');
-            }
-            name.push_str(&String::from_utf8_lossy(label).to_ascii_lowercase());
-            if name.len() > 255 {
-                return None;
-            }
-            pos += 1 + len;
-        }
-    }
-    None
-}
-
-/// The address of `name` in a DNS/mDNS response, if it has an A or AAAA
-/// answer for it. Malformed messages give `None`, never a panic.
-pub fn answer_for(msg: &[u8], name: &str) -> Option<IpAddr> {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let header = msg.get(..12)?;
-    if header[2] & 0x80 == 0 {
-        return None; // a query, not a response
-    }
-    let qd = u16::from_be_bytes([header[4], header[5]]);
-    let an = u16::from_be_bytes([header[6], header[7]]) as usize
-        + u16::from_be_bytes([header[8], header[9]]) as usize
-        + u16::from_be_bytes([header[10], header[11]]) as usize;
-    let mut pos = 12;
-    for _ in 0..qd {
-        pos = read_name(msg, pos)?.1 + 4;
-    }
-    for _ in 0..an.min(64) {
-        let (rname, p) = read_name(msg, pos)?;
-        let fixed = msg.get(p..p + 10)?;
-        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-        let class = u16::from_be_bytes([fixed[2], fixed[3]]) & 0x7fff; // top bit: cache-flush
-        let rdlen = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
-        let rdata = msg.get(p + 10..p + 10 + rdlen)?;
-        pos = p + 10 + rdlen;
-        if rname != name || class != CLASS_IN {
-            continue;
-        }
-        match (rtype, rdata.len()) {
-            (TYPE_A, 4) => return Some(IpAddr::V4(Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]))),
-            (TYPE_AAAA, 16) => {
-                let b: [u8; 16] = rdata.try_into().ok()?;
-                return Some(IpAddr::V6(Ipv6Addr::from(b)));
-            }
-            _ => {}
-        }
-    }
-    None
-}
+pub use ice::mdns::{answer_for, query, MDNS_GROUP};
 
 /// Resolves `name` by asking `target` (normally [`MDNS_GROUP`]) from a
 /// socket bound to `bind`, retrying every 250 ms until `timeout`.
@@ -151,43 +51,6 @@ pub async fn resolve(name: &str, bind: IpAddr, target: SocketAddr, timeout: Dura
 mod tests {
     use super::*;
 
-    /// A response as a browser's responder sends it: the question echoed,
-    /// then an A record whose name is a compression pointer to it, with the
-    /// cache-flush bit.
-    fn response(name: &str, ip: [u8; 4]) -> Vec<u8> {
-        let mut m = vec![0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0];
-        m.extend_from_slice(&encode_name(name).unwrap());
-        m.extend_from_slice(&[0, 1, 0, 1]);
-        m.extend_from_slice(&[0xc0, 12, 0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4]);
-        m.extend_from_slice(&ip);
-        m
-    }
-
-    #[test]
-    fn reads_a_compressed_answer() {
-        let name = "1f0e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8.local";
-        let r = response(name, [127, 0, 0, 1]);
-        assert_eq!(answer_for(&r, name), Some("127.0.0.1".parse().unwrap()));
-        assert_eq!(answer_for(&r, &name.to_uppercase()), Some("127.0.0.1".parse().unwrap()));
-        assert_eq!(answer_for(&r, "other.local"), None);
-        let q = query(name, 7).unwrap();
-        assert_eq!(answer_for(&q, name), None, "a query is no answer");
-    }
-
-    #[test]
-    fn malformed_responses_are_none() {
-        let name = "a.local";
-        let r = response(name, [10, 0, 0, 1]);
-        for n in 0..r.len() {
-            assert_eq!(answer_for(&r[..n], name), None);
-        }
-        // A compression loop.
-        let mut looped = vec![0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0xc0, 12];
-        looped.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
-        assert_eq!(answer_for(&looped, name), None);
-        assert!(query("bad..name.local", 0).is_none());
-    }
-
     #[tokio::test]
     async fn resolves_through_a_responder() {
         // A responder on loopback stands in for the mDNS group (tests never
@@ -200,7 +63,7 @@ mod tests {
             // Drop the first query to exercise the retry.
             let _ = responder.recv_from(&mut buf).await.unwrap();
             let (_, from) = responder.recv_from(&mut buf).await.unwrap();
-            responder.send_to(&response(name, [127, 0, 0, 9]), from).await.unwrap();
+            responder.send_to(&ice::mdns::answer(name, [127, 0, 0, 9].into()).unwrap(), from).await.unwrap();
         });
         let ip = resolve(name, "127.0.0.1".parse().unwrap(), target, Duration::from_secs(3)).await.unwrap();
         assert_eq!(ip, "127.0.0.9".parse::<IpAddr>().unwrap());

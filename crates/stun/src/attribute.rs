@@ -233,7 +233,7 @@ impl<'a> Attribute<'a> {
                 Attribute::ErrorCode { code: class * 100 + number, reason }
             }
             k::UNKNOWN_ATTRIBUTES => {
-                if v.len() % 2 != 0 {
+                if !v.len().is_multiple_of(2) {
                     return Err(bad(kind, "UNKNOWN-ATTRIBUTES has an odd length"));
                 }
                 Attribute::UnknownAttributes(v.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect())

@@ -88,7 +88,7 @@ pub fn is_stun(buf: &[u8]) -> bool {
     buf.len() >= HEADER_LEN
         && buf[0] & 0xc0 == 0
         && buf[4..8] == MAGIC_COOKIE.to_be_bytes()
-        && u16::from_be_bytes([buf[2], buf[3]]) % 4 == 0
+        && u16::from_be_bytes([buf[2], buf[3]]).is_multiple_of(4)
 }
 
 /// Where a message-integrity attribute sits in the raw message, kept by the
@@ -197,7 +197,7 @@ impl<'a> Message<'a> {
             return Err(StunError::NotStun("no magic cookie"));
         }
         let len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             return Err(StunError::NotStun("length is not a multiple of 4"));
         }
         if HEADER_LEN + len != buf.len() {
@@ -249,7 +249,7 @@ impl<'a> Message<'a> {
                     // except FINGERPRINT is ignored.
                 }
                 kind::MESSAGE_INTEGRITY_SHA256 => {
-                    if !(16..=32).contains(&alen) || alen % 4 != 0 {
+                    if !(16..=32).contains(&alen) || !alen.is_multiple_of(4) {
                         return Err(StunError::BadAttribute {
                             kind: typ,
                             reason: "MESSAGE-INTEGRITY-SHA256 must be 16 to 32 bytes in steps of 4",

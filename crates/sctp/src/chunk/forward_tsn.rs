@@ -46,7 +46,7 @@ impl ForwardTsn {
         let new_cum_tsn = be32(v, 0).ok_or(ParseError::Truncated { what, need: 4, have: v.len() })?;
         let el = Self::entry_len(interleaved);
         let rest = &v[4..];
-        if rest.len() % el != 0 {
+        if !rest.len().is_multiple_of(el) {
             return Err(ParseError::BadLength { what, len: v.len() });
         }
         let streams = rest

@@ -247,7 +247,7 @@ pub(crate) fn pad4(n: usize) -> usize {
 }
 
 pub(crate) fn pad_to4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }

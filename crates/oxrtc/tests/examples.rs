@@ -192,7 +192,8 @@ async fn server_example_answers_an_offer_and_pongs() {
 async fn datachannel_filexfer_sends_a_file_intact() {
     let input = temp_path("filexfer-in");
     let output = temp_path("filexfer-out");
-    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    // Larger than the 4 MiB send buffer: the sender must wait for bufferedamountlow.
+    let data: Vec<u8> = (0..12_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
     std::fs::write(&input, &data).unwrap();
     let sock = temp_path("filexfer.sock");
     let _ = std::fs::remove_file(&sock);

@@ -3,8 +3,6 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use oxrtc::datachannel::DataChannelError;
-use oxrtc::sctp::SendError;
 use oxrtc::{
     DataChannelEvent, InterfaceFilter, PeerError, RTCConfiguration, RTCDataChannel, RTCPeerConnection,
     RTCPeerConnectionEvent,
@@ -129,7 +127,7 @@ pub async fn transfer(size: usize, count: usize) -> Result<f64, String> {
             loop {
                 match p.tx.send(data.clone()).await {
                     Ok(()) => break,
-                    Err(PeerError::DataChannel(DataChannelError::Send(SendError::BufferFull { .. }))) => {
+                    Err(PeerError::SendBufferFull) => {
                         waits += 1;
                         // Back-pressure: wait for bufferedamountlow (or any event), then retry.
                         if p.tx.next_event().await.is_none() {

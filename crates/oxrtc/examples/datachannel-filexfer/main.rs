@@ -119,7 +119,7 @@ async fn sender(
         loop {
             match ch.send(data.clone()).await {
                 Ok(()) => break,
-                Err(PeerError::DataChannel(e)) if e.to_string().contains("buffer full") => loop {
+                Err(PeerError::SendBufferFull) => loop {
                     match ch.next_event().await {
                         Some(DataChannelEvent::BufferedAmountLow) => break,
                         Some(_) => {}

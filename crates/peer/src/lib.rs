@@ -8,12 +8,20 @@
 //! DTLS authenticates the peer against its fingerprint, and SCTP over DTLS
 //! carries the data channels.
 //!
-//! [`PeerConnection`] is that whole stack as one state machine: JSEP with
-//! the W3C signaling states (rollback, glare with implicit rollback,
-//! rejected sections, ICE restart, BUNDLE) over the `ice`, `dtls`, `sctp`
-//! and `datachannel` engines. Media sections are answered as rejected
-//! (port 0) for now, so a browser that offers a camera and a data channel
-//! still gets its data channel.
+//! [`PeerConnection`] is that whole stack as one state machine, made of
+//! owned parts that a coordinator only routes between:
+//! - the negotiation: JSEP with the W3C signaling states (rollback, glare
+//!   with implicit rollback, rejected sections, ICE restart, BUNDLE) as
+//!   functions over descriptions; it decides, it never touches a transport;
+//! - the [`Transport`]: ICE, DTLS, SRTP/SRTCP and SCTP composed once (RFC
+//!   7983 demultiplexing, early-datagram buffers, "start SCTP when DTLS is
+//!   up"). The tokio facade's ORTC objects (`IceTransport`, `DtlsTransport`,
+//!   `SctpTransport`) use the same part on its own;
+//! - the data channels: handles that exist before negotiation, mapped to
+//!   SCTP streams;
+//! - media: the place the RTP session will take. Media sections are
+//!   answered as rejected (port 0) for now, so a browser that offers a
+//!   camera and a data channel still gets its data channel.
 //!
 //! ```
 //! use std::net::SocketAddr;
@@ -80,7 +88,15 @@
 //!
 //! ## Design decisions
 //! - Everything accepted is bundled on one ICE/DTLS transport: that of the
-//!   first accepted data channel section.
+//!   first accepted section of any kind (its BUNDLE tag). There is no
+//!   bundle policy setting until media sections exist: with one accepted
+//!   section every policy writes the same offer.
+//! - A remote offer's transport parameters (ICE credentials, candidates,
+//!   fingerprints) apply when we set our answer: rolling the offer back
+//!   leaves nothing of it behind.
+//! - Pull-style delivery (with `sctp.hold_until_consumed`): a message counts
+//!   against SCTP's receive window until [`PeerConnection::message_consumed`],
+//!   so a slow reader slows the peer down instead of growing a queue.
 //! - Our answers say `a=setup:active` (we are the DTLS client), as browsers do.
 //! - DTLS datagrams that arrive before the DTLS transport exists, and DTLS
 //!   output produced before ICE has a pair, are kept (32 at most) instead of

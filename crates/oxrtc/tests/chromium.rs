@@ -2,7 +2,8 @@
 //! without a fake camera, so its offer carries audio and video sections we
 //! reject) and as answerer; text, binary and empty messages, messages of
 //! the negotiated max-message-size (Chromium caps it at 256 KiB, so 1 MiB is
-//! refused by both sides, never cut), 10 channels at once.
+//! refused by both sides, never cut; Chromium 148 does not refuse its own
+//! 1 MiB send, which then arrives whole or not at all), 10 channels at once.
 //!
 //! Chromium gathers candidates on every interface, and tests may only talk
 //! to loopback, so these tests run inside a network namespace that has only

@@ -343,26 +343,25 @@ impl Endpoint for Ortc {
                 let _ = done.send(t.attach_sctp(now, *config));
             }
             Command::CreateChannel(init, done) => {
-                let r = match t.channels_mut() {
+                let r = match t.channels_mut(now) {
                     Some(dc) => dc.create(now, init),
                     None => Err(DataChannelError::NoFreeId),
                 };
                 let _ = done.send(r);
             }
             Command::ChannelSend(id, data, binary, done) => {
-                let r = match t.channels_mut() {
+                let r = match t.channels_mut(now) {
                     Some(dc) => dc.send(now, id, data, binary),
                     None => Err(DataChannelError::NoSuchChannel(id)),
                 };
                 let _ = done.send(r);
             }
             Command::CloseChannel(id) => {
-                if let Some(dc) = t.channels_mut() {
+                if let Some(dc) = t.channels_mut(now) {
                     dc.close(now, id);
                 }
             }
         }
-        t.drive(now);
         Ok(())
     }
 

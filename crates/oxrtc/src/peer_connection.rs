@@ -583,7 +583,7 @@ impl Endpoint for Pc {
             Command::BufferedAmount(h, r) => {
                 let _ = r.send(self.core.buffered_amount(h));
             }
-            Command::SetThreshold(h, n) => self.core.set_buffered_amount_low_threshold(h, n),
+            Command::SetThreshold(h, n) => self.core.set_buffered_amount_low_threshold(now, h, n),
             Command::Stats(r) => {
                 let _ = r.send(stats::report(&self.core.stats(now)));
             }

@@ -49,8 +49,9 @@ impl Default for PeerConfig {
             certificate: None,
             dtls_version: dtls::DtlsVersion::Dtls12,
             dtls_engine: dtls::Engine::Auto,
-            max_message_size: 256 * 1024,
-            send_buffer_limit: 4 * 1024 * 1024,
+            // One place for these defaults: the SCTP engine's.
+            max_message_size: sctp::SctpConfig::default().max_message_size,
+            send_buffer_limit: sctp::SctpConfig::default().send_buffer_limit,
             // Both negotiated in INIT: used only when the peer offers them too.
             sctp: sctp::SctpConfig { zero_checksum: true, interleaving: true, ..sctp::SctpConfig::default() },
             dtls_handshake_timeout: Duration::from_secs(30),

@@ -468,7 +468,7 @@ impl PeerConnection {
         if remote.end_of_candidates && unresolved.is_empty() {
             self.transport.ice_mut().end_of_remote_candidates(now);
         }
-        if let Some(dc) = self.transport.channels_mut() {
+        if let Some(dc) = self.transport.channels_mut(now) {
             dc.association_mut().set_remote_max_message_size(remote.max_message_size.unwrap_or(usize::MAX));
         }
         self.remote = Some(remote);
@@ -613,7 +613,7 @@ impl PeerConnection {
             return;
         }
         let mut events = Vec::new();
-        if let Some(dc) = self.transport.channels_mut() {
+        if let Some(dc) = self.transport.channels_mut(now) {
             self.data.attach(now, dc, &mut events);
         }
         self.events.extend(events);
@@ -626,7 +626,7 @@ impl PeerConnection {
     /// first one fires [`PeerEvent::NegotiationNeeded`].
     pub fn create_data_channel(&mut self, now: Instant, init: ChannelInit) -> Result<ChannelHandle, PeerError> {
         self.jsep.check_open()?;
-        let handle = self.data.create(now, self.transport.channels_mut(), init)?;
+        let handle = self.data.create(now, self.transport.channels_mut(now), init)?;
         self.update_negotiation_needed();
         self.drive(now);
         Ok(handle)
@@ -636,7 +636,7 @@ impl PeerConnection {
     /// send buffer is [`PeerError::SendBufferFull`]: retry after
     /// [`PeerEvent::ChannelBufferedAmountLow`] or a while.
     pub fn send(&mut self, now: Instant, h: ChannelHandle, data: Bytes, binary: bool) -> Result<(), PeerError> {
-        self.data.send(now, self.transport.channels_mut(), h, data, binary)?;
+        self.data.send(now, self.transport.channels_mut(now), h, data, binary)?;
         // Packets are made when the caller next polls, so that messages sent
         // back to back share SCTP packets (bundling) and DTLS records.
         self.pending_drive = Some(now);
@@ -653,7 +653,7 @@ impl PeerConnection {
     /// delivery): then call it for every message, whatever its channel.
     /// Without that setting it does nothing.
     pub fn message_consumed(&mut self, now: Instant, bytes: usize, messages: usize) {
-        if let Some(dc) = self.transport.channels_mut() {
+        if let Some(dc) = self.transport.channels_mut(now) {
             dc.consumed(bytes, messages);
             self.pending_drive = Some(now);
         }
@@ -661,7 +661,7 @@ impl PeerConnection {
 
     /// `RTCDataChannel.close`.
     pub fn close_channel(&mut self, now: Instant, h: ChannelHandle) {
-        if let Some(e) = self.data.close(now, self.transport.channels_mut(), h) {
+        if let Some(e) = self.data.close(now, self.transport.channels_mut(now), h) {
             self.events.push_back(e);
         }
         self.drive(now);
@@ -705,8 +705,8 @@ impl PeerConnection {
     }
 
     /// `RTCDataChannel.bufferedAmountLowThreshold`.
-    pub fn set_buffered_amount_low_threshold(&mut self, h: ChannelHandle, threshold: usize) {
-        if let (Ok(id), Some(dc)) = (self.data.stream_of(h), self.transport.channels_mut()) {
+    pub fn set_buffered_amount_low_threshold(&mut self, now: Instant, h: ChannelHandle, threshold: usize) {
+        if let (Ok(id), Some(dc)) = (self.data.stream_of(h), self.transport.channels_mut(now)) {
             dc.set_buffered_amount_low_threshold(id, threshold);
         }
     }
@@ -791,7 +791,6 @@ impl PeerConnection {
         while let Some(s) = self.jsep.take_signaling_change() {
             self.events.push_back(PeerEvent::SignalingStateChange(s));
         }
-        self.transport.drive(now);
         while let Some(e) = self.transport.poll_event() {
             match e {
                 TransportEvent::Ice(e) => self.on_ice_event(e),
@@ -800,11 +799,15 @@ impl PeerConnection {
                     self.events.push_back(PeerEvent::Warning(PeerWarning::DtlsFailed(e)));
                     self.update_state();
                 }
-                TransportEvent::Channel(e) => {
-                    if let Some(pe) = self.data.on_event(e, self.transport.channels_mut()) {
-                        self.events.push_back(pe);
+                TransportEvent::Channel(e) => match self.data.on_event(e) {
+                    Ok(Some(pe)) => self.events.push_back(pe),
+                    Ok(None) => {}
+                    Err(len) => {
+                        if let Some(dc) = self.transport.channels_mut(now) {
+                            dc.consumed(len, 1);
+                        }
                     }
-                }
+                },
                 // Media comes with the RTP session; until then no section
                 // accepts it and the transport drops nothing we could use.
                 TransportEvent::Rtp(_) | TransportEvent::Rtcp(_) => {}

@@ -162,13 +162,14 @@ impl DataPart {
     }
 
     /// An event of the association's channels, for the application.
-    pub fn on_event(&mut self, e: DataChannelEvent, dc: Option<&mut DataChannels>) -> Option<PeerEvent> {
+    /// `Err(len)`: a message nobody will read; give its room back.
+    pub fn on_event(&mut self, e: DataChannelEvent) -> Result<Option<PeerEvent>, usize> {
         let handle = |s: &Self, id: u16| s.by_stream.get(&id).copied();
-        Some(match e {
-            DataChannelEvent::Connected => return None,
+        Ok(Some(match e {
+            DataChannelEvent::Connected => return Ok(None),
             DataChannelEvent::Incoming(info) => {
                 let h = self.new_handle();
-                let id = info.id?;
+                let Some(id) = info.id else { return Ok(None) };
                 self.slots.insert(h, Slot::Stream(id));
                 self.by_stream.insert(id, h);
                 self.opened += 1;
@@ -176,7 +177,7 @@ impl DataPart {
                 PeerEvent::DataChannel(h, info)
             }
             DataChannelEvent::Open(id) => {
-                let h = handle(self, id)?;
+                let Some(h) = handle(self, id) else { return Ok(None) };
                 self.opened += 1;
                 self.counters.insert(h, Counters::default());
                 PeerEvent::ChannelOpen(h)
@@ -184,29 +185,35 @@ impl DataPart {
             DataChannelEvent::Message { id, data, binary } => {
                 let Some(channel) = handle(self, id) else {
                     // Nobody will read it: give its room back at once.
-                    if let Some(dc) = dc {
-                        dc.consumed(data.len().max(1), 1);
-                    }
-                    return None;
+                    return Err(data.len().max(1));
                 };
                 let c = self.counters.entry(channel).or_default();
                 c.messages_received += 1;
                 c.bytes_received += data.len() as u64;
                 PeerEvent::ChannelMessage { channel, data, binary }
             }
-            DataChannelEvent::BufferedAmountLow(id) => PeerEvent::ChannelBufferedAmountLow(handle(self, id)?),
-            DataChannelEvent::Closing(id) => PeerEvent::ChannelClosing(handle(self, id)?),
+            DataChannelEvent::BufferedAmountLow(id) => match handle(self, id) {
+                Some(h) => PeerEvent::ChannelBufferedAmountLow(h),
+                None => return Ok(None),
+            },
+            DataChannelEvent::Closing(id) => match handle(self, id) {
+                Some(h) => PeerEvent::ChannelClosing(h),
+                None => return Ok(None),
+            },
             DataChannelEvent::Closed(id) => {
-                let h = self.by_stream.remove(&id)?;
+                let Some(h) = self.by_stream.remove(&id) else { return Ok(None) };
                 self.slots.remove(&h);
                 if self.counters.remove(&h).is_some() {
                     self.closed += 1;
                 }
                 PeerEvent::ChannelClosed(h)
             }
-            DataChannelEvent::Error(id, reason) => PeerEvent::ChannelError(handle(self, id)?, reason),
+            DataChannelEvent::Error(id, reason) => match handle(self, id) {
+                Some(h) => PeerEvent::ChannelError(h, reason),
+                None => return Ok(None),
+            },
             DataChannelEvent::AssociationClosed { reason } => PeerEvent::Warning(PeerWarning::AssociationEnded(reason)),
-        })
+        }))
     }
 
     /// The counters of `h`.

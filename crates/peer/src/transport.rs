@@ -122,6 +122,9 @@ pub struct Transport {
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransportEvent>,
     stats: TransportStats,
+    /// The data channels were used through `channels_mut`: drive at the
+    /// next poll (at this time), so that back-to-back sends share packets.
+    pending: Option<Instant>,
 }
 
 impl Transport {
@@ -142,6 +145,7 @@ impl Transport {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: TransportStats::default(),
+            pending: None,
         }
     }
 
@@ -301,10 +305,13 @@ impl Transport {
         self.sctp.as_ref()
     }
 
-    /// The attached data channels, to create, send on and close channels.
-    /// Sends are packetized at the next [`drive`](Self::drive) (any input
-    /// or poll), so that back-to-back messages share packets.
-    pub fn channels_mut(&mut self) -> Option<&mut DataChannels> {
+    /// The attached data channels at `now`, to create, send on and close
+    /// channels. Their packets are made at the next poll or input, so that
+    /// back-to-back messages share packets.
+    pub fn channels_mut(&mut self, now: Instant) -> Option<&mut DataChannels> {
+        if self.sctp.is_some() {
+            self.pending = Some(now);
+        }
         self.sctp.as_mut()
     }
 
@@ -399,6 +406,7 @@ impl Transport {
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
+            self.pending,
             self.ice.poll_timeout(),
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().and_then(|c| c.poll_timeout()),
@@ -410,12 +418,19 @@ impl Transport {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(now) = self.pending {
+            self.drive(now);
+        }
         self.transmits.pop_front().or_else(|| self.ice.poll_transmit())
     }
 
     /// The next event.
     pub fn poll_event(&mut self) -> Option<TransportEvent> {
-        self.events.pop_front()
+        if let Some(now) = self.pending {
+            self.drive(now);
+        }
+        // ICE events of calls made through `ice_mut` come straight out.
+        self.events.pop_front().or_else(|| self.ice.poll_event().map(TransportEvent::Ice))
     }
 
     /// Our counters.
@@ -443,7 +458,8 @@ impl Transport {
     }
 
     /// Moves output between the engines until none has anything more.
-    pub fn drive(&mut self, now: Instant) {
+    fn drive(&mut self, now: Instant) {
+        self.pending = None;
         for _ in 0..16 {
             let mut busy = false;
             while let Some(e) = self.ice.poll_event() {

@@ -16,8 +16,8 @@ pub struct SctpConfig {
     /// Largest message we accept (we advertise it in SDP as `a=max-message-size`). A peer
     /// sending more is aborted. The receive window is raised to at least this.
     pub max_message_size: usize,
-    /// The peer's `a=max-message-size`; larger sends fail with
-    /// [`SendError::TooLarge`](crate::SendError::TooLarge).
+    /// The peer's `a=max-message-size` (`usize::MAX` for none); larger
+    /// sends fail with [`SendError::TooLarge`](crate::SendError::TooLarge).
     pub remote_max_message_size: usize,
     /// Bytes that may wait in the send queues, all streams together, before
     /// [`send`](crate::Association::send) returns [`SendError::BufferFull`](crate::SendError::BufferFull).

@@ -282,10 +282,10 @@ impl Association {
         self.rcv.unconsumed
     }
 
-    /// Sets the peer's maximum message size (from its SDP `a=max-message-size`; 0 means
-    /// unlimited, taken as 1 GiB).
+    /// Sets the peer's maximum message size (from its SDP `a=max-message-size`);
+    /// `usize::MAX` for no limit (SDP's 0).
     pub fn set_remote_max_message_size(&mut self, size: usize) {
-        self.config.remote_max_message_size = if size == 0 { 1 << 30 } else { size };
+        self.config.remote_max_message_size = size;
     }
 
     /// Our verification tag, for the fuzzer (it aims packets past the tag check).

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::Pair;
+use common::{Pair, Simulation};
 use datachannel::{ppid, ChannelInit, DataChannelError, DataChannelEvent, ReadyState, Reliability};
 use sctp::{SctpConfig, SendError, SendParams};
 
@@ -16,7 +16,7 @@ const SEC: Duration = Duration::from_secs(1);
 fn open_in_band(p: &mut Pair, from: usize, init: ChannelInit) -> u16 {
     let now = p.now();
     let id = p.dc[from].create(now, init).unwrap();
-    assert!(p.run(5 * SEC, |p| p.incoming(1 - from, id).is_some()), "channel {id} never reached the peer");
+    assert!(p.run_until(5 * SEC, |p| p.incoming(1 - from, id).is_some()), "channel {id} never reached the peer");
     id
 }
 
@@ -122,7 +122,7 @@ fn channel_created_before_the_association_opens_on_connect() {
     p.flush_all();
     assert!(!p.has(0, &DataChannelEvent::Open(id)));
     p.connect();
-    assert!(p.run(5 * SEC, |p| p.incoming(1, id).is_some()));
+    assert!(p.run_until(5 * SEC, |p| p.incoming(1, id).is_some()));
     assert!(p.has(0, &DataChannelEvent::Connected));
     assert!(p.has(0, &DataChannelEvent::Open(id)));
     assert!(p.has(1, &DataChannelEvent::Open(neg)));
@@ -200,7 +200,9 @@ fn close_goes_closing_then_closed_on_both_sides_and_the_id_is_reused() {
     p.dc[0].close(now, id);
     assert_eq!(p.dc[0].ready_state(id), Some(ReadyState::Closing));
     assert!(matches!(p.dc[0].send(now, id, Bytes::from_static(b"x"), false), Err(DataChannelError::NotOpen { .. })));
-    assert!(p.run(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id))));
+    assert!(
+        p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id)))
+    );
     for i in 0..2 {
         let closing = p.position(i, &DataChannelEvent::Closing(id)).expect("Closing");
         let closed = p.position(i, &DataChannelEvent::Closed(id)).expect("Closed");
@@ -232,7 +234,9 @@ fn the_peer_closing_closes_our_side() {
     let id = open_in_band(&mut p, 0, ChannelInit::new("closed by server"));
     let now = p.now();
     p.dc[1].close(now, id);
-    assert!(p.run(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id))));
+    assert!(
+        p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id)))
+    );
     assert!(
         p.position(0, &DataChannelEvent::Closing(id)).unwrap() < p.position(0, &DataChannelEvent::Closed(id)).unwrap()
     );
@@ -241,7 +245,9 @@ fn the_peer_closing_closes_our_side() {
     let now = p.now();
     p.dc[0].close(now, id);
     p.dc[1].close(now, id);
-    assert!(p.run(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id))));
+    assert!(
+        p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id)))
+    );
 }
 
 #[test]
@@ -251,7 +257,7 @@ fn closing_many_channels_at_once() {
     let ids: Vec<u16> =
         (0..40).map(|n| p.dc[(n % 2) as usize].create(now, ChannelInit::new(format!("c{n}"))).unwrap()).collect();
     assert!(p
-        .run(5 * SEC, |p| ids.iter().all(|&id| p.dc[0].ready_state(id) == Some(ReadyState::Open)
+        .run_until(5 * SEC, |p| ids.iter().all(|&id| p.dc[0].ready_state(id) == Some(ReadyState::Open)
             && p.dc[1].ready_state(id) == Some(ReadyState::Open))));
     let now = p.now();
     for (n, &id) in ids.iter().enumerate() {
@@ -259,7 +265,7 @@ fn closing_many_channels_at_once() {
             p.dc[n % 2].close(now, id);
         }
     }
-    assert!(p.run(10 * SEC, |p| ids[..30]
+    assert!(p.run_until(10 * SEC, |p| ids[..30]
         .iter()
         .all(|id| p.has(0, &DataChannelEvent::Closed(*id)) && p.has(1, &DataChannelEvent::Closed(*id)))));
     for &id in &ids[30..] {
@@ -294,7 +300,7 @@ fn buffered_amount_grows_and_falls_with_a_low_threshold_event() {
     p.take_events(0);
     // The buffered amount counts bytes not yet handed to the network (W3C
     // `bufferedAmount`); it falls as acks open the congestion window.
-    assert!(p.run(10 * SEC, |p| p.dc[0].buffered_amount(id) == 0 && p.messages(1, id).len() == 100));
+    assert!(p.run_until(10 * SEC, |p| p.dc[0].buffered_amount(id) == 0 && p.messages(1, id).len() == 100));
     let lows = p.events[0].iter().filter(|e| **e == DataChannelEvent::BufferedAmountLow(id)).count();
     assert_eq!(lows, 1, "BufferedAmountLow fires once when crossing the threshold");
     assert_eq!(p.messages(1, id).len(), 100);
@@ -353,8 +359,12 @@ fn send_buffer_limit_gives_back_pressure_while_the_link_is_down() {
     // The link comes back: everything accepted arrives, in order, and the buffer drains.
     p.net.set_host_down(common::ADDR[1].parse::<std::net::SocketAddr>().unwrap().ip(), false);
     p.dc[0].set_buffered_amount_low_threshold(id, 0);
-    assert!(p.run(60 * SEC, |p| p.messages(1, id).len() == accepted), "only {} of {accepted}", p.messages(1, id).len());
-    assert!(p.run(10 * SEC, |p| p.dc[0].buffered_amount(id) == 0));
+    assert!(
+        p.run_until(60 * SEC, |p| p.messages(1, id).len() == accepted),
+        "only {} of {accepted}",
+        p.messages(1, id).len()
+    );
+    assert!(p.run_until(10 * SEC, |p| p.dc[0].buffered_amount(id) == 0));
     let got = p.messages(1, id);
     for (n, (d, _)) in got.iter().enumerate() {
         assert_eq!(d[..], vec![n as u8; 1000][..]);
@@ -468,7 +478,7 @@ fn reopen_before_our_reset_completes_opens_the_new_channel() {
     }));
     let now = p.now();
     p.dc[0].close(now, id);
-    assert!(p.run(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))));
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))));
     assert_eq!(p.dc[1].ready_state(id), Some(ReadyState::Closing), "the answer was not lost");
     p.take_events(0);
     p.take_events(1);
@@ -476,7 +486,7 @@ fn reopen_before_our_reset_completes_opens_the_new_channel() {
     assert_eq!(p.dc[0].create(now, ChannelInit::new("new")).unwrap(), id);
     p.flush(0);
     p.send(0, id, b"first on new", false);
-    assert!(p.run(10 * SEC, |p| p.incoming(1, id).is_some()), "{:?} {:?}", p.events[1], p.dc[1].stats());
+    assert!(p.run_until(10 * SEC, |p| p.incoming(1, id).is_some()), "{:?} {:?}", p.events[1], p.dc[1].stats());
     let closed = p.position(1, &DataChannelEvent::Closed(id)).expect("old channel closed");
     let incoming = p.events[1].iter().position(|e| matches!(e, DataChannelEvent::Incoming(_))).unwrap();
     assert!(closed < incoming);
@@ -498,7 +508,7 @@ fn shutdown_closes_every_channel_on_both_sides() {
     p.send(0, a, b"last", false);
     let now = p.now();
     p.dc[0].shutdown(now);
-    assert!(p.run(10 * SEC, |p| (0..2)
+    assert!(p.run_until(10 * SEC, |p| (0..2)
         .all(|i| p.events[i].iter().any(|e| matches!(e, DataChannelEvent::AssociationClosed { .. })))));
     for i in 0..2 {
         assert!(
@@ -530,7 +540,7 @@ fn ids_stay_below_the_negotiated_stream_count() {
     assert_eq!(p.dc[1].create(now, ChannelInit::new("1")).unwrap(), 1);
     assert_eq!(p.dc[1].create(now, ChannelInit::new("3")).unwrap(), 3);
     assert_eq!(p.dc[1].create(now, ChannelInit::new("5")), Err(DataChannelError::NoFreeId));
-    assert!(p.run(5 * SEC, |p| [0, 2].iter().all(|&id| p.incoming(1, id).is_some())
+    assert!(p.run_until(5 * SEC, |p| [0, 2].iter().all(|&id| p.incoming(1, id).is_some())
         && [1, 3].iter().all(|&id| p.incoming(0, id).is_some())));
 }
 
@@ -542,7 +552,7 @@ fn an_aborted_association_errors_then_closes_every_channel() {
     let now = p.now();
     p.dc[1].association_mut().abort(now);
     p.flush_all();
-    assert!(p.run(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(a)) && p.has(0, &DataChannelEvent::Closed(b))));
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(a)) && p.has(0, &DataChannelEvent::Closed(b))));
     for id in [a, b] {
         let err = p.events[0].iter().position(|e| matches!(e, DataChannelEvent::Error(i, _) if *i == id));
         let closed = p.position(0, &DataChannelEvent::Closed(id));

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::Pair;
+use common::{Pair, Simulation};
 use datachannel::{ChannelInit, DataChannelEvent, Reliability};
 use netsim::LinkConfig;
 
@@ -35,7 +35,7 @@ fn open(p: &mut Pair, init: ChannelInit) -> u16 {
     let now = p.now();
     let id = p.dc[0].create(now, init).unwrap();
     assert!(
-        p.run(30 * SEC, |p| p.incoming(1, id).is_some()),
+        p.run_until(30 * SEC, |p| p.incoming(1, id).is_some()),
         "channel {id} not opened: {:?} / {:?} / {:?}",
         p.events[0],
         p.events[1],
@@ -74,7 +74,11 @@ fn reliable_under_loss(ordered: bool, seed: u64) {
     let mut p = lossy(seed, 0.10);
     let id = open(&mut p, ChannelInit { ordered, ..ChannelInit::new("reliable") });
     send_all(&mut p, id, 500);
-    assert!(p.run(120 * SEC, |p| p.messages(1, id).len() >= 500), "only {} of 500 arrived", p.messages(1, id).len());
+    assert!(
+        p.run_until(120 * SEC, |p| p.messages(1, id).len() >= 500),
+        "only {} of 500 arrived",
+        p.messages(1, id).len()
+    );
     p.settle(2 * SEC);
     let got: Vec<u32> = p.messages(1, id).iter().map(|(d, _)| number_of(d)).collect();
     assert_eq!(got.len(), 500, "duplicates delivered");
@@ -123,7 +127,7 @@ fn partial_under_loss(ordered: bool, reliability: Reliability, seed: u64) {
     assert!(
         // Slow but steady: 30% loss keeps backing the RTO off (no RTT sample
         // from retransmitted chunks), so allow plenty of virtual time.
-        p.run(900 * SEC, |p| p.messages(1, rel).len() >= 100),
+        p.run_until(900 * SEC, |p| p.messages(1, rel).len() >= 100),
         "only {} of 100: {:?}\n{:?}\n{:?}",
         p.messages(1, rel).len(),
         p.dc[0].association().stats(),
@@ -137,7 +141,7 @@ fn partial_under_loss(ordered: bool, reliability: Reliability, seed: u64) {
         let now = p.now();
         p.dc[1].send(now, rel, Bytes::from(message(n)), true).unwrap();
     }
-    assert!(p.run(900 * SEC, |p| p.messages(0, rel).len() >= 10));
+    assert!(p.run_until(900 * SEC, |p| p.messages(0, rel).len() >= 10));
     let back: Vec<u32> = p.messages(0, rel).iter().map(|(d, _)| number_of(d)).collect();
     assert_eq!(back, (0..10).collect::<Vec<_>>());
     assert!(p.dc[0].association().is_established() && p.dc[1].association().is_established());
@@ -173,11 +177,12 @@ fn close_and_reopen_under_loss() {
         p.take_events(1);
         let now = p.now();
         p.dc[0].send(now, id, Bytes::from_static(b"hello"), false).unwrap();
-        assert!(p.run(30 * SEC, |p| p.messages(1, id).len() == 1), "round {round}: message lost");
+        assert!(p.run_until(30 * SEC, |p| p.messages(1, id).len() == 1), "round {round}: message lost");
         let now = p.now();
         p.dc[round % 2].close(now, id);
         assert!(
-            p.run(60 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id))),
+            p.run_until(60 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))
+                && p.has(1, &DataChannelEvent::Closed(id))),
             "round {round}: not closed on both sides: {:?} / {:?}",
             p.events[0],
             p.events[1]
@@ -203,13 +208,13 @@ fn reopen_right_after_local_close_under_loss() {
             let now = p.now();
             p.dc[round % 2].close(now, id);
             assert!(
-                p.run(120 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))),
+                p.run_until(120 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))),
                 "seed {seed} round {round}: not closed locally: {:?} / {:?}",
                 p.events[0],
                 p.events[1]
             );
         }
-        assert!(p.run(120 * SEC, |p| p.incoming(1, 0).is_some() || p.dc[1].ready_state(0).is_none()));
+        assert!(p.run_until(120 * SEC, |p| p.incoming(1, 0).is_some() || p.dc[1].ready_state(0).is_none()));
         assert_eq!(p.dc[1].stats().bad_dcep, 0, "seed {seed}: an OPEN was refused as 'in use'");
     }
 }

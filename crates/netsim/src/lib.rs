@@ -62,6 +62,11 @@
 //! assert_eq!(net.stats().delivered, 1);
 //! ```
 //!
+//! Scenario tests of engines do not write this loop themselves: they implement [`Endpoint`]
+//! for their engine and [`Simulation`] for their fixture, whose provided methods
+//! ([`run_until`](Simulation::run_until), [`settle`](Simulation::settle),
+//! [`step`](Simulation::step)) are the one drive loop every crate's tests share.
+//!
 //! # Design decisions
 //!
 //! - **Deterministic.** All randomness comes from one [`rand::rngs::StdRng`] seeded in
@@ -98,6 +103,7 @@ mod clock;
 mod link;
 mod nat;
 mod network;
+mod sim;
 mod stats;
 
 pub use clock::VirtualClock;
@@ -107,4 +113,5 @@ pub use nat::{
     MAX_PERMISSIONS_PER_MAPPING,
 };
 pub use network::{Datagram, Network, DEFAULT_MAX_IN_FLIGHT_BYTES, PER_DATAGRAM_OVERHEAD_BYTES};
+pub use sim::{Endpoint, Simulation, MAX_STEPS};
 pub use stats::NetStats;

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{config, Sim};
+use common::{config, Sim, Simulation};
 use netsim::{BurstLoss, LinkConfig};
 use sctp::{SctpConfig, SctpEvent, SendParams};
 

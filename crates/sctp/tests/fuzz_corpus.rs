@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{config, lossy, Sim};
+use common::{config, lossy, Sim, Simulation};
 use sctp::{SctpConfig, SendParams};
 
 fn dir() -> PathBuf {

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{config, link, Sim};
+use common::{config, link, Sim, Simulation};
 use sctp::{SctpConfig, SctpEvent, SendError, SendParams};
 
 fn send_and_receive(sim: &mut Sim, sizes: &[usize], params: SendParams) {

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{config, link, Sim};
+use common::{config, link, Sim, Simulation};
 use sctp::chunk::{Chunk, DataChunk, Init, ReConfig, ReconfigParam};
 use sctp::{Association, CommonHeader, Packet, SctpConfig, SctpEvent, SendParams};
 

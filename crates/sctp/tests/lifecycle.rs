@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{config, link, lossy, Sim};
+use common::{config, link, lossy, Sim, Simulation};
 use sctp::{SctpConfig, SctpEvent, SendError, SendParams};
 
 fn msg(s: &str) -> Bytes {
@@ -141,7 +141,7 @@ fn send_buffer_is_bounded_and_back_pressure_recovers() {
             Ok(()) => accepted += 1,
             Err(e) => break e,
         }
-        sim.flush();
+        sim.flush_all();
         assert!(sim.a.buffered_amount_total() <= 256 * 1024);
     };
     assert!(matches!(err, SendError::BufferFull { limit: 262144, .. }), "{err}");

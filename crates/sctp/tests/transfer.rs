@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config, lossy, Pattern, Sim};
+use common::{config, lossy, Pattern, Sim, Simulation};
 use sctp::{SctpConfig, SctpEvent, SendParams};
 
 struct Volume {

@@ -1,8 +1,8 @@
 //! Two [`DataChannels`] (node 0 the DTLS client with even ids, node 1 the
 //! server with odd ids) on the deterministic simulated network of
-//! `oxrtc-netsim`, driven on a virtual clock. Every loop is bounded in
-//! virtual time and in steps. Each SCTP packet travels as one datagram, as
-//! it would inside one DTLS record.
+//! `oxrtc-netsim`, driven on a virtual clock by [`netsim::Simulation`].
+//! Each SCTP packet travels as one datagram, as it would inside one DTLS
+//! record.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -10,11 +10,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use datachannel::{DataChannelEvent, DataChannels};
-use netsim::{LinkConfig, Network, VirtualClock};
+pub use netsim::Simulation;
+use netsim::{Datagram, Endpoint, LinkConfig, Network, VirtualClock};
 use sctp::{Association, SctpConfig};
-
-/// Upper bound on loop iterations of one [`Pair::run`].
-const MAX_STEPS: usize = 200_000;
 
 pub const ADDR: [&str; 2] = ["198.51.100.1:5000", "203.0.113.7:5000"];
 
@@ -167,9 +165,8 @@ impl Pair {
         let now = self.now();
         self.dc[0].connect(now);
         self.dc[1].connect(now);
-        self.flush_all();
         assert!(
-            self.run(Duration::from_secs(120), |p| p.both(|d| d.association().is_established())),
+            self.run_until(Duration::from_secs(120), |p| p.both(|d| d.association().is_established())),
             "no association: {:?} / {:?}",
             self.events[0],
             self.events[1]
@@ -178,77 +175,6 @@ impl Pair {
 
     pub fn both(&self, f: impl Fn(&DataChannels) -> bool) -> bool {
         f(&self.dc[0]) && f(&self.dc[1])
-    }
-
-    /// Drains node `i`'s packets into the network and its events into the log.
-    pub fn flush(&mut self, i: usize) {
-        let now = self.now();
-        while let Some(p) = self.dc[i].poll_transmit(now) {
-            if self.trace {
-                eprintln!("{:?} {i} sends {}", self.clock.elapsed(), describe(&p));
-            }
-            if self.filter.as_mut().is_some_and(|f| f(i, &p)) {
-                continue;
-            }
-            self.net.send(now, self.addr[i], self.addr[1 - i], &p);
-        }
-        while let Some(e) = self.dc[i].poll_event() {
-            self.events[i].push(e);
-        }
-    }
-
-    pub fn flush_all(&mut self) {
-        self.flush(0);
-        self.flush(1);
-    }
-
-    /// Runs until `done` holds (true) or nothing is left to do, or virtual
-    /// time advanced by `limit`, or the step bound is hit (false).
-    pub fn run(&mut self, limit: Duration, done: impl Fn(&Pair) -> bool) -> bool {
-        self.flush_all();
-        let deadline = self.now() + limit;
-        for _ in 0..MAX_STEPS {
-            if done(self) {
-                return true;
-            }
-            let next = [self.net.poll_timeout(), self.dc[0].poll_timeout(), self.dc[1].poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            let Some(next) = next else { return false };
-            if next > deadline {
-                return false;
-            }
-            self.clock.advance_to(next);
-            self.step();
-        }
-        false
-    }
-
-    /// Runs for `d` of virtual time whatever happens.
-    pub fn settle(&mut self, d: Duration) {
-        let end = self.now() + d;
-        self.run(d, |_| false);
-        self.clock.advance_to(end);
-        self.step();
-    }
-
-    fn step(&mut self) {
-        let now = self.now();
-        while let Some(d) = self.net.poll_delivery(now) {
-            let i = if d.to == self.addr[0] { 0 } else { 1 };
-            if self.trace {
-                eprintln!("{:?} {i} gets {}", self.clock.elapsed(), describe(&d.data));
-            }
-            self.dc[i].handle_receive(now, &d.data);
-            self.flush(i);
-        }
-        for i in 0..2 {
-            if self.dc[i].poll_timeout().is_some_and(|t| t <= now) {
-                self.dc[i].handle_timeout(now);
-            }
-            self.flush(i);
-        }
     }
 
     /// Takes the events logged so far at node `i`.
@@ -289,5 +215,80 @@ impl Pair {
             DataChannelEvent::Incoming(info) if info.id == Some(id) => Some(info.clone()),
             _ => None,
         })
+    }
+}
+
+/// Node `i` as the simulation drives it: packets from its address to the
+/// other node's, traced and filtered; events into its log.
+pub struct Node<'a> {
+    i: usize,
+    dc: &'a mut DataChannels,
+    events: &'a mut Vec<DataChannelEvent>,
+    addr: [SocketAddr; 2],
+    start: Instant,
+    trace: bool,
+    filter: &'a mut Option<Filter>,
+}
+
+impl Endpoint for Node<'_> {
+    fn handle_receive(&mut self, now: Instant, _local: SocketAddr, _source: SocketAddr, data: &[u8]) {
+        if self.trace {
+            eprintln!("{:?} {} gets {}", now - self.start, self.i, describe(data));
+        }
+        self.dc.handle_receive(now, data);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.dc.handle_timeout(now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        while let Some(p) = self.dc.poll_transmit(now) {
+            if self.trace {
+                eprintln!("{:?} {} sends {}", now - self.start, self.i, describe(&p));
+            }
+            if self.filter.as_mut().is_some_and(|f| f(self.i, &p)) {
+                continue;
+            }
+            return Some(Datagram { from: self.addr[self.i], to: self.addr[1 - self.i], data: p });
+        }
+        self.events.extend(std::iter::from_fn(|| self.dc.poll_event()));
+        None
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.dc.poll_timeout()
+    }
+}
+
+impl Simulation for Pair {
+    type Endpoint<'a> = Node<'a>;
+
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn clock(&mut self) -> &mut VirtualClock {
+        &mut self.clock
+    }
+
+    fn endpoint_count(&self) -> usize {
+        2
+    }
+
+    fn endpoint(&mut self, i: usize) -> Node<'_> {
+        Node {
+            i,
+            dc: &mut self.dc[i],
+            events: &mut self.events[i],
+            addr: self.addr,
+            start: self.clock.start(),
+            trace: self.trace,
+            filter: &mut self.filter,
+        }
+    }
+
+    fn route(&self, to: SocketAddr) -> Option<usize> {
+        self.addr.iter().position(|a| *a == to)
     }
 }

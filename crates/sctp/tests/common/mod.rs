@@ -1,11 +1,13 @@
-//! Two associations on a simulated network, on a virtual clock.
+//! Two associations on a simulated network, on a virtual clock (driven by
+//! [`netsim::Simulation`]).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use netsim::{LinkConfig, Network, VirtualClock};
+pub use netsim::Simulation;
+use netsim::{Datagram, Endpoint, LinkConfig, Network, VirtualClock};
 use sctp::{Association, SctpConfig, SctpEvent};
 
 pub struct Sim {
@@ -66,68 +68,6 @@ impl Sim {
         }
     }
 
-    pub fn now(&self) -> Instant {
-        self.clock.now()
-    }
-
-    pub fn flush(&mut self) {
-        let now = self.clock.now();
-        while let Some(p) = self.a.poll_transmit(now) {
-            assert!(p.len() <= 1200, "packet over the MTU");
-            if let Some(t) = self.tap.as_mut() {
-                t.push(p.clone());
-            }
-            self.net.send(now, self.addr_a, self.addr_b, &p);
-        }
-        while let Some(p) = self.b.poll_transmit(now) {
-            assert!(p.len() <= 1200, "packet over the MTU");
-            if let Some(t) = self.tap.as_mut() {
-                t.push(p.clone());
-            }
-            self.net.send(now, self.addr_b, self.addr_a, &p);
-        }
-        while let Some(e) = self.a.poll_event() {
-            self.ev_a.push(e);
-        }
-        while let Some(e) = self.b.poll_event() {
-            self.ev_b.push(e);
-        }
-    }
-
-    /// One step: flush output, jump to the next instant something happens, run it.
-    /// False when nothing is left to happen.
-    pub fn step(&mut self) -> bool {
-        self.flush();
-        let next = [self.net.poll_timeout(), self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
-        let Some(t) = next else { return false };
-        self.clock.advance_to(t);
-        let now = self.clock.now();
-        while let Some(d) = self.net.poll_delivery(now) {
-            if d.to == self.addr_b {
-                self.b.handle_receive(now, &d.data);
-            } else {
-                self.a.handle_receive(now, &d.data);
-            }
-        }
-        self.a.handle_timeout(now);
-        self.b.handle_timeout(now);
-        self.flush();
-        true
-    }
-
-    /// Steps until `done` holds or `limit` of virtual time passed; true if `done` held.
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Sim) -> bool) -> bool {
-        let end = self.clock.now() + limit;
-        loop {
-            if done(self) {
-                return true;
-            }
-            if self.clock.now() >= end || !self.step() {
-                return done(self);
-            }
-        }
-    }
-
     pub fn connect(&mut self) {
         let now = self.now();
         self.a.connect(now);
@@ -148,6 +88,70 @@ impl Sim {
             _ => true,
         });
         out
+    }
+}
+
+/// One association as the simulation drives it: its packets go from its address to the
+/// peer's, checked against the MTU and recorded by the tap; its events go to its log.
+pub struct Node<'a> {
+    assoc: &'a mut Association,
+    events: &'a mut Vec<SctpEvent>,
+    from: SocketAddr,
+    to: SocketAddr,
+    tap: &'a mut Option<Vec<Vec<u8>>>,
+}
+
+impl Endpoint for Node<'_> {
+    fn handle_receive(&mut self, now: Instant, _local: SocketAddr, _source: SocketAddr, data: &[u8]) {
+        self.assoc.handle_receive(now, data);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.assoc.handle_timeout(now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        let Some(p) = self.assoc.poll_transmit(now) else {
+            self.events.extend(std::iter::from_fn(|| self.assoc.poll_event()));
+            return None;
+        };
+        assert!(p.len() <= 1200, "packet over the MTU");
+        if let Some(t) = self.tap.as_mut() {
+            t.push(p.clone());
+        }
+        Some(Datagram { from: self.from, to: self.to, data: p })
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.assoc.poll_timeout()
+    }
+}
+
+impl Simulation for Sim {
+    type Endpoint<'a> = Node<'a>;
+
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn clock(&mut self) -> &mut VirtualClock {
+        &mut self.clock
+    }
+
+    fn endpoint_count(&self) -> usize {
+        2
+    }
+
+    fn endpoint(&mut self, i: usize) -> Node<'_> {
+        let (assoc, events, from, to) = match i {
+            0 => (&mut self.a, &mut self.ev_a, self.addr_a, self.addr_b),
+            _ => (&mut self.b, &mut self.ev_b, self.addr_b, self.addr_a),
+        };
+        Node { assoc, events, from, to, tap: &mut self.tap }
+    }
+
+    fn route(&self, to: SocketAddr) -> Option<usize> {
+        Some(usize::from(to == self.addr_b))
     }
 }
 

@@ -167,14 +167,13 @@ pub trait Simulation: Sized {
         earliest(next, self.poll_extra())
     }
 
-    /// Runs everything due at the current virtual time: deliveries (each receiver flushed
-    /// right after), the extra work, then the timeouts that are due.
+    /// Runs everything due at the current virtual time: every delivery, the extra work,
+    /// then the timeouts that are due (endpoints flushed after each of these stages).
     fn run_due(&mut self) {
         let now = self.now();
         while let Some(d) = self.net().poll_delivery(now) {
             let Some(i) = self.route(d.to) else { continue };
             self.endpoint(i).handle_receive(now, d.to, d.from, &d.data);
-            self.flush(i);
         }
         self.handle_extra(now);
         self.flush_all();

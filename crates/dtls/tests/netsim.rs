@@ -1,6 +1,6 @@
 //! Scenario tests: two [`DtlsTransport`]s talk through the deterministic
-//! simulated network of `oxrtc-netsim` on a virtual clock. Every loop is
-//! bounded both in virtual time and in steps.
+//! simulated network of `oxrtc-netsim` on a virtual clock, driven by
+//! [`netsim::Simulation`].
 
 mod common;
 
@@ -9,11 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use dtls::{Algorithm, Certificate, DtlsConfig, DtlsError, DtlsEvent, DtlsTransport, DtlsVersion, Fingerprint, Role};
-use netsim::{LinkConfig, Network, VirtualClock};
-
-/// Upper bound on loop iterations of one [`Sim::run`], whatever virtual
-/// time says (guards against a timer that never moves forward).
-const MAX_STEPS: usize = 100_000;
+use netsim::{Datagram, Endpoint, LinkConfig, Network, Simulation, VirtualClock};
 
 fn sha256(c: &Certificate) -> Fingerprint {
     Fingerprint::of_der(Algorithm::Sha256, c.der())
@@ -21,6 +17,8 @@ fn sha256(c: &Certificate) -> Fingerprint {
 
 struct Node {
     addr: SocketAddr,
+    peer: SocketAddr,
+    start: Instant,
     t: DtlsTransport,
     events: Vec<DtlsEvent>,
     /// Drop, instead of sending, every datagram produced by the very call
@@ -34,17 +32,68 @@ struct Node {
     sent_after_connected: usize,
     /// When this node reported `Connected` (virtual time since start).
     connected_at: Option<Duration>,
+    /// Whether it was connected before the last input.
+    was_connected: bool,
+    /// Whether the last input connected it (its datagrams are the final flight).
+    just_connected: bool,
+}
+
+impl Node {
+    /// Before an input.
+    fn before(&mut self) {
+        self.was_connected = self.t.is_connected() || self.connected();
+    }
+
+    /// After an input: drains the events.
+    fn after(&mut self, now: Instant) {
+        while let Some(e) = self.t.poll_event() {
+            if matches!(e, DtlsEvent::Connected { .. }) {
+                self.connected_at = Some(now - self.start);
+            }
+            self.events.push(e);
+        }
+        self.just_connected = !self.was_connected && self.connected();
+    }
+}
+
+impl Endpoint for Node {
+    fn handle_receive(&mut self, now: Instant, _local: SocketAddr, _source: SocketAddr, data: &[u8]) {
+        self.before();
+        self.t.handle_receive(now, data);
+        self.after(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.before();
+        self.t.handle_timeout(now);
+        self.after(now);
+    }
+
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+        while let Some(d) = self.t.poll_transmit() {
+            if self.drop_final_flight && self.just_connected {
+                self.final_flight_dropped += 1;
+                continue;
+            }
+            self.sent += 1;
+            if self.was_connected {
+                self.sent_after_connected += 1;
+            }
+            return Some(Datagram { from: self.addr, to: self.peer, data: d });
+        }
+        self.just_connected = false;
+        None
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.t.poll_timeout()
+    }
 }
 
 impl EventLog for Node {
     fn events(&self) -> &[DtlsEvent] {
         &self.events
     }
-}
-
-enum Input<'a> {
-    Receive(&'a [u8]),
-    Timeout,
 }
 
 /// Node 0 lives at `ADDR[0]`, node 1 at `ADDR[1]`.
@@ -89,6 +138,8 @@ impl Sim {
             cfg.handshake_timeout = s.handshake_timeout;
             Node {
                 addr: addrs[i],
+                peer: addrs[1 - i],
+                start,
                 t: DtlsTransport::new(start, cfg).unwrap(),
                 events: Vec::new(),
                 drop_final_flight: false,
@@ -96,13 +147,14 @@ impl Sim {
                 sent: 0,
                 sent_after_connected: 0,
                 connected_at: None,
+                was_connected: false,
+                just_connected: false,
             }
         };
         let nodes = [make(0), make(1)];
         let mut sim = Sim { net, clock: VirtualClock::new(start), nodes };
         // `new` may already have queued the client's first flight.
-        sim.flush(0, false);
-        sim.flush(1, false);
+        sim.flush_all();
         sim
     }
 
@@ -114,88 +166,13 @@ impl Sim {
         }
     }
 
-    /// Feeds one input to node `i`, then drains its events and datagrams.
-    fn drive(&mut self, i: usize, input: Input<'_>) {
-        let now = self.clock.now();
-        let was_connected = self.nodes[i].t.is_connected() || self.nodes[i].connected();
-        match input {
-            Input::Receive(d) => self.nodes[i].t.handle_receive(now, d),
-            Input::Timeout => self.nodes[i].t.handle_timeout(now),
-        }
-        self.flush(i, was_connected);
-    }
-
-    fn flush(&mut self, i: usize, was_connected: bool) {
-        let now = self.clock.now();
-        let elapsed = self.clock.elapsed();
-        let node = &mut self.nodes[i];
-        while let Some(e) = node.t.poll_event() {
-            if matches!(e, DtlsEvent::Connected { .. }) {
-                node.connected_at = Some(elapsed);
-            }
-            node.events.push(e);
-        }
-        let just_connected = !was_connected && node.connected();
-        let to = self.nodes[1 - i].addr;
-        let node = &mut self.nodes[i];
-        while let Some(d) = node.t.poll_transmit() {
-            if node.drop_final_flight && just_connected {
-                node.final_flight_dropped += 1;
-                continue;
-            }
-            node.sent += 1;
-            if was_connected {
-                node.sent_after_connected += 1;
-            }
-            self.net.send(now, node.addr, to, &d);
-        }
-    }
-
-    fn node_at(&self, addr: SocketAddr) -> usize {
-        self.nodes.iter().position(|n| n.addr == addr).expect("datagram for an unknown node")
-    }
-
-    /// Runs the event loop until `done` holds (true), or until nothing is
-    /// left to do, virtual time passes `limit` since the start, or
-    /// [`MAX_STEPS`] iterations ran (false).
-    fn run(&mut self, limit: Duration, done: impl Fn(&Sim) -> bool) -> bool {
-        let deadline = self.clock.start() + limit;
-        for _ in 0..MAX_STEPS {
-            if done(self) {
-                return true;
-            }
-            let next = [self.net.poll_timeout(), self.nodes[0].t.poll_timeout(), self.nodes[1].t.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            let Some(next) = next else { return false };
-            if next > deadline {
-                return false;
-            }
-            self.clock.advance_to(next);
-            let now = self.clock.now();
-            // `poll_delivery` may deliver nothing at a `poll_timeout` instant
-            // (a datagram only left the egress link); the outer loop goes on.
-            while let Some(d) = self.net.poll_delivery(now) {
-                let i = self.node_at(d.to);
-                self.drive(i, Input::Receive(&d.data));
-            }
-            for i in 0..2 {
-                if self.nodes[i].t.poll_timeout().is_some_and(|t| t <= now) {
-                    self.drive(i, Input::Timeout);
-                }
-            }
-        }
-        false
-    }
-
     fn both_connected(&self) -> bool {
         self.nodes.iter().all(Node::connected)
     }
 
     /// Runs the handshake to completion (asserting it) within `limit`.
     fn handshake(&mut self, limit: Duration) {
-        let ok = self.run(limit, |s| s.both_connected() || s.nodes.iter().any(|n| n.failed().is_some()));
+        let ok = self.run_until(limit, |s| s.both_connected() || s.nodes.iter().any(|n| n.failed().is_some()));
         assert!(
             ok && self.both_connected(),
             "handshake did not complete within {limit:?} (elapsed {:?}, failures {:?} / {:?})",
@@ -227,18 +204,39 @@ impl Sim {
             for (i, msg) in msgs.iter().enumerate() {
                 if self.nodes[1 - i].data().is_empty() {
                     self.nodes[i].t.send(msg).unwrap();
-                    self.flush(i, true);
                 }
             }
-            let until = self.clock.now() + Duration::from_millis(100) - self.clock.start();
-            self.run(until, |_| false);
-            self.clock.advance_to(self.clock.start() + until);
+            self.settle(Duration::from_millis(100));
         }
         for i in 0..2 {
             let got = self.nodes[i].data();
             assert!(got.iter().all(|d| d.as_slice() == msgs[1 - i]), "node {i} got unexpected data {got:?}");
             assert!(self.nodes[i].failed().is_none());
         }
+    }
+}
+
+impl Simulation for Sim {
+    type Endpoint<'a> = &'a mut Node;
+
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn clock(&mut self) -> &mut VirtualClock {
+        &mut self.clock
+    }
+
+    fn endpoint_count(&self) -> usize {
+        2
+    }
+
+    fn endpoint(&mut self, i: usize) -> &mut Node {
+        &mut self.nodes[i]
+    }
+
+    fn route(&self, to: SocketAddr) -> Option<usize> {
+        self.nodes.iter().position(|n| n.addr == to)
     }
 }
 
@@ -332,11 +330,11 @@ fn vanishing_peer(version: DtlsVersion, vanishing_role: Role) {
     // sent exactly its first flight (the answer is still in flight): take
     // one of them off the network then.
     assert!(sim.nodes[0].sent > 0);
-    let ok = sim.run(Duration::from_secs(5), |s| s.nodes[1].sent > 0);
+    let ok = sim.run_until(Duration::from_secs(5), |s| s.nodes[1].sent > 0);
     assert!(ok, "the server never sent its first flight");
     assert!(!sim.nodes[0].connected() && !sim.nodes[1].connected());
     sim.net.set_host_down(sim.nodes[gone].addr.ip(), true);
-    let ok = sim.run(Duration::from_secs(60), |s| s.nodes[other].failed().is_some());
+    let ok = sim.run_until(Duration::from_secs(60), |s| s.nodes[other].failed().is_some());
     assert!(ok, "the remaining peer did not fail (elapsed {:?})", sim.clock.elapsed());
     assert_eq!(sim.nodes[other].failed(), Some(&DtlsError::HandshakeTimeout { after: timeout }));
     assert_eq!(sim.clock.elapsed(), timeout);

@@ -168,6 +168,18 @@ fn auto_server_accepts_either_version() {
     for client in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
         let mut p = Pair::new(Setup { version_a: client, version_b: DtlsVersion::Auto, ..Setup::default() });
         p.handshake();
+        // The version agreed shows on the wire: the server's application data goes out in
+        // a DTLS 1.3 unified header (RFC 9147 4: 0b001xxxxx) or a DTLS 1.2 record
+        // (content type 23, version 254.253).
+        while p.b.t.poll_transmit().is_some() {}
+        p.b.t.send(b"which version").unwrap();
+        let record = p.b.t.poll_transmit().expect("the server sends a record");
+        let version = match record[..] {
+            [23, 0xfe, 0xfd, ..] => DtlsVersion::Dtls12,
+            [b, ..] if b & 0xe0 == 0x20 => DtlsVersion::Dtls13,
+            _ => panic!("not an application data record: {record:02x?}"),
+        };
+        assert_eq!(version, client, "the auto server speaks the client's version");
     }
 }
 

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sctp::chunk::{Chunk, ReconfigParam, ReconfigResult, Sack};
-use sctp::{Association, Packet, SctpConfig, SctpEvent, SendParams};
+use sctp::chunk::{Chunk, Heartbeat, ReconfigParam, ReconfigResult, Sack};
+use sctp::{Association, CommonHeader, Packet, SctpConfig, SctpEvent, SendParams};
 
 struct Pair {
     now: Instant,
@@ -328,4 +328,46 @@ fn unknown_init_parameters_are_reported_in_the_init_ack() {
     assert_eq!(a.unrecognized.len(), 1);
     assert_eq!(&a.unrecognized[0][..], &[0xc1, 0x23, 0, 6, 0xab, 0xcd]);
     assert!(a.cookie.is_some());
+}
+
+/// A SACK that does not fit behind a large control chunk goes out in the next packet, with
+/// its duplicate TSNs (RFC 9260 6.2): it used to be built, dropped for lack of room, and
+/// its duplicates forgotten, so the sender never heard of them.
+#[test]
+fn a_sack_crowded_out_by_a_large_heartbeat_ack_follows_with_its_duplicates() {
+    let mut p = Pair::default();
+    p.send_a(1, "once");
+    let first = p.a_out();
+    let data = chunks(&first[0])
+        .into_iter()
+        .find_map(|c| match c {
+            Chunk::Data(d) => Some(d),
+            _ => None,
+        })
+        .expect("a DATA chunk");
+    p.b.handle_receive(p.now, &first[0]);
+    p.exchange();
+    // The same DATA three times (duplicates to report) and a HEARTBEAT whose info, echoed
+    // in the HEARTBEAT-ACK, leaves too little room in B's next packet for that SACK.
+    let vtag = p.b.local_tag_for_fuzzing().unwrap();
+    let mut forged = vec![Chunk::Data(data.clone()); 3];
+    forged.push(Chunk::Heartbeat(Heartbeat { info: Bytes::from(vec![7; 1170]) }));
+    let packet = Packet { header: CommonHeader { src_port: 5000, dst_port: 5000, vtag, checksum: 0 }, chunks: forged };
+    p.b.handle_receive(p.now, &packet.encode(false));
+    let out: Vec<Vec<Chunk>> = p.b_out().iter().map(|q| chunks(q)).collect();
+    assert!(
+        out.iter().flatten().any(|c| matches!(c, Chunk::HeartbeatAck(h) if h.info.len() == 1170)),
+        "the heartbeat is answered"
+    );
+    let sacks: Vec<&Sack> = out
+        .iter()
+        .flatten()
+        .filter_map(|c| match c {
+            Chunk::Sack(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sacks.len(), 1, "one SACK answers the duplicates ({} packets)", out.len());
+    assert_eq!(sacks[0].dups, vec![data.tsn; 3], "it reports every duplicate");
+    assert_eq!(sacks[0].cum_tsn_ack, data.tsn);
 }

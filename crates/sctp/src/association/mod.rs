@@ -995,11 +995,14 @@ impl Association {
         let data_allowed = matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownReceived);
         let want_data = data_allowed && self.snd.has_sendable();
         if self.rcv.sack_now || (self.rcv.sack_owed() && (want_data || !w.is_empty())) {
-            let max_gaps = mtu.saturating_sub(w.len() + 16) / 4;
-            let sack = self.rcv.make_sack(self.config.receive_window, max_gaps.min(64));
-            let c = Chunk::Sack(sack);
-            if w.len() + c.encoded_len() <= mtu {
-                w.push(&c);
+            // Gap blocks and duplicate TSNs take 4 bytes each after a 16-byte SACK header.
+            // A SACK that does not fit behind the control chunks waits, untouched, for the
+            // next packet (built right after this one when it is due now); in an empty
+            // packet it reports what fits.
+            let room = mtu.saturating_sub(w.len() + 16) / 4;
+            if self.rcv.sack_entries(recv::MAX_SACK_GAPS) <= room || w.is_empty() {
+                let sack = self.rcv.make_sack(self.config.receive_window, room.min(recv::MAX_SACK_GAPS), room);
+                w.push(&Chunk::Sack(sack));
                 self.timers.delayed_ack = None;
             }
         }

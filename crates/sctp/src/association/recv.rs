@@ -26,6 +26,8 @@ const MAX_DUPS: usize = 32;
 /// event and buffer handle), charged against the receive window so that
 /// many tiny messages cannot hold more memory than the window says.
 pub(crate) const MESSAGE_OVERHEAD: usize = 64;
+/// Most gap blocks one SACK reports (the lowest ones).
+pub(crate) const MAX_SACK_GAPS: usize = 64;
 
 #[derive(Default)]
 struct InStream {
@@ -141,15 +143,23 @@ impl RecvState {
         }
     }
 
-    pub(crate) fn make_sack(&mut self, window: u32, max_gaps: usize) -> Sack {
-        let gaps = self
+    /// How many gap blocks (at most `max_gaps`) and duplicate TSNs the next SACK holds.
+    pub(crate) fn sack_entries(&self, max_gaps: usize) -> usize {
+        self.ranges.len().min(max_gaps) + self.dups.len()
+    }
+
+    /// The SACK to send now, with at most `max_gaps` gap blocks and at most `max_entries`
+    /// gap blocks and duplicate TSNs together; duplicates left out go in the next one.
+    pub(crate) fn make_sack(&mut self, window: u32, max_gaps: usize, max_entries: usize) -> Sack {
+        let gaps: Vec<(u16, u16)> = self
             .ranges
             .iter()
             .map(|&(a, b)| (a - self.cum, b - self.cum))
             .take_while(|&(_, b)| b <= u16::MAX as u64)
-            .take(max_gaps)
+            .take(max_gaps.min(max_entries))
             .map(|(a, b)| (a as u16, b as u16))
             .collect();
+        let dups = max_entries.saturating_sub(gaps.len()).min(self.dups.len());
         self.sack_now = false;
         self.owed = false;
         self.packets_since_sack = 0;
@@ -158,7 +168,7 @@ impl RecvState {
             cum_tsn_ack: self.cum as u32,
             a_rwnd: self.advertised as u32,
             gaps,
-            dups: std::mem::take(&mut self.dups),
+            dups: self.dups.drain(..dups).collect(),
         }
     }
 }
@@ -537,7 +547,7 @@ mod tests {
         assert_eq!((r.cum, r.ranges.len()), (105, 0));
         r.mark(110);
         r.mark(108);
-        let s = r.make_sack(1000, 10);
+        let s = r.make_sack(1000, 10, 100);
         assert_eq!((s.cum_tsn_ack, s.gaps), (105, vec![(3, 3), (5, 5)]));
     }
 

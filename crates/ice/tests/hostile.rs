@@ -12,7 +12,7 @@ mod common;
 use std::net::{Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use common::{config, two_hosts, Peer, Scenario, Side};
+use common::{config, two_hosts, Peer, Scenario, Side, Simulation};
 use ice::{Candidate, IceConfig, IceStats, IceTransportState as S, Received, Transmit};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

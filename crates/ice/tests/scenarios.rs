@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, two_hosts, Peer, Scenario, Side};
+use common::{config, two_hosts, Peer, Scenario, Side, Simulation};
 use ice::{CandidateKind, IceConfig, IceEvent, IceTransportState as S};
 use netsim::{LinkConfig, NatFiltering, NatMapping, Network};
 

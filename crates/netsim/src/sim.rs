@@ -108,6 +108,21 @@ impl<E: Endpoint + ?Sized> Endpoint for &mut E {
     }
 }
 
+impl<E: Endpoint + ?Sized> Endpoint for Box<E> {
+    fn handle_receive(&mut self, now: Instant, local: SocketAddr, source: SocketAddr, data: &[u8]) {
+        (**self).handle_receive(now, local, source, data)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        (**self).handle_timeout(now)
+    }
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        (**self).poll_transmit(now)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        (**self).poll_timeout()
+    }
+}
+
 /// A scenario: endpoints on a network, driven on a virtual clock.
 ///
 /// Implement the required methods (which parts the fixture holds, and who owns an address);

@@ -1,4 +1,5 @@
-//! Two ICE agents on a simulated network, driven on a virtual clock.
+//! Two ICE agents (and simulated STUN servers) on a simulated network, driven on a
+//! virtual clock by [`netsim::Simulation`], with trickled candidates signalled after a delay.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -6,7 +7,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ice::{IceAgent, IceConfig, IceEvent, IceTransportState, Received};
-use netsim::{Network, VirtualClock};
+pub use netsim::Simulation;
+use netsim::{Datagram, Endpoint, Network, VirtualClock};
 use stun::{Attribute, Class, Message, Method};
 
 /// Which peer.
@@ -65,6 +67,8 @@ pub struct Scenario {
     signals: VecDeque<(Instant, Side, Signal)>,
     /// Simulated STUN servers (answer Binding requests).
     pub stun_servers: Vec<SocketAddr>,
+    /// Their answers, not yet sent.
+    stun_answers: Vec<Datagram>,
 }
 
 impl Scenario {
@@ -79,6 +83,7 @@ impl Scenario {
             signal_delay: Duration::from_millis(20),
             signals: VecDeque::new(),
             stun_servers: Vec::new(),
+            stun_answers: Vec::new(),
         }
     }
 
@@ -99,7 +104,7 @@ impl Scenario {
         let sb = self.b.sockets.clone();
         self.a.agent.start_gathering(now, &sa);
         self.b.agent.start_gathering(now, &sb);
-        self.pump();
+        self.flush_all();
     }
 
     /// Restarts ICE on both sides (as an offer/answer with new credentials would).
@@ -110,7 +115,7 @@ impl Scenario {
         let (ca, cb) = (self.a.agent.local_credentials().clone(), self.b.agent.local_credentials().clone());
         self.a.agent.set_remote_credentials(now, &cb.ufrag, &cb.pwd);
         self.b.agent.set_remote_credentials(now, &ca.ufrag, &ca.pwd);
-        self.pump();
+        self.flush_all();
     }
 
     /// Releases candidates held back with `trickle = false`, in reverse order.
@@ -128,127 +133,9 @@ impl Scenario {
         self.peer(side).trickle = true;
     }
 
-    fn pump(&mut self) {
-        let now = self.clock.now();
-        let t = self.clock.elapsed();
-        for side in [Side::A, Side::B] {
-            let delay = self.signal_delay;
-            loop {
-                let peer = self.peer(side);
-                let Some(tx) = peer.agent.poll_transmit() else { break };
-                self.net.send(now, tx.from, tx.to, &tx.data);
-            }
-            loop {
-                let peer = self.peer(side);
-                let Some(ev) = peer.agent.poll_event() else { break };
-                peer.events.push((t, ev.clone()));
-                match ev {
-                    IceEvent::LocalCandidate(c) => {
-                        if peer.trickle {
-                            self.signals.push_back((now + delay, other(side), Signal::Candidate(c)));
-                        } else {
-                            peer.held.push(c);
-                        }
-                    }
-                    IceEvent::GatheringComplete if !peer.trickle => peer.held_end = true,
-                    IceEvent::GatheringComplete => {
-                        self.signals.push_back((
-                            now + delay + Duration::from_millis(1),
-                            other(side),
-                            Signal::EndOfCandidates,
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        [
-            self.a.agent.poll_timeout(),
-            self.b.agent.poll_timeout(),
-            self.net.poll_timeout(),
-            self.signals.iter().map(|s| s.0).min(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
-    /// Runs until `done` is true or `limit` of virtual time has passed.
-    /// Returns whether `done` became true.
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Scenario) -> bool) -> bool {
-        let end = self.clock.now() + limit;
-        let mut steps = 0u64;
-        loop {
-            steps += 1;
-            assert!(
-                steps < 2_000_000,
-                "simulation stuck at {:?}: A {:?} B {:?} net {:?}",
-                self.clock.elapsed(),
-                self.a.agent.poll_timeout().map(|t| t - self.clock.start()),
-                self.b.agent.poll_timeout().map(|t| t - self.clock.start()),
-                self.net.poll_timeout().map(|t| t - self.clock.start())
-            );
-            if done(self) {
-                return true;
-            }
-            if self.clock.now() >= end {
-                return false;
-            }
-            let next = self.next_deadline().unwrap_or(end).max(self.clock.now());
-            if next > end {
-                self.clock.advance_to(end);
-                return done(self);
-            }
-            self.clock.advance_to(next);
-            self.step();
-        }
-    }
-
     /// Runs for exactly `d` of virtual time.
     pub fn run_for(&mut self, d: Duration) {
-        self.run_until(d, |_| false);
-    }
-
-    fn step(&mut self) {
-        let now = self.clock.now();
-        while let Some(d) = self.net.poll_delivery(now) {
-            if self.stun_servers.contains(&d.to) {
-                answer_stun(&mut self.net, now, &d);
-                continue;
-            }
-            let side = if self.a.sockets.contains(&d.to) {
-                Side::A
-            } else if self.b.sockets.contains(&d.to) {
-                Side::B
-            } else {
-                continue;
-            };
-            let peer = self.peer(side);
-            if let Received::Data(bytes) = peer.agent.handle_receive(now, d.to, d.from, &d.data) {
-                peer.data.push(bytes.to_vec());
-            }
-            self.pump();
-        }
-        while self.signals.front().is_some_and(|s| s.0 <= now) || self.signals.iter().any(|s| s.0 <= now) {
-            let i = self.signals.iter().position(|s| s.0 <= now).unwrap();
-            let (_, side, sig) = self.signals.remove(i).unwrap();
-            let agent = &mut self.peer(side).agent;
-            match sig {
-                Signal::Candidate(c) => agent.add_remote_candidate(now, c),
-                Signal::EndOfCandidates => agent.end_of_remote_candidates(now),
-            }
-            self.pump();
-        }
-        for side in [Side::A, Side::B] {
-            let agent = &mut self.peer(side).agent;
-            if agent.poll_timeout().is_some_and(|t| t <= now) {
-                agent.handle_timeout(now);
-            }
-        }
-        self.pump();
+        self.settle(d);
     }
 
     /// Sends application data from `side` to the other peer.
@@ -276,15 +163,6 @@ pub fn other(side: Side) -> Side {
     }
 }
 
-fn answer_stun(net: &mut Network, now: Instant, d: &netsim::Datagram) {
-    let Ok(msg) = Message::decode(&d.data) else { return };
-    if msg.class != Class::Request || msg.method != Method::BINDING {
-        return;
-    }
-    let resp = msg.success_response().with(Attribute::XorMappedAddress(d.from)).to_bytes(None, true);
-    net.send(now, d.to, d.from, &resp);
-}
-
 pub fn config(seed: u64) -> IceConfig {
     IceConfig { seed: Some(seed), ..IceConfig::default() }
 }
@@ -295,4 +173,135 @@ pub fn two_hosts(seed: u64) -> Network {
     net.add_host("10.0.0.1".parse().unwrap());
     net.add_host("10.0.0.2".parse().unwrap());
     net
+}
+
+/// One peer as the simulation drives it: its agent's transmits go out, its events are
+/// logged and its candidates signalled (or held back).
+struct PeerNode<'a> {
+    peer: &'a mut Peer,
+    side: Side,
+    signals: &'a mut VecDeque<(Instant, Side, Signal)>,
+    delay: Duration,
+    start: Instant,
+}
+
+impl Endpoint for PeerNode<'_> {
+    fn handle_receive(&mut self, now: Instant, local: SocketAddr, source: SocketAddr, data: &[u8]) {
+        if let Received::Data(bytes) = self.peer.agent.handle_receive(now, local, source, data) {
+            self.peer.data.push(bytes.to_vec());
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.peer.agent.handle_timeout(now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        if let Some(tx) = self.peer.agent.poll_transmit() {
+            return Some(Datagram { from: tx.from, to: tx.to, data: tx.data.to_vec() });
+        }
+        let (peer, delay) = (&mut *self.peer, self.delay);
+        while let Some(ev) = peer.agent.poll_event() {
+            peer.events.push((now - self.start, ev.clone()));
+            match ev {
+                IceEvent::LocalCandidate(c) if peer.trickle => {
+                    self.signals.push_back((now + delay, other(self.side), Signal::Candidate(c)));
+                }
+                IceEvent::LocalCandidate(c) => peer.held.push(c),
+                IceEvent::GatheringComplete if !peer.trickle => peer.held_end = true,
+                IceEvent::GatheringComplete => {
+                    let at = now + delay + Duration::from_millis(1);
+                    self.signals.push_back((at, other(self.side), Signal::EndOfCandidates));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.peer.agent.poll_timeout()
+    }
+}
+
+/// The simulated STUN servers: they answer Binding requests with the source they saw.
+struct StunServers<'a> {
+    answers: &'a mut Vec<Datagram>,
+}
+
+impl Endpoint for StunServers<'_> {
+    fn handle_receive(&mut self, _now: Instant, local: SocketAddr, source: SocketAddr, data: &[u8]) {
+        let Ok(msg) = Message::decode(data) else { return };
+        if msg.class != Class::Request || msg.method != Method::BINDING {
+            return;
+        }
+        let resp = msg.success_response().with(Attribute::XorMappedAddress(source)).to_bytes(None, true);
+        self.answers.push(Datagram { from: local, to: source, data: resp.to_vec() });
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) {}
+
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+        (!self.answers.is_empty()).then(|| self.answers.remove(0))
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+impl Simulation for Scenario {
+    type Endpoint<'a> = Box<dyn Endpoint + 'a>;
+
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn clock(&mut self) -> &mut VirtualClock {
+        &mut self.clock
+    }
+
+    /// Peer A, peer B, the STUN servers.
+    fn endpoint_count(&self) -> usize {
+        3
+    }
+
+    fn endpoint(&mut self, i: usize) -> Box<dyn Endpoint + '_> {
+        let (delay, start) = (self.signal_delay, self.clock.start());
+        let (peer, side) = match i {
+            0 => (&mut self.a, Side::A),
+            1 => (&mut self.b, Side::B),
+            _ => return Box::new(StunServers { answers: &mut self.stun_answers }),
+        };
+        Box::new(PeerNode { peer, side, signals: &mut self.signals, delay, start })
+    }
+
+    fn route(&self, to: SocketAddr) -> Option<usize> {
+        if self.stun_servers.contains(&to) {
+            Some(2)
+        } else if self.a.sockets.contains(&to) {
+            Some(0)
+        } else if self.b.sockets.contains(&to) {
+            Some(1)
+        } else {
+            None
+        }
+    }
+
+    /// Trickled candidates on their way.
+    fn poll_extra(&mut self) -> Option<Instant> {
+        self.signals.iter().map(|s| s.0).min()
+    }
+
+    fn handle_extra(&mut self, now: Instant) {
+        while let Some(i) = self.signals.iter().position(|s| s.0 <= now) {
+            let Some((_, side, sig)) = self.signals.remove(i) else { break };
+            let agent = &mut self.peer(side).agent;
+            match sig {
+                Signal::Candidate(c) => agent.add_remote_candidate(now, c),
+                Signal::EndOfCandidates => agent.end_of_remote_candidates(now),
+            }
+            self.flush_all();
+        }
+    }
 }

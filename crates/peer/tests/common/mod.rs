@@ -1,8 +1,8 @@
 //! Two [`PeerConnection`]s on the deterministic simulated network of
-//! `oxrtc-netsim`, on a virtual clock, with an in-process signaling channel
-//! (descriptions are exchanged by the test; candidates trickle
-//! automatically once the other side has a remote description). Every loop
-//! is bounded in virtual time and in steps.
+//! `oxrtc-netsim`, driven on a virtual clock by [`netsim::Simulation`], with
+//! an in-process signaling channel (descriptions are exchanged by the test;
+//! candidates trickle automatically once the other side has a remote
+//! description).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -10,12 +10,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use datachannel::ChannelInit;
-use netsim::{LinkConfig, Network, VirtualClock};
+use netsim::{Datagram, Endpoint, LinkConfig, Network, Simulation, VirtualClock};
 use peer::{
     ChannelHandle, PeerConfig, PeerConnection, PeerConnectionState, PeerEvent, SessionDescription, SignalingState,
 };
-
-const MAX_STEPS: usize = 500_000;
 
 pub const ADDR: [&str; 2] = ["198.51.100.1:5000", "203.0.113.7:6000"];
 pub const SEC: Duration = Duration::from_secs(1);
@@ -74,23 +72,12 @@ impl Sim {
     /// Drains node `i`: datagrams into the network, events into the log,
     /// candidates to the held queue.
     pub fn flush(&mut self, i: usize) {
-        let now = self.now();
-        while let Some(t) = self.pc[i].poll_transmit() {
-            self.net.send(now, t.from, t.to, &t.data);
-        }
-        while let Some(e) = self.pc[i].poll_event() {
-            if let PeerEvent::IceCandidate(c) = &e {
-                let c = c.as_ref().map(|c| ice::Candidate::parse(&c.candidate).expect("our candidate parses"));
-                self.held[i].push(c);
-            }
-            self.events[i].push(e);
-        }
+        Simulation::flush(self, i);
     }
 
     pub fn flush_all(&mut self) {
         for _ in 0..4 {
-            self.flush(0);
-            self.flush(1);
+            Simulation::flush_all(self);
             self.signal();
         }
     }
@@ -103,7 +90,7 @@ impl Sim {
         let now = self.now();
         for i in 0..2 {
             let j = 1 - i;
-            if self.pc[j].remote_description().is_none() || self.pc[j].signaling_state() == SignalingState::Closed {
+            if !self.can_signal(j) {
                 continue;
             }
             for c in std::mem::take(&mut self.held[i]) {
@@ -112,48 +99,21 @@ impl Sim {
         }
     }
 
+    /// Whether node `j` takes candidates now.
+    fn can_signal(&self, j: usize) -> bool {
+        self.signal_candidates
+            && self.pc[j].remote_description().is_some()
+            && self.pc[j].signaling_state() != SignalingState::Closed
+    }
+
     pub fn run(&mut self, limit: Duration, done: impl Fn(&Sim) -> bool) -> bool {
         self.flush_all();
-        let deadline = self.now() + limit;
-        for _ in 0..MAX_STEPS {
-            if done(self) {
-                return true;
-            }
-            let next = [self.net.poll_timeout(), self.pc[0].poll_timeout(), self.pc[1].poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            let Some(next) = next else { return false };
-            if next > deadline {
-                return false;
-            }
-            self.clock.advance_to(next.max(self.now()));
-            self.step();
-        }
-        false
+        self.run_until(limit, |s| done(s))
     }
 
     /// Runs `d` of virtual time.
     pub fn settle(&mut self, d: Duration) {
-        let end = self.now() + d;
-        self.run(d, |_| false);
-        self.clock.advance_to(end);
-        self.step();
-    }
-
-    fn step(&mut self) {
-        let now = self.now();
-        while let Some(d) = self.net.poll_delivery(now) {
-            let i = if d.to.ip() == self.addr[0].ip() { 0 } else { 1 };
-            self.pc[i].handle_receive(now, d.to, d.from, &d.data);
-            self.flush(i);
-        }
-        for i in 0..2 {
-            if self.pc[i].poll_timeout().is_some_and(|t| t <= now) {
-                self.pc[i].handle_timeout(now);
-            }
-        }
-        self.flush_all();
+        Simulation::settle(self, d);
     }
 
     /// Offer from `from`, answer from the other (parameterless forms).
@@ -235,6 +195,74 @@ impl Sim {
         let now = self.now();
         self.pc[i].send(now, h, Bytes::copy_from_slice(data), false).unwrap();
         self.flush(i);
+    }
+}
+
+/// Node `i` as the simulation drives it.
+pub struct Node<'a> {
+    pc: &'a mut PeerConnection,
+    events: &'a mut Vec<PeerEvent>,
+    held: &'a mut Vec<Option<ice::Candidate>>,
+}
+
+impl Endpoint for Node<'_> {
+    fn handle_receive(&mut self, now: Instant, local: SocketAddr, source: SocketAddr, data: &[u8]) {
+        self.pc.handle_receive(now, local, source, data);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pc.handle_timeout(now);
+    }
+
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
+        if let Some(t) = self.pc.poll_transmit() {
+            return Some(Datagram { from: t.from, to: t.to, data: t.data.to_vec() });
+        }
+        while let Some(e) = self.pc.poll_event() {
+            if let PeerEvent::IceCandidate(c) = &e {
+                let c = c.as_ref().map(|c| ice::Candidate::parse(&c.candidate).expect("our candidate parses"));
+                self.held.push(c);
+            }
+            self.events.push(e);
+        }
+        None
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+impl Simulation for Sim {
+    type Endpoint<'a> = Node<'a>;
+
+    fn net(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    fn clock(&mut self) -> &mut VirtualClock {
+        &mut self.clock
+    }
+
+    fn endpoint_count(&self) -> usize {
+        2
+    }
+
+    fn endpoint(&mut self, i: usize) -> Node<'_> {
+        Node { pc: &mut self.pc[i], events: &mut self.events[i], held: &mut self.held[i] }
+    }
+
+    fn route(&self, to: SocketAddr) -> Option<usize> {
+        self.addr.iter().position(|a| a.ip() == to.ip())
+    }
+
+    /// Candidates held for a peer that can take them now.
+    fn poll_extra(&mut self) -> Option<Instant> {
+        (0..2).any(|i| !self.held[i].is_empty() && self.can_signal(1 - i)).then(|| self.clock.now())
+    }
+
+    fn handle_extra(&mut self, _now: Instant) {
+        self.signal();
     }
 }
 

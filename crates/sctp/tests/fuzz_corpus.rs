@@ -1,35 +1,27 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/sctp_packet`) through the fuzz target's
 //! body, so every input the fuzzer once found interesting is checked by `cargo test`.
-//! `cargo test -p oxrtc-sctp --test fuzz_corpus -- --ignored` rewrites the seed inputs
-//! from a recorded session.
+//! `OXRTC_WRITE_SEED_CORPUS=1 cargo test -p oxrtc-sctp --test fuzz_corpus seed_corpus`
+//! rewrites the seed inputs from a recorded session (a plain test run never writes).
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{config, lossy, Sim, Simulation};
 use sctp::{SctpConfig, SendParams};
 
-fn dir() -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/sctp_packet")
-}
-
 #[test]
 fn sctp_packet_corpus() {
-    let mut n = 0;
-    for entry in std::fs::read_dir(dir()).expect("the fuzz corpus folder exists") {
-        let data = std::fs::read(entry.unwrap().path()).unwrap();
-        sctp::fuzzing::sctp_packet(Instant::now(), &data);
-        n += 1;
-    }
-    assert!(n >= 8, "corpus has only {n} inputs");
+    let now = Instant::now();
+    testkit::replay_corpus("sctp_packet", 415, |data| sctp::fuzzing::sctp_packet(now, data));
 }
 
+/// Records a session (handshake, PR and reliable data, a stream reset, a shutdown on a
+/// lossy link) and keeps a varied set of its packets as seeds; each must go through the
+/// fuzz target's body. Written to the corpus only when opted in.
 #[test]
-#[ignore = "rewrites the seed corpus"]
-fn write_seed_corpus() {
+fn seed_corpus() {
     let mut packets: Vec<Vec<u8>> = Vec::new();
     for (idata, zero) in [(false, false), (true, true)] {
         let ca = SctpConfig { interleaving: idata, zero_checksum: zero, ..config(1) };
@@ -65,7 +57,15 @@ fn write_seed_corpus() {
             kept.push(p);
         }
     }
-    let d = dir();
+    assert!(kept.len() >= 8, "only {} distinct seeds", kept.len());
+    let now = Instant::now();
+    for p in &kept {
+        sctp::fuzzing::sctp_packet(now, p);
+    }
+    if !testkit::write_seed_corpus() {
+        return;
+    }
+    let d = testkit::corpus_dir("sctp_packet");
     std::fs::create_dir_all(&d).unwrap();
     for (i, p) in kept.iter().enumerate() {
         std::fs::write(d.join(format!("seed-{i:03}")), p).unwrap();

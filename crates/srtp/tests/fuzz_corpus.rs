@@ -4,29 +4,20 @@
 
 use srtp::fuzzing::{context, profile_of, srtp_unprotect};
 
-fn corpus_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/srtp_unprotect")
-}
-
 #[test]
 fn srtp_unprotect_corpus() {
-    let mut n = 0;
-    for entry in std::fs::read_dir(corpus_dir()).expect("the fuzz corpus folder exists") {
-        let data = std::fs::read(entry.unwrap().path()).unwrap();
-        srtp_unprotect(&data);
-        n += 1;
-    }
-    assert!(n >= 8, "corpus has only {n} inputs");
+    testkit::replay_corpus("srtp_unprotect", 141, srtp_unprotect);
 }
 
-/// Writes the seed corpus: per profile, valid SRTP and SRTCP packets under
-/// the fuzz keys, each prefixed with its profile selector byte. Run once
-/// with `cargo test -p oxrtc-srtp --test fuzz_corpus -- --ignored`.
+/// The seed corpus: per profile, valid SRTP and SRTCP packets under the fuzz
+/// keys, each prefixed with its profile selector byte. The committed seeds
+/// must be exactly these; `OXRTC_WRITE_SEED_CORPUS=1 cargo test -p oxrtc-srtp
+/// --test fuzz_corpus seed_corpus` rewrites them (never a plain test run).
 #[test]
-#[ignore = "writes the seed corpus"]
-fn write_seed_corpus() {
-    let dir = corpus_dir();
-    std::fs::create_dir_all(&dir).unwrap();
+fn seed_corpus() {
+    let dir = testkit::corpus_dir("srtp_unprotect");
+    let write = testkit::write_seed_corpus();
+    let mut count = 0;
     for selector in 0u8..4 {
         let profile = profile_of(selector);
         let mut tx = context(profile);
@@ -63,7 +54,15 @@ fn write_seed_corpus() {
         for (i, seed) in seeds.iter().enumerate() {
             let data = [&[selector][..], seed].concat();
             srtp_unprotect(&data);
-            std::fs::write(dir.join(format!("seed-{}-{i}", profile.id())), data).unwrap();
+            let path = dir.join(format!("seed-{}-{i}", profile.id()));
+            if write {
+                std::fs::write(&path, data).unwrap();
+            } else {
+                let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(committed, data, "{} is not the seed the writer makes", path.display());
+            }
+            count += 1;
         }
     }
+    assert_eq!(count, 32);
 }

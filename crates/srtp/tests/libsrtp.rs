@@ -61,7 +61,7 @@ fn rtcp_packets(ssrc: u32) -> Vec<Vec<u8>> {
 #[ignore = "needs pylibsrtp: run scripts/test.sh"]
 fn interoperates_with_libsrtp() {
     let python = std::env::var("OXRTC_PYTHON").expect("set OXRTC_PYTHON to a python with pylibsrtp");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/libsrtp_peer.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/peers/libsrtp_peer.py");
 
     // Lines for the peer, and what we expect back from each.
     enum Expect {

@@ -2,6 +2,8 @@
 //! across sequence wraps, replay protection, tampering, SSRC limits, SRTCP,
 //! and 10,000 hostile packets.
 
+use std::collections::HashSet;
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use srtp::{estimate_index, Config, Profile, SrtpContext, SrtpError};
@@ -191,15 +193,21 @@ fn ten_thousand_hostile_packets_never_panic() {
     for profile in Profile::ALL {
         let (mut tx, mut rx) = pair(profile, Config { max_ssrcs: 8, ..Config::default() });
         let mut valid = Vec::new();
+        let (mut valid_rtp, mut valid_rtcp) = (HashSet::new(), HashSet::new());
         for seq in 0..50u16 {
             let mut w = Vec::new();
             let payload: Vec<u8> = (0..rng.gen_range(0..300)).map(|_| rng.gen()).collect();
             tx.protect_rtp(&rtp(seq, rng.gen_range(0..4), &payload), &mut w).unwrap();
+            valid_rtp.insert(w.clone());
             valid.push(w);
             let mut w = Vec::new();
             tx.protect_rtcp(&rtcp(rng.gen_range(0..4)), &mut w).unwrap();
+            valid_rtcp.insert(w.clone());
             valid.push(w);
         }
+        // What the receiver accepted: only genuine packets, each at most once (replays of
+        // them are rejected like every forged, truncated or garbled packet).
+        let (mut accepted_rtp, mut accepted_rtcp) = (HashSet::new(), HashSet::new());
         let mut back = Vec::new();
         for _ in 0..2_500 {
             let mut p = match rng.gen_range(0..3) {
@@ -220,11 +228,23 @@ fn ten_thousand_hostile_packets_never_panic() {
             if rng.gen_bool(0.5) && !p.is_empty() {
                 p[0] = (p[0] & 0x3f) | 0x80; // keep version 2 to get past the first check
             }
-            let _ = rx.unprotect_rtp(&p, &mut back);
-            let _ = rx.unprotect_rtcp(&p, &mut back);
-            let _ = tx.protect_rtp(&p, &mut back);
-            let _ = tx.protect_rtcp(&p, &mut back);
+            if rx.unprotect_rtp(&p, &mut back).is_ok() {
+                assert!(valid_rtp.contains(&p), "{profile:?}: a forged SRTP packet was accepted: {p:02x?}");
+                assert!(accepted_rtp.insert(p.clone()), "{profile:?}: a replayed SRTP packet was accepted");
+            }
+            if rx.unprotect_rtcp(&p, &mut back).is_ok() {
+                assert!(valid_rtcp.contains(&p), "{profile:?}: a forged SRTCP packet was accepted: {p:02x?}");
+                assert!(accepted_rtcp.insert(p.clone()), "{profile:?}: a replayed SRTCP packet was accepted");
+            }
+            // Whatever we protect gets its authentication tag (SRTCP: and its index).
+            if tx.protect_rtp(&p, &mut back).is_ok() {
+                assert!(back.len() > p.len(), "{profile:?}: protected RTP without a tag");
+            }
+            if tx.protect_rtcp(&p, &mut back).is_ok() {
+                assert!(back.len() > p.len() + 4, "{profile:?}: protected RTCP without index and tag");
+            }
         }
+        assert!(!accepted_rtp.is_empty() && !accepted_rtcp.is_empty(), "{profile:?}: no genuine packet got through");
         assert!(rx.ssrc_count() <= 8);
     }
 }

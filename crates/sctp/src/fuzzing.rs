@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::{Association, Packet, SctpConfig, SendParams};
+use crate::{Association, Packet, SctpConfig, SctpEvent, SendParams};
 
 /// Decodes `data` as an SCTP packet (whatever decodes must re-encode and decode the same),
 /// then feeds it, and a copy with its checksum fixed and its verification tag set to the
-/// receiver's, into an established association, which must not panic and must keep working.
+/// receiver's, into an established association, which must not panic and, unless the input
+/// ended it, must still deliver a message to its peer.
 /// `now` is the caller's clock reading (the engine never reads a clock itself).
 pub fn sctp_packet(now: Instant, data: &[u8]) {
     // SCTP over DTLS never exceeds a record (2^14 bytes); beyond that a re-encoded chunk
@@ -47,9 +48,31 @@ pub fn sctp_packet(now: Instant, data: &[u8]) {
         a.handle_timeout(t);
         b.handle_timeout(t);
     }
-    if !a.is_closed() && !b.is_closed() && a.is_established() {
-        let _ = a.send(t, 1, 51, Bytes::from_static(b"still alive"), SendParams::default());
+    // Unless the input ended the association (an ABORT or SHUTDOWN with the right tag may),
+    // a message still goes through.
+    if !a.is_established() || !b.is_established() {
+        return;
     }
+    let alive = Bytes::from_static(b"still alive");
+    a.send(t, 1, 51, alive.clone(), SendParams::default()).expect("an established association takes a message");
+    for _ in 0..200 {
+        while let Some(p) = a.poll_transmit(t) {
+            b.handle_receive(t, &p);
+        }
+        while let Some(p) = b.poll_transmit(t) {
+            a.handle_receive(t, &p);
+        }
+        while a.poll_event().is_some() {}
+        while let Some(e) = b.poll_event() {
+            if e == (SctpEvent::Message { stream: 1, ppid: 51, data: alive.clone() }) {
+                return;
+            }
+        }
+        t += Duration::from_millis(50);
+        a.handle_timeout(t);
+        b.handle_timeout(t);
+    }
+    panic!("the association stopped carrying messages after this input");
 }
 
 /// Two associations, connected in memory.

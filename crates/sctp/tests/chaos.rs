@@ -34,6 +34,27 @@ fn msg(stream: u16, seq: u32, len: usize) -> Bytes {
     Bytes::from(v)
 }
 
+/// Checks a message made by [`msg`] against the length it was sent with; returns its
+/// (stream, seq) header.
+fn check(data: &[u8], len: impl Fn(u16, u32) -> usize) -> (u16, u32) {
+    let stream = u32::from_be_bytes(data[0..4].try_into().unwrap()) as u16;
+    let seq = u32::from_be_bytes(data[4..8].try_into().unwrap());
+    assert_eq!(data.len(), len(stream, seq).max(8), "{stream}/{seq}: wrong length");
+    assert!(data[8..].iter().all(|&b| b == (seq % 251) as u8), "{stream}/{seq}: corrupt body");
+    (stream, seq)
+}
+
+/// The length A sends message `seq` of `stream` with (below).
+fn a_len(stream: u16, seq: u32) -> usize {
+    let extra = seq as usize % 900;
+    match stream {
+        1 => 700 + extra,
+        2 => 3000 + extra,
+        3 => 1500 + extra,
+        _ => 200,
+    }
+}
+
 #[test]
 fn mixed_traffic_with_resets_on_a_bad_network() {
     for seed in 0..6u64 {
@@ -52,6 +73,7 @@ fn mixed_traffic_with_resets_on_a_bad_network() {
         let mut round = 0u32;
         let mut resets_done = 0;
         let mut stream4_generation = 0u32;
+        let mut got_unordered = 0u32;
         let ok = sim.run_until(Duration::from_secs(1200), |s| {
             round += 1;
             let now = s.now();
@@ -63,18 +85,18 @@ fn mixed_traffic_with_resets_on_a_bad_network() {
                 s.b.stats()
             );
             if s.a.buffered_amount_total() < 128 * 1024 && next_send.get(&1).copied().unwrap_or(0) < 3000 {
-                for (stream, params, len) in [
-                    (1u16, SendParams::default(), 700usize),
-                    (2, SendParams { ordered: false, ..Default::default() }, 3000),
-                    (3, SendParams { ordered: true, max_retransmits: Some(1), max_lifetime: None }, 1500),
+                for (stream, params) in [
+                    (1u16, SendParams::default()),
+                    (2, SendParams { ordered: false, ..Default::default() }),
+                    (3, SendParams { ordered: true, max_retransmits: Some(1), max_lifetime: None }),
                 ] {
                     let seq = next_send.entry(stream).or_default();
-                    s.a.send(now, stream, 53, msg(stream, *seq, len + (*seq as usize % 900)), params).unwrap();
+                    s.a.send(now, stream, 53, msg(stream, *seq, a_len(stream, *seq)), params).unwrap();
                     *seq += 1;
                 }
                 let seq4 = next_send.entry(4).or_default();
                 if *seq4 < 100
-                    && s.a.send(now, 4, 53, msg(4, stream4_generation * 1000 + *seq4, 200), SendParams::default()).is_ok()
+                    && s.a.send(now, 4, 53, msg(4, stream4_generation * 1000 + *seq4, a_len(4, 0)), SendParams::default()).is_ok()
                 {
                     *seq4 += 1;
                     if *seq4 == 100 {
@@ -89,8 +111,7 @@ fn mixed_traffic_with_resets_on_a_bad_network() {
             for e in std::mem::take(&mut s.ev_b) {
                 match e {
                     SctpEvent::Message { stream, data, .. } => {
-                        let st = u32::from_be_bytes(data[0..4].try_into().unwrap()) as u16;
-                        let seq = u32::from_be_bytes(data[4..8].try_into().unwrap());
+                        let (st, seq) = check(&data, a_len);
                         assert_eq!(st, stream);
                         assert!(seen.insert((stream, seq)), "seed {seed}: {stream}/{seq} delivered twice");
                         match stream {
@@ -104,7 +125,7 @@ fn mixed_traffic_with_resets_on_a_bad_network() {
                                 assert!(seq >= *want, "seed {seed}: PR stream went backwards");
                                 *want = seq + 1;
                             }
-                            _ => {}
+                            _ => got_unordered += 1,
                         }
                     }
                     SctpEvent::IncomingStreamsReset { streams } => {
@@ -119,7 +140,7 @@ fn mixed_traffic_with_resets_on_a_bad_network() {
             for e in std::mem::take(&mut s.ev_a) {
                 match e {
                     SctpEvent::Message { data, .. } => {
-                        assert_eq!(u32::from_be_bytes(data[4..8].try_into().unwrap()), from_b_next);
+                        assert_eq!(check(&data, |_, _| 100), (1, from_b_next));
                         from_b_next += 1;
                     }
                     SctpEvent::OutgoingStreamsReset { streams } => {
@@ -146,6 +167,8 @@ fn mixed_traffic_with_resets_on_a_bad_network() {
             "seed {seed} (idata {idata}): ordered {expect_ordered:?} from B {from_b_next} resets {resets_done} \
              after {round} rounds; {st:?}"
         );
+        // The unordered reliable stream arrived whole too (each message once, checked above).
+        assert_eq!(Some(&got_unordered), next_send.get(&2), "seed {seed}: unordered stream 2 incomplete");
         eprintln!(
             "seed {seed} idata {idata}: {:.0} s virtual, rtx {} fast {} t3 {} abandoned {}",
             sim.clock.elapsed().as_secs_f64(),

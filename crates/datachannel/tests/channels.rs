@@ -561,3 +561,67 @@ fn an_aborted_association_errors_then_closes_every_channel() {
     // The side that aborted closes its channels without an error.
     assert!(!p.events[1].iter().any(|e| matches!(e, DataChannelEvent::Error(..))), "{:?}", p.events[1]);
 }
+
+/// A peer may have at most 1,024 channels open at once (each keeps a label and a
+/// protocol): its further OPENs are dropped and counted, and the open channels keep
+/// working.
+#[test]
+fn a_peer_opens_at_most_1024_channels() {
+    let mut p = Pair::connected(15);
+    let now = p.now();
+    let ids: Vec<u16> = (0..1100).map(|i| p.dc[0].create(now, ChannelInit::new(format!("c{i}"))).unwrap()).collect();
+    p.settle(5 * SEC);
+    let incoming: Vec<u16> = p.events[1]
+        .iter()
+        .filter_map(|e| match e {
+            DataChannelEvent::Incoming(info) => Some(info.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(incoming, ids[..1024], "the first 1,024 OPENs open channels");
+    assert_eq!(p.dc[1].stats().bad_dcep, 1100 - 1024, "the others are dropped and counted");
+    p.send(0, ids[1023], b"the last one open", false);
+    p.settle(SEC);
+    assert_eq!(p.messages(1, ids[1023]), vec![(Bytes::from_static(b"the last one open"), false)]);
+}
+
+/// Messages for a channel the peer reopened before our side of the old one finished
+/// closing wait outside SCTP's flow control, so at most 1 MiB of them (all channels
+/// together) is kept; the rest are dropped and counted.
+#[test]
+fn reopen_backlogs_hold_at_most_1_mib() {
+    let mut p = Pair::connected(16);
+    let id = open_in_band(&mut p, 0, ChannelInit::new("old"));
+    p.settle(SEC);
+    // Node 0's answers to node 1's reset are lost while `hold` is set (its own request, the
+    // first RE-CONFIG it sends, goes through): node 1 stays Closing meanwhile.
+    let hold = std::rc::Rc::new(std::cell::Cell::new(true));
+    let holding = hold.clone();
+    let mut seen = 0;
+    p.filter = Some(Box::new(move |i, pkt| {
+        if i == 0 && common::has_chunk(pkt, common::RE_CONFIG) {
+            seen += 1;
+            return seen > 1 && holding.get();
+        }
+        false
+    }));
+    let now = p.now();
+    p.dc[0].close(now, id);
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))));
+    assert_eq!(p.dc[1].ready_state(id), Some(ReadyState::Closing));
+    let now = p.now();
+    assert_eq!(p.dc[0].create(now, ChannelInit::new("new")).unwrap(), id);
+    let message = |k: u8| vec![k; 60 * 1024];
+    for k in 0..20 {
+        p.send(0, id, &message(k), true);
+    }
+    p.settle(5 * SEC);
+    assert_eq!(p.dc[1].ready_state(id), Some(ReadyState::Closing), "the reset answers were lost");
+    assert_eq!(p.dc[1].stats().unknown_stream, 3, "1 MiB kept: 17 messages of 60 KiB, the other 3 dropped");
+    hold.set(false);
+    assert!(p.run_until(10 * SEC, |p| p.incoming(1, id).is_some()));
+    p.settle(SEC);
+    let got = p.messages(1, id);
+    assert_eq!(got.len(), 17);
+    assert!(got.iter().zip(0..).all(|((data, binary), k)| *binary && data[..] == message(k)[..]));
+}

@@ -332,3 +332,69 @@ fn stale_and_replayed_cookies_are_refused() {
     b.handle_receive(now, &cookie_echo);
     assert!(b.poll_event().is_none());
 }
+
+/// A peer can make us track at most 1,024 gaps above the cumulative TSN: a chunk that
+/// would open one more is dropped unmarked (the sender retransmits it); one that touches a
+/// tracked range is still taken.
+#[test]
+fn out_of_order_tsn_ranges_are_capped_at_1024() {
+    let mut sim = established(config(2));
+    let d = probe(&mut sim, "first");
+    let now = sim.now();
+    let dropped = sim.b.stats().dropped_chunks;
+    let chunk = |off: u32| {
+        let mut f = d.clone();
+        f.tsn = d.tsn.wrapping_add(off);
+        f.unordered = true;
+        f.payload = Bytes::from_static(b"x");
+        Chunk::Data(f)
+    };
+    // Every other TSN: each opens a range of its own.
+    for i in 1..=1100u32 {
+        let p = forge(&sim, vec![chunk(2 * i)]);
+        sim.b.handle_receive(now, &p);
+        while sim.b.poll_transmit(now).is_some() {}
+    }
+    assert_eq!(sim.b.stats().dropped_chunks - dropped, 1100 - 1024, "the ranges past 1,024 are dropped");
+    // Between two tracked ranges (joining them) and right after the last one: taken.
+    for off in [3, 2049] {
+        let p = forge(&sim, vec![chunk(off)]);
+        sim.b.handle_receive(now, &p);
+    }
+    assert_eq!(sim.b.stats().dropped_chunks - dropped, 1100 - 1024);
+    let delivered =
+        std::iter::from_fn(|| sim.b.poll_event()).filter(|e| matches!(e, SctpEvent::Message { .. })).count();
+    assert_eq!(delivered, 1024 + 2);
+}
+
+/// Overlapping and repeated gap blocks ack each chunk once: thousands of blocks over the
+/// same chunks take the bytes out of flight exactly once and leave the uncovered chunk
+/// outstanding.
+#[test]
+fn overlapping_gap_blocks_ack_each_chunk_once() {
+    let mut sim = established(config(2));
+    let d = probe(&mut sim, "first");
+    let a_tag = sim.a.local_tag_for_fuzzing().unwrap();
+    assert!(sim.run_until(Duration::from_secs(1), |s| s.a.stats().outstanding_chunks == 0));
+    let now = sim.now();
+    for i in 0..4u8 {
+        sim.a.send(now, 1, 53, Bytes::from(vec![i; 250]), SendParams::default()).unwrap();
+    }
+    let sent: Vec<_> = std::iter::from_fn(|| sim.a.poll_transmit(now)).collect();
+    assert!(!sent.is_empty());
+    assert_eq!((sim.a.stats().flight_size, sim.a.stats().outstanding_chunks), (1000, 4));
+    // TSN d+1 is missing; d+2..d+4 are covered again and again.
+    let mut gaps: Vec<(u16, u16)> = [(2, 3), (3, 4), (2, 4), (4, 4)].repeat(1000);
+    gaps.push((2, 2));
+    let sack = sctp::chunk::Sack { cum_tsn_ack: d.tsn, a_rwnd: 1 << 20, gaps, dups: vec![] };
+    let p = Packet {
+        header: CommonHeader { src_port: 5000, dst_port: 5000, vtag: a_tag, checksum: 0 },
+        chunks: vec![Chunk::Sack(sack)],
+    }
+    .encode(false);
+    sim.a.handle_receive(now, &p);
+    let st = sim.a.stats();
+    assert_eq!(st.flight_size, 250, "{st:?}");
+    // The one missing chunk is retransmitted and the message goes through.
+    still_works(&mut sim);
+}

@@ -23,8 +23,13 @@ export OXRTC_PYTHON
 echo "== test peers: Go and Pion v3 (Debian), werift (npm)"
 PEERS_ENV=$(scripts/interop-peers.sh) || { echo "test.sh: installing Go, Pion or werift failed (see above)" >&2; exit 1; }
 eval "$PEERS_ENV"
-eval "$(scripts/coturn.sh start)"
+# `eval "$(...)"` would swallow a failed start (eval of nothing succeeds): check it.
 trap 'scripts/coturn.sh stop >/dev/null 2>&1 || true' EXIT
+if ! coturn_env=$(scripts/coturn.sh start) || [ -z "$coturn_env" ]; then
+  echo "test.sh: coturn did not start (its messages are above); the TURN interop tests need it: stopping" >&2
+  exit 1
+fi
+eval "$coturn_env"
 
 echo "== cargo test (unit, scenarios, fuzz corpora, interop with aioice, aiortc, coturn, Pion and werift)"
 # The bench package (other stacks, release-only harnesses) is checked by clippy

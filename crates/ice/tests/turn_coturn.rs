@@ -302,7 +302,8 @@ fn close_deallocates() {
     // The server really deleted it: the same 5-tuple can allocate again. coturn
     // answers 437 (Allocation Mismatch) while a session holds the 5-tuple, and it
     // drops a deallocated session on its next 1 s tick; an allocation that was
-    // not deleted would hold it for its whole 600 s lifetime.
+    // not deleted would hold it for its whole 600 s lifetime. Retry until it allocates,
+    // within a bound far below that lifetime (a loaded machine may delay coturn's ticks).
     let closed_at = Instant::now();
     let Peer { mut socket, .. } = a;
     loop {
@@ -314,7 +315,7 @@ fn close_deallocates() {
             break;
         }
         assert_eq!(again.events, vec![TurnEvent::Failed(TurnError::AllocationMismatch { server: coturn().server })]);
-        assert!(closed_at.elapsed() < Duration::from_secs(3), "the 5-tuple is still allocated 3 s after close");
+        assert!(closed_at.elapsed() < Duration::from_secs(60), "the 5-tuple is still allocated 60 s after close");
         socket = again.socket;
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -93,35 +93,27 @@ pub trait Endpoint {
     fn poll_timeout(&self) -> Option<Instant>;
 }
 
-impl<E: Endpoint + ?Sized> Endpoint for &mut E {
-    fn handle_receive(&mut self, now: Instant, local: SocketAddr, source: SocketAddr, data: &[u8]) {
-        (**self).handle_receive(now, local, source, data)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        (**self).handle_timeout(now)
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
-        (**self).poll_transmit(now)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        (**self).poll_timeout()
-    }
+/// Endpoints behind a pointer (`&mut E`, `Box<dyn Endpoint>`) are endpoints too.
+macro_rules! forward_endpoint {
+    ($($pointer:ty),*) => {$(
+        impl<E: Endpoint + ?Sized> Endpoint for $pointer {
+            fn handle_receive(&mut self, now: Instant, local: SocketAddr, source: SocketAddr, data: &[u8]) {
+                (**self).handle_receive(now, local, source, data)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                (**self).handle_timeout(now)
+            }
+            fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+                (**self).poll_transmit(now)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                (**self).poll_timeout()
+            }
+        }
+    )*};
 }
 
-impl<E: Endpoint + ?Sized> Endpoint for Box<E> {
-    fn handle_receive(&mut self, now: Instant, local: SocketAddr, source: SocketAddr, data: &[u8]) {
-        (**self).handle_receive(now, local, source, data)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        (**self).handle_timeout(now)
-    }
-    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
-        (**self).poll_transmit(now)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        (**self).poll_timeout()
-    }
-}
+forward_endpoint!(&mut E, Box<E>);
 
 /// A scenario: endpoints on a network, driven on a virtual clock.
 ///

@@ -45,6 +45,25 @@ async fn finish(mut child: Child, what: &str) -> String {
     out
 }
 
+/// Waits until `ready` holds, checking every 20 ms, for at most 20 s.
+async fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(tokio::time::Instant::now() < deadline, "{what} not ready within 20 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether a socket listens on 127.0.0.1:`port` (read from /proc/net/tcp, so that looking
+/// neither connects to nor competes with the listener).
+fn tcp_listening(port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp").unwrap_or_default().lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() > 3 && f[1] == local && f[3] == "0A"
+    })
+}
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("oxrtc-{name}-{}", std::process::id()))
 }
@@ -65,7 +84,7 @@ async fn datachannel_cli_against_itself_over_a_unix_socket() {
     let cli = example("datachannel-cli");
     let sig = ["--signaling", "unix-socket", "--signaling-path", sock.to_str().unwrap()];
     let offer = spawn(Command::new(&cli).arg("offer").args(sig).args(["--count", "3", "--interval-ms", "100"]));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("the offerer's signaling socket", || sock.exists()).await;
     let answer = spawn(Command::new(&cli).arg("answer").args(sig));
     let offer_out = finish(offer, "offerer").await;
     let answer_out = finish(answer, "answerer").await;
@@ -85,7 +104,7 @@ async fn datachannel_cli_offers_to_aiortc_over_tcp() {
         "--interval-ms",
         "100",
     ]));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for("the offerer's signaling port", || tcp_listening(port.parse().unwrap())).await;
     let aiortc = spawn(
         Command::new(env("OXRTC_PYTHON"))
             .arg(repo_root().join("tests/peers/aiortc_datachannel_cli.py"))
@@ -110,7 +129,7 @@ async fn aiortc_offers_to_datachannel_cli_over_a_unix_socket() {
             .args(sig)
             .args(["--count", "3"]),
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_for("aiortc's signaling socket", || sock.exists()).await;
     let answer = spawn(Command::new(example("datachannel-cli")).arg("answer").args(sig));
     assert_rtts(&finish(aiortc, "aiortc offerer").await, 3);
     let out = finish(answer, "oxrtc answerer").await;
@@ -199,9 +218,10 @@ async fn datachannel_filexfer_sends_a_file_intact() {
     let _ = std::fs::remove_file(&sock);
     let sig = ["--signaling", "unix-socket", "--signaling-path", sock.to_str().unwrap()];
     let fx = example("datachannel-filexfer");
-    let receive = spawn(Command::new(&fx).arg("receive").arg(&output).args(sig));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The sender speaks first, so it listens: start it, then the receiver once it does.
     let send = spawn(Command::new(&fx).arg("send").arg(&input).args(sig));
+    wait_for("the sender's signaling socket", || sock.exists()).await;
+    let receive = spawn(Command::new(&fx).arg("receive").arg(&output).args(sig));
     let sent = finish(send, "sender").await;
     let received = finish(receive, "receiver").await;
     assert!(sent.contains("receiver says ok"), "{sent}");

@@ -152,7 +152,9 @@ async fn exchange_through_relays(config_a: IceTransportConfig, config_b: IceTran
             _ => {}
         }
     }
-    for (local, remote) in selected.iter().flatten() {
+    // Both sides reported the pair they carried the data on, and it is relayed at both ends.
+    for (side, pair) in selected.iter().enumerate() {
+        let (local, remote) = pair.as_ref().unwrap_or_else(|| panic!("side {side} never reported a selected pair"));
         assert_eq!(local.kind, CandidateKind::Relayed);
         assert_eq!(remote.kind, CandidateKind::Relayed);
     }

@@ -574,7 +574,7 @@ fn a_peer_opens_at_most_1024_channels() {
     let incoming: Vec<u16> = p.events[1]
         .iter()
         .filter_map(|e| match e {
-            DataChannelEvent::Incoming(info) => Some(info.id),
+            DataChannelEvent::Incoming(info) => info.id,
             _ => None,
         })
         .collect();

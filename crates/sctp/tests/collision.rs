@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{config, lossy, Pattern, Sim};
+use common::{config, lossy, Pattern, Sim, Simulation};
 use sctp::chunk::Chunk;
 use sctp::{Association, Packet, SctpConfig, SctpEvent, SendParams};
 

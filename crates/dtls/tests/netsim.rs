@@ -219,16 +219,8 @@ impl Sim {
 impl Simulation for Sim {
     type Endpoint<'a> = &'a mut Node;
 
-    fn net(&mut self) -> &mut Network {
-        &mut self.net
-    }
-
-    fn clock(&mut self) -> &mut VirtualClock {
-        &mut self.clock
-    }
-
-    fn endpoint_count(&self) -> usize {
-        2
+    fn world(&mut self) -> (&mut Network, &mut VirtualClock) {
+        (&mut self.net, &mut self.clock)
     }
 
     fn endpoint(&mut self, i: usize) -> &mut Node {

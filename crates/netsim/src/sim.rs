@@ -46,9 +46,7 @@
 //!
 //! impl Simulation for Pair {
 //!     type Endpoint<'a> = &'a mut Ponger;
-//!     fn net(&mut self) -> &mut Network { &mut self.net }
-//!     fn clock(&mut self) -> &mut VirtualClock { &mut self.clock }
-//!     fn endpoint_count(&self) -> usize { 2 }
+//!     fn world(&mut self) -> (&mut Network, &mut VirtualClock) { (&mut self.net, &mut self.clock) }
 //!     fn endpoint(&mut self, i: usize) -> &mut Ponger { &mut self.nodes[i] }
 //!     fn route(&self, to: SocketAddr) -> Option<usize> { self.nodes.iter().position(|n| n.addr == to) }
 //! }
@@ -125,12 +123,12 @@ pub trait Simulation: Sized {
     where
         Self: 'a;
 
-    /// The network between the endpoints.
-    fn net(&mut self) -> &mut Network;
-    /// The virtual clock.
-    fn clock(&mut self) -> &mut VirtualClock;
-    /// How many endpoints there are (numbered from 0).
-    fn endpoint_count(&self) -> usize;
+    /// The network between the endpoints and the virtual clock.
+    fn world(&mut self) -> (&mut Network, &mut VirtualClock);
+    /// How many endpoints there are (numbered from 0); two unless said otherwise.
+    fn endpoint_count(&self) -> usize {
+        2
+    }
     /// Endpoint `i`.
     fn endpoint(&mut self, i: usize) -> Self::Endpoint<'_>;
     /// Which endpoint receives datagrams addressed to `to` (`None`: nobody; dropped).
@@ -143,6 +141,16 @@ pub trait Simulation: Sized {
     /// Runs the other work due at `now`; called once per step, after the deliveries and
     /// before the endpoints' timeouts. Whatever it makes endpoints send is flushed after.
     fn handle_extra(&mut self, _now: Instant) {}
+
+    /// The network between the endpoints.
+    fn net(&mut self) -> &mut Network {
+        self.world().0
+    }
+
+    /// The virtual clock.
+    fn clock(&mut self) -> &mut VirtualClock {
+        self.world().1
+    }
 
     /// The current virtual time.
     fn now(&mut self) -> Instant {

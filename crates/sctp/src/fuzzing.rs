@@ -36,17 +36,9 @@ pub fn sctp_packet(now: Instant, data: &[u8]) {
     a.handle_receive(now, &fixed);
     let mut t = now;
     for _ in 0..50 {
-        while let Some(p) = a.poll_transmit(t) {
-            b.handle_receive(t, &p);
-        }
-        while let Some(p) = b.poll_transmit(t) {
-            a.handle_receive(t, &p);
-        }
-        while a.poll_event().is_some() {}
+        exchange(&mut a, &mut b, t);
         while b.poll_event().is_some() {}
-        t += Duration::from_millis(50);
-        a.handle_timeout(t);
-        b.handle_timeout(t);
+        t = tick(&mut a, &mut b, t);
     }
     // Unless the input ended the association (an ABORT or SHUTDOWN with the right tag may),
     // a message still goes through.
@@ -56,23 +48,34 @@ pub fn sctp_packet(now: Instant, data: &[u8]) {
     let alive = Bytes::from_static(b"still alive");
     a.send(t, 1, 51, alive.clone(), SendParams::default()).expect("an established association takes a message");
     for _ in 0..200 {
-        while let Some(p) = a.poll_transmit(t) {
-            b.handle_receive(t, &p);
-        }
-        while let Some(p) = b.poll_transmit(t) {
-            a.handle_receive(t, &p);
-        }
-        while a.poll_event().is_some() {}
+        exchange(&mut a, &mut b, t);
         while let Some(e) = b.poll_event() {
             if e == (SctpEvent::Message { stream: 1, ppid: 51, data: alive.clone() }) {
                 return;
             }
         }
-        t += Duration::from_millis(50);
-        a.handle_timeout(t);
-        b.handle_timeout(t);
+        t = tick(&mut a, &mut b, t);
     }
     panic!("the association stopped carrying messages after this input");
+}
+
+/// Moves every packet each way once at `t`; drops A's events.
+fn exchange(a: &mut Association, b: &mut Association, t: Instant) {
+    while let Some(p) = a.poll_transmit(t) {
+        b.handle_receive(t, &p);
+    }
+    while let Some(p) = b.poll_transmit(t) {
+        a.handle_receive(t, &p);
+    }
+    while a.poll_event().is_some() {}
+}
+
+/// 50 ms later: both handle their timeouts. Returns the new time.
+fn tick(a: &mut Association, b: &mut Association, t: Instant) -> Instant {
+    let t = t + Duration::from_millis(50);
+    a.handle_timeout(t);
+    b.handle_timeout(t);
+    t
 }
 
 /// Two associations, connected in memory.
@@ -81,14 +84,8 @@ fn pair(now: Instant) -> (Association, Association) {
     let mut b = Association::new(now, SctpConfig { seed: 2, ..SctpConfig::default() });
     a.connect(now);
     for _ in 0..8 {
-        while let Some(p) = a.poll_transmit(now) {
-            b.handle_receive(now, &p);
-        }
-        while let Some(p) = b.poll_transmit(now) {
-            a.handle_receive(now, &p);
-        }
+        exchange(&mut a, &mut b, now);
     }
-    while a.poll_event().is_some() {}
     while b.poll_event().is_some() {}
     (a, b)
 }

@@ -253,12 +253,8 @@ impl Endpoint for StunServers<'_> {
 impl Simulation for Scenario {
     type Endpoint<'a> = Box<dyn Endpoint + 'a>;
 
-    fn net(&mut self) -> &mut Network {
-        &mut self.net
-    }
-
-    fn clock(&mut self) -> &mut VirtualClock {
-        &mut self.clock
+    fn world(&mut self) -> (&mut Network, &mut VirtualClock) {
+        (&mut self.net, &mut self.clock)
     }
 
     /// Peer A, peer B, the STUN servers.

@@ -130,16 +130,8 @@ impl Endpoint for Node<'_> {
 impl Simulation for Sim {
     type Endpoint<'a> = Node<'a>;
 
-    fn net(&mut self) -> &mut Network {
-        &mut self.net
-    }
-
-    fn clock(&mut self) -> &mut VirtualClock {
-        &mut self.clock
-    }
-
-    fn endpoint_count(&self) -> usize {
-        2
+    fn world(&mut self) -> (&mut Network, &mut VirtualClock) {
+        (&mut self.net, &mut self.clock)
     }
 
     fn endpoint(&mut self, i: usize) -> Node<'_> {

@@ -32,22 +32,53 @@ const COMMAND_BATCH: usize = 256;
 /// TURN deallocation) before the task ends anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// A sans-IO endpoint the driver runs.
+/// The sans-IO surface the driver feeds: time, datagrams and TURN stream
+/// frames in; datagrams and the next timeout out. The peer connection and
+/// the bare transport have it under the same names.
+pub(crate) trait Core {
+    fn handle_receive(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]);
+    fn handle_stream_frame(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, frame: &[u8]);
+    fn turn_stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+}
+
+macro_rules! core_for {
+    ($($t:ty),*) => {$(
+        impl Core for $t {
+            fn handle_receive(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+                <$t>::handle_receive(self, now, local, from, data)
+            }
+            fn handle_stream_frame(&mut self, now: Instant, server: SocketAddr, t: TurnTransport, frame: &[u8]) {
+                <$t>::handle_stream_frame(self, now, server, t, frame)
+            }
+            fn turn_stream_failed(&mut self, now: Instant, server: SocketAddr, t: TurnTransport, reason: &str) {
+                <$t>::turn_stream_failed(self, now, server, t, reason)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$t>::handle_timeout(self, now)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$t>::poll_timeout(self)
+            }
+            fn poll_transmit(&mut self) -> Option<Transmit> {
+                <$t>::poll_transmit(self)
+            }
+        }
+    )*};
+}
+core_for!(peer::PeerConnection, peer::Transport);
+
+/// What the driver runs: a [`Core`] and the face that talks to the
+/// application (commands in, events out).
 pub(crate) trait Endpoint: Send + 'static {
     /// What the handles ask of it.
     type Command: Send + 'static;
-    /// A datagram from `from` on local socket `local`.
-    fn receive(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]);
-    /// A frame from a TURN server over TCP/TLS.
-    fn stream_frame(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, frame: &[u8]);
-    /// A TURN TCP/TLS connection failed.
-    fn stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str);
-    /// The timer fired.
-    fn timeout(&mut self, now: Instant);
-    /// When the timer should fire.
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// The next datagram to send.
-    fn poll_transmit(&mut self) -> Option<Transmit>;
+    /// Its sans-IO core.
+    type Core: Core;
+    fn core(&mut self) -> &mut Self::Core;
+    fn core_ref(&self) -> &Self::Core;
     /// A command; `Err(done)` asks to close (answer `done` once closed).
     fn command(&mut self, now: Instant, c: Self::Command) -> Result<(), Option<oneshot::Sender<()>>>;
     /// Close: say goodbye to the peer.
@@ -113,7 +144,7 @@ struct Task<E> {
 impl<E: Endpoint> Task<E> {
     fn flush(&mut self, now: Instant) {
         self.endpoint.deliver(now);
-        while let Some(t) = self.endpoint.poll_transmit() {
+        while let Some(t) = self.endpoint.core().poll_transmit() {
             self.out.push(t);
         }
         self.udp.send_all(&mut self.out, &self.streams);
@@ -130,11 +161,11 @@ impl<E: Endpoint> Task<E> {
         loop {
             self.flush(Instant::now());
             if let Some((_, deadline)) = &closing {
-                if self.endpoint.poll_timeout().is_none() || Instant::now() >= *deadline {
+                if self.endpoint.core_ref().poll_timeout().is_none() || Instant::now() >= *deadline {
                     break;
                 }
             }
-            let timeout = self.endpoint.poll_timeout();
+            let timeout = self.endpoint.core_ref().poll_timeout();
             let sleep = async {
                 match timeout {
                     Some(t) => tokio::time::sleep_until(t.into()).await,
@@ -153,7 +184,7 @@ impl<E: Endpoint> Task<E> {
                     for _ in 0..RECV_BATCH {
                         let Some(r) = self.udp.recv(i, &mut buf) else { break };
                         for datagram in buf[..r.len].chunks(r.stride) {
-                            self.endpoint.receive(now, local, r.from, datagram);
+                            self.endpoint.core().handle_receive(now, local, r.from, datagram);
                         }
                     }
                 }
@@ -161,15 +192,15 @@ impl<E: Endpoint> Task<E> {
                     let now = Instant::now();
                     let (server, transport) = (self.streams[i].server, self.streams[i].transport);
                     match msg {
-                        StreamMsg::Frame(f) => self.endpoint.stream_frame(now, server, transport, &f),
+                        StreamMsg::Frame(f) => self.endpoint.core().handle_stream_frame(now, server, transport, &f),
                         StreamMsg::Failed(reason) => {
                             self.streams[i].writes = None;
-                            self.endpoint.stream_failed(now, server, transport, &reason);
+                            self.endpoint.core().turn_stream_failed(now, server, transport, &reason);
                         }
                     }
                 }
                 _ = wake.notified() => {}
-                _ = sleep => self.endpoint.timeout(Instant::now()),
+                _ = sleep => self.endpoint.core().handle_timeout(Instant::now()),
                 cmd = commands.recv(), if closing.is_none() => {
                     let now = Instant::now();
                     // Take what else is queued (up to a batch) before

@@ -284,29 +284,14 @@ impl Ortc {
 
 impl Endpoint for Ortc {
     type Command = Command;
+    type Core = Transport;
 
-    fn receive(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        self.transport.handle_receive(now, local, from, data);
+    fn core(&mut self) -> &mut Transport {
+        &mut self.transport
     }
 
-    fn stream_frame(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, frame: &[u8]) {
-        self.transport.handle_stream_frame(now, server, transport, frame);
-    }
-
-    fn stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str) {
-        self.transport.turn_stream_failed(now, server, transport, reason);
-    }
-
-    fn timeout(&mut self, now: Instant) {
-        self.transport.handle_timeout(now);
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.transport.poll_timeout()
-    }
-
-    fn poll_transmit(&mut self) -> Option<ice::Transmit> {
-        self.transport.poll_transmit()
+    fn core_ref(&self) -> &Transport {
+        &self.transport
     }
 
     fn command(&mut self, now: Instant, c: Command) -> Result<(), Option<oneshot::Sender<()>>> {

@@ -499,28 +499,14 @@ struct Pc {
 impl Endpoint for Pc {
     type Command = Command;
 
-    fn receive(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        self.core.handle_receive(now, local, from, data);
+    type Core = PeerConnection;
+
+    fn core(&mut self) -> &mut PeerConnection {
+        &mut self.core
     }
 
-    fn stream_frame(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, frame: &[u8]) {
-        self.core.handle_stream_frame(now, server, transport, frame);
-    }
-
-    fn stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str) {
-        self.core.turn_stream_failed(now, server, transport, reason);
-    }
-
-    fn timeout(&mut self, now: Instant) {
-        self.core.handle_timeout(now);
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.core.poll_timeout()
-    }
-
-    fn poll_transmit(&mut self) -> Option<ice::Transmit> {
-        self.core.poll_transmit()
+    fn core_ref(&self) -> &PeerConnection {
+        &self.core
     }
 
     fn close(&mut self, now: Instant) {

@@ -117,8 +117,6 @@ impl DtlsTransport {
                 Packet::Datagram(d) | Packet::Dtls(d) => DtlsTransportEvent::Data(d),
                 Packet::Rtp(p) => DtlsTransportEvent::Rtp(p),
                 Packet::Rtcp(p) => DtlsTransportEvent::Rtcp(p),
-                // Only with an SCTP transport attached, which takes this handle.
-                Packet::Channel(_) => return None,
             },
             else => return None,
         };

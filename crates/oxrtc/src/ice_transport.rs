@@ -13,9 +13,10 @@ use bytes::Bytes;
 use datachannel::{ChannelInit, DataChannelError};
 use ice::{Candidate, Credentials, IceAgent, IceConfig, IceEvent, TurnTransport};
 use peer::{Transport, TransportEvent};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
+use crate::data_channel::Consumed;
 use crate::driver::{self, Endpoint, Sockets};
 use crate::dtls_transport::DtlsNotice;
 use crate::net::InterfaceFilter;
@@ -72,8 +73,6 @@ pub(crate) enum Packet {
     Rtp(Vec<u8>),
     /// An unprotected RTCP compound packet.
     Rtcp(Vec<u8>),
-    /// A data channel event of the attached SCTP transport.
-    Channel(datachannel::DataChannelEvent),
 }
 
 type Reply<T> = oneshot::Sender<T>;
@@ -103,6 +102,12 @@ pub struct IceTransport {
     commands: mpsc::Sender<Command>,
     pub(crate) control: mpsc::Receiver<Notice>,
     pub(crate) data: mpsc::Receiver<Packet>,
+    /// Events of an attached SCTP transport: unbounded by count, bounded by
+    /// SCTP's receive window, which a message holds until it is read
+    /// (pull-style delivery).
+    pub(crate) channel_events: mpsc::UnboundedReceiver<datachannel::DataChannelEvent>,
+    /// Messages read, for the task to reopen the window.
+    pub(crate) consumed: Arc<Consumed>,
     credentials: Credentials,
     sockets: Vec<SocketAddr>,
     mdns: crate::mdns::Resolver,
@@ -157,9 +162,27 @@ impl IceTransport {
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (control_tx, control_rx) = mpsc::channel(EVENT_QUEUE);
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
-        let endpoint = Ortc { transport, control: control_tx, data: data_tx, dropped: 0 };
-        driver::spawn(endpoint, udp, turn, tls, cmd_rx, Arc::new(Notify::new()), span);
-        Ok(IceTransport { commands: cmd_tx, control: control_rx, data: data_rx, credentials, sockets: addrs, mdns })
+        let (channel_tx, channel_rx) = mpsc::unbounded_channel();
+        let consumed = Arc::new(Consumed::default());
+        let endpoint = Ortc {
+            transport,
+            control: control_tx,
+            data: data_tx,
+            channels: channel_tx,
+            consumed: consumed.clone(),
+            dropped: 0,
+        };
+        driver::spawn(endpoint, udp, turn, tls, cmd_rx, consumed.wake.clone(), span);
+        Ok(IceTransport {
+            commands: cmd_tx,
+            control: control_rx,
+            data: data_rx,
+            channel_events: channel_rx,
+            consumed,
+            credentials,
+            sockets: addrs,
+            mdns,
+        })
     }
 
     /// Our ufrag and password.
@@ -268,6 +291,8 @@ struct Ortc {
     transport: Transport,
     control: mpsc::Sender<Notice>,
     data: mpsc::Sender<Packet>,
+    channels: mpsc::UnboundedSender<datachannel::DataChannelEvent>,
+    consumed: Arc<Consumed>,
     dropped: u64,
 }
 
@@ -354,7 +379,13 @@ impl Endpoint for Ortc {
         self.transport.close(now);
     }
 
-    fn deliver(&mut self, _now: Instant) {
+    fn deliver(&mut self, now: Instant) {
+        let (bytes, messages) = self.consumed.take();
+        if messages > 0 {
+            if let Some(dc) = self.transport.channels_mut(now) {
+                dc.consumed(bytes, messages);
+            }
+        }
         while let Some(e) = self.transport.poll_event() {
             match e {
                 TransportEvent::Ice(e) => emit(&self.control, Notice::Ice(e)),
@@ -367,7 +398,16 @@ impl Endpoint for Ortc {
                 TransportEvent::DtlsData(d) => self.deliver_packet(Packet::Dtls(d)),
                 TransportEvent::Rtp(p) => self.deliver_packet(Packet::Rtp(p)),
                 TransportEvent::Rtcp(p) => self.deliver_packet(Packet::Rtcp(p)),
-                TransportEvent::Channel(e) => self.deliver_packet(Packet::Channel(e)),
+                TransportEvent::Channel(e) => {
+                    if let Err(mpsc::error::SendError(datachannel::DataChannelEvent::Message { data, .. })) =
+                        self.channels.send(e)
+                    {
+                        // Nobody will read it: its room in the window comes back.
+                        if let Some(dc) = self.transport.channels_mut(now) {
+                            dc.consumed(data.len().max(1), 1);
+                        }
+                    }
+                }
             }
         }
     }

@@ -32,8 +32,14 @@ pub struct SctpTransport {
 impl SctpTransport {
     /// Attaches an SCTP association configured by `config` (ports from
     /// `a=sctp-port`, `max_message_size` we accept, `remote_max_message_size`
-    /// of the peer) to `dtls`.
-    pub async fn start(dtls: DtlsTransport, config: sctp::SctpConfig) -> Result<Self, DtlsError> {
+    /// of the peer) to `dtls`. Delivery is pull-style whatever
+    /// `config.hold_until_consumed` says: a message holds its room in SCTP's
+    /// receive window until [`next_event`](Self::next_event) hands it out.
+    pub async fn start(dtls: DtlsTransport, mut config: sctp::SctpConfig) -> Result<Self, DtlsError> {
+        // Pull-style delivery: a message holds its room in the receive
+        // window until `next_event` hands it out, so a slow reader slows the
+        // peer down and nothing is dropped.
+        config.hold_until_consumed = true;
         let (tx, rx) = oneshot::channel();
         dtls.ice().command(Command::AttachSctp(Box::new(config), tx)).await;
         rx.await.map_err(|_| DtlsError::Closed)??;
@@ -77,8 +83,13 @@ impl SctpTransport {
                 Notice::Dtls(DtlsNotice::Closed) => SctpTransportEvent::Dtls(DtlsTransportEvent::Closed),
                 Notice::Dtls(DtlsNotice::Failed(e)) => SctpTransportEvent::Dtls(DtlsTransportEvent::Failed(e)),
             },
+            Some(e) = ice.channel_events.recv() => {
+                if let DataChannelEvent::Message { data, .. } = &e {
+                    ice.consumed.add(data.len());
+                }
+                SctpTransportEvent::Channel(e)
+            }
             Some(p) = ice.data.recv() => match p {
-                Packet::Channel(e) => SctpTransportEvent::Channel(e),
                 Packet::Datagram(d) | Packet::Dtls(d) => SctpTransportEvent::Dtls(DtlsTransportEvent::Data(d)),
                 Packet::Rtp(p) => SctpTransportEvent::Dtls(DtlsTransportEvent::Rtp(p)),
                 Packet::Rtcp(p) => SctpTransportEvent::Dtls(DtlsTransportEvent::Rtcp(p)),

@@ -19,6 +19,7 @@
 //! time and peak RSS from `wait4`. Every stack gathers loopback candidates only, and each child
 //! refuses a description holding a candidate that is not 127.0.0.1.
 
+mod oxrtc_ortc_peer;
 mod oxrtc_peer;
 mod rustrtc_peer;
 mod udp;
@@ -45,7 +46,7 @@ pub enum Workload {
 }
 
 /// A stack under test.
-const STACKS: [&str; 5] = ["oxrtc", "webrtc-rs", "rustrtc", "aiortc", "udp"];
+const STACKS: [&str; 6] = ["oxrtc", "oxrtc-ortc", "webrtc-rs", "rustrtc", "aiortc", "udp"];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -93,6 +94,8 @@ fn child(stack: &str, w: Workload) {
             match (stack, w) {
                 ("oxrtc", Workload::Setup { runs }) => setup_median(runs, oxrtc_peer::setup).await,
                 ("oxrtc", Workload::Transfer { size, count }) => oxrtc_peer::transfer(size, count).await,
+                ("oxrtc-ortc", Workload::Setup { runs }) => setup_median(runs, oxrtc_ortc_peer::setup).await,
+                ("oxrtc-ortc", Workload::Transfer { size, count }) => oxrtc_ortc_peer::transfer(size, count).await,
                 ("webrtc-rs", Workload::Setup { runs }) => setup_median(runs, webrtc_rs_peer::setup).await,
                 ("webrtc-rs", Workload::Transfer { size, count }) => webrtc_rs_peer::transfer(size, count).await,
                 ("rustrtc", Workload::Setup { runs }) => setup_median(runs, rustrtc_peer::setup).await,

@@ -26,6 +26,9 @@ use crate::udp::Udp;
 
 /// Datagrams read from a socket in one go before output is flushed.
 const RECV_BATCH: usize = 64;
+/// Due timers handled one after another before the task sleeps (and so
+/// reads the socket and the commands) anyway.
+const MAX_DUE_IN_A_ROW: u32 = 16;
 /// Commands taken in one go before output is flushed.
 const COMMAND_BATCH: usize = 256;
 /// How long a closing endpoint may take to say goodbye (close_notify,
@@ -158,6 +161,7 @@ impl<E: Endpoint> Task<E> {
     ) {
         let mut buf = vec![0u8; 65536];
         let mut closing: Option<(Option<oneshot::Sender<()>>, Instant)> = None;
+        let mut due_in_a_row = 0;
         loop {
             self.flush(Instant::now());
             if let Some((_, deadline)) = &closing {
@@ -166,6 +170,16 @@ impl<E: Endpoint> Task<E> {
                 }
             }
             let timeout = self.endpoint.core_ref().poll_timeout();
+            // A timer already due runs now: tokio's timer wheel rounds a
+            // sleep up to its next millisecond tick, which cost set-up a
+            // millisecond per timer-driven step (a first check, a flight).
+            // Bounded, so that a core that stays due cannot starve the socket.
+            if timeout.is_some_and(|t| t <= Instant::now()) && due_in_a_row < MAX_DUE_IN_A_ROW {
+                due_in_a_row += 1;
+                self.endpoint.core().handle_timeout(Instant::now());
+                continue;
+            }
+            due_in_a_row = 0;
             let sleep = async {
                 match timeout {
                     Some(t) => tokio::time::sleep_until(t.into()).await,

@@ -93,6 +93,34 @@ pub struct ChannelInfo {
     pub negotiated: bool,
 }
 
+/// What happens to one channel: the W3C `RTCDataChannel` events. The same
+/// vocabulary at every layer: here by stream id in
+/// [`DataChannelEvent::Channel`], in the peer connection by handle, and on
+/// the tokio facade's channel handles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelEvent {
+    /// Open (W3C `open`): messages can be sent.
+    Open,
+    /// A message (W3C `message`).
+    Message {
+        /// The payload (empty for an empty message).
+        data: Bytes,
+        /// Binary (`true`) or a UTF-8 string (`false`).
+        binary: bool,
+    },
+    /// The buffered amount fell to or below its threshold (W3C
+    /// `bufferedamountlow`).
+    BufferedAmountLow,
+    /// Closing started (W3C `closing`), by us or by the peer.
+    Closing,
+    /// The channel failed (W3C `error`, an `OperationError`): the
+    /// association was aborted or the peer became unreachable. `Closed`
+    /// follows.
+    Error(String),
+    /// Closed (W3C `close`); its id may be reused. Nothing follows.
+    Closed,
+}
+
 /// What happened, for the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataChannelEvent {
@@ -100,27 +128,8 @@ pub enum DataChannelEvent {
     Connected,
     /// The peer opened a channel in band (W3C `datachannel` event); it is open.
     Incoming(ChannelInfo),
-    /// Our channel is open (W3C `open`).
-    Open(u16),
-    /// A message (W3C `message`).
-    Message {
-        /// The channel.
-        id: u16,
-        /// The payload (empty for an empty message).
-        data: Bytes,
-        /// Binary (`true`) or a UTF-8 string (`false`).
-        binary: bool,
-    },
-    /// The channel's buffered amount fell to or below its threshold.
-    BufferedAmountLow(u16),
-    /// The channel started closing (W3C `closing`), by us or by the peer.
-    Closing(u16),
-    /// The channel failed (W3C `error`, an `OperationError`): the
-    /// association was aborted or the peer became unreachable. `Closed`
-    /// follows.
-    Error(u16, String),
-    /// The channel is closed (W3C `close`); its id may be reused.
-    Closed(u16),
+    /// Something happened to channel `id`.
+    Channel(u16, ChannelEvent),
     /// The association ended; every channel is closed. `reason` is `None`
     /// after a graceful shutdown.
     AssociationClosed {
@@ -248,7 +257,7 @@ impl DataChannels {
 
     /// Creates a channel. In-band channels get the lowest free id of our
     /// parity and are announced with DCEP; negotiated ones use their id. The
-    /// channel opens ([`DataChannelEvent::Open`]) once the association is up.
+    /// channel opens ([`ChannelEvent::Open`]) once the association is up.
     pub fn create(&mut self, now: Instant, init: ChannelInit) -> Result<u16, DataChannelError> {
         // Check the OPEN encodes before taking an id.
         let open = Open {
@@ -326,13 +335,13 @@ impl DataChannels {
             if let Err(e) = self.assoc.send(now, id, ppid::DCEP, Bytes::from(wire), SendParams::default()) {
                 debug!(id, error = %e, "DCEP OPEN not sent; channel closed");
                 self.channels.remove(&id);
-                self.events.push_back(DataChannelEvent::Closed(id));
+                self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Closed));
                 return;
             }
             ch.open_pending = false;
         }
         ch.state = ReadyState::Open;
-        self.events.push_back(DataChannelEvent::Open(id));
+        self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Open));
     }
 
     /// The channel's state; `None` once closed and forgotten.
@@ -348,7 +357,7 @@ impl DataChannels {
     /// Sends one message: a UTF-8 string (`binary == false`) or bytes.
     /// Fails when the channel is not open, the message exceeds the peer's
     /// max-message-size, or the send buffer is full (retry after
-    /// [`DataChannelEvent::BufferedAmountLow`]).
+    /// [`ChannelEvent::BufferedAmountLow`]).
     pub fn send(&mut self, now: Instant, id: u16, data: Bytes, binary: bool) -> Result<(), DataChannelError> {
         let ch = self.channels.get(&id).ok_or(DataChannelError::NoSuchChannel(id))?;
         if ch.state != ReadyState::Open {
@@ -377,14 +386,14 @@ impl DataChannels {
         self.assoc.buffered_amount(id)
     }
 
-    /// [`DataChannelEvent::BufferedAmountLow`] fires when the buffered
+    /// [`ChannelEvent::BufferedAmountLow`] fires when the buffered
     /// amount falls to or below `threshold`.
     pub fn set_buffered_amount_low_threshold(&mut self, id: u16, threshold: usize) {
         self.assoc.set_buffered_amount_low_threshold(id, threshold);
     }
 
     /// Closes the channel: its outgoing stream is reset (RFC 8831 section
-    /// 6.7); it is [`Closed`](DataChannelEvent::Closed) once the peer reset
+    /// 6.7); it is [`Closed`](ChannelEvent::Closed) once the peer reset
     /// its side too.
     pub fn close(&mut self, now: Instant, id: u16) {
         let Some(ch) = self.channels.get_mut(&id) else { return };
@@ -392,13 +401,13 @@ impl DataChannels {
             ReadyState::Closing | ReadyState::Closed => return,
             ReadyState::Connecting if !self.assoc.is_established() => {
                 self.channels.remove(&id);
-                self.events.push_back(DataChannelEvent::Closed(id));
+                self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Closed));
                 return;
             }
             _ => {}
         }
         ch.state = ReadyState::Closing;
-        self.events.push_back(DataChannelEvent::Closing(id));
+        self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Closing));
         self.reset(now, id);
     }
 
@@ -470,7 +479,7 @@ impl DataChannels {
                 SctpEvent::Message { stream, ppid, data } => self.on_message(now, stream, ppid, data),
                 SctpEvent::BufferedAmountLow { stream } => {
                     if self.channels.contains_key(&stream) {
-                        self.events.push_back(DataChannelEvent::BufferedAmountLow(stream));
+                        self.events.push_back(DataChannelEvent::Channel(stream, ChannelEvent::BufferedAmountLow));
                     }
                 }
                 SctpEvent::OutgoingStreamsReset { streams } => {
@@ -488,7 +497,7 @@ impl DataChannels {
                         if ch.state != ReadyState::Closing {
                             // The peer closed: close our side too.
                             ch.state = ReadyState::Closing;
-                            self.events.push_back(DataChannelEvent::Closing(id));
+                            self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Closing));
                             self.reset(now, id);
                         }
                         self.maybe_closed(now, id);
@@ -512,7 +521,7 @@ impl DataChannels {
             return;
         }
         let reopen = self.channels.remove(&id).and_then(|ch| ch.reopen);
-        self.events.push_back(DataChannelEvent::Closed(id));
+        self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Closed));
         if let Some((open, backlog)) = reopen {
             self.reopen_bytes -= backlog.iter().map(|(_, d)| d.len()).sum::<usize>();
             self.accept_open(now, id, open);
@@ -526,9 +535,9 @@ impl DataChannels {
         self.reopen_bytes = 0;
         for id in std::mem::take(&mut self.channels).into_keys() {
             if let Some(r) = &reason {
-                self.events.push_back(DataChannelEvent::Error(id, r.clone()));
+                self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Error(r.clone())));
             }
-            self.events.push_back(DataChannelEvent::Closed(id));
+            self.events.push_back(DataChannelEvent::Channel(id, ChannelEvent::Closed));
         }
         self.events.push_back(DataChannelEvent::AssociationClosed { reason });
     }
@@ -574,11 +583,11 @@ impl DataChannels {
                 return false;
             }
         };
-        self.events.push_back(DataChannelEvent::Message { id: stream, data, binary });
+        self.events.push_back(DataChannelEvent::Channel(stream, ChannelEvent::Message { data, binary }));
         true
     }
 
-    /// The application took `messages` [`DataChannelEvent::Message`]s of
+    /// The application took `messages` [`ChannelEvent::Message`]s of
     /// `bytes` bytes together, an empty message counted as 1 (its one byte
     /// on the wire, RFC 8831 6.6): with
     /// [`sctp::SctpConfig::hold_until_consumed`] their room in the receive

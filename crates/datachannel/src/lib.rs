@@ -19,7 +19,7 @@
 //! ```
 //! use std::time::{Duration, Instant};
 //! use bytes::Bytes;
-//! use datachannel::{ChannelInit, DataChannelEvent, DataChannels};
+//! use datachannel::{ChannelEvent, ChannelInit, DataChannelEvent, DataChannels};
 //! use sctp::{Association, SctpConfig};
 //!
 //! let mut now = Instant::now(); // the caller owns the clock
@@ -37,12 +37,12 @@
 //!     while let Some(p) = client.poll_transmit(now) { server.handle_receive(now, &p); }
 //!     while let Some(p) = server.poll_transmit(now) { client.handle_receive(now, &p); }
 //!     while let Some(e) = client.poll_event() {
-//!         if e == DataChannelEvent::Open(id) {
+//!         if e == DataChannelEvent::Channel(id, ChannelEvent::Open) {
 //!             client.send(now, id, Bytes::from_static(b"hello"), false).unwrap();
 //!         }
 //!     }
 //!     while let Some(e) = server.poll_event() {
-//!         if let DataChannelEvent::Message { data, .. } = e { got = Some(data); }
+//!         if let DataChannelEvent::Channel(_, ChannelEvent::Message { data, .. }) = e { got = Some(data); }
 //!     }
 //!     if got.is_some() { break; }
 //!     now += Duration::from_millis(10);
@@ -56,7 +56,7 @@
 //! - [`DataChannels`] owns the association so that a send is refused at
 //!   once (too large for the peer, buffer full) rather than queued without
 //!   bound.
-//! - A channel we open is [`Open`](DataChannelEvent::Open) as soon as its
+//! - A channel we open is [`Open`](ChannelEvent::Open) as soon as its
 //!   OPEN is sent (as browsers do); until the peer's ACK arrives its
 //!   messages go ordered, so none overtakes the OPEN, even on an unordered
 //!   channel (RFC 8832 section 6).
@@ -72,6 +72,7 @@ pub mod dcep;
 pub mod fuzzing;
 
 pub use channels::{
-    ppid, ChannelInfo, ChannelInit, DataChannelError, DataChannelEvent, DataChannelStats, DataChannels, ReadyState,
+    ppid, ChannelEvent, ChannelInfo, ChannelInit, DataChannelError, DataChannelEvent, DataChannelStats, DataChannels,
+    ReadyState,
 };
 pub use dcep::{DcepError, Reliability};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Pair, Simulation};
-use datachannel::{ppid, ChannelInit, DataChannelError, DataChannelEvent, ReadyState, Reliability};
+use datachannel::{ppid, ChannelEvent, ChannelInit, DataChannelError, DataChannelEvent, ReadyState, Reliability};
 use sctp::{SctpConfig, SendError, SendParams};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -30,8 +30,8 @@ fn in_band_open_both_directions_with_id_parity() {
     // DTLS client even ids, server odd, lowest free first.
     assert_eq!((a, a2), (0, 2));
     assert_eq!((b, b2), (1, 3));
-    assert!(p.has(0, &DataChannelEvent::Open(a)));
-    assert!(p.has(1, &DataChannelEvent::Open(b)));
+    assert!(p.has(0, &DataChannelEvent::Channel(a, ChannelEvent::Open)));
+    assert!(p.has(1, &DataChannelEvent::Channel(b, ChannelEvent::Open)));
     assert_eq!(p.incoming(1, a).unwrap().label, "from-client");
     assert_eq!(p.incoming(0, b).unwrap().label, "from-server");
     for (i, id) in [(0, a), (1, a), (0, b), (1, b)] {
@@ -93,8 +93,8 @@ fn negotiated_channels_use_the_same_id_without_dcep() {
     assert_eq!(p.dc[1].create(now, init.clone()).unwrap(), 7);
     p.flush_all();
     // Open at once, no Incoming on either side.
-    assert!(p.has(0, &DataChannelEvent::Open(7)));
-    assert!(p.has(1, &DataChannelEvent::Open(7)));
+    assert!(p.has(0, &DataChannelEvent::Channel(7, ChannelEvent::Open)));
+    assert!(p.has(1, &DataChannelEvent::Channel(7, ChannelEvent::Open)));
     assert_eq!(p.dc[0].create(now, init), Err(DataChannelError::IdInUse(7)));
     let sent_before = p.dc[0].association().stats().messages_sent;
     p.send(0, 7, b"one", false);
@@ -120,12 +120,12 @@ fn channel_created_before_the_association_opens_on_connect() {
         Err(DataChannelError::NotOpen { state: ReadyState::Connecting, .. })
     ));
     p.flush_all();
-    assert!(!p.has(0, &DataChannelEvent::Open(id)));
+    assert!(!p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Open)));
     p.connect();
     assert!(p.run_until(5 * SEC, |p| p.incoming(1, id).is_some()));
     assert!(p.has(0, &DataChannelEvent::Connected));
-    assert!(p.has(0, &DataChannelEvent::Open(id)));
-    assert!(p.has(1, &DataChannelEvent::Open(neg)));
+    assert!(p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Open)));
+    assert!(p.has(1, &DataChannelEvent::Channel(neg, ChannelEvent::Open)));
     let now = p.now();
     p.dc[0].create(now, ChannelInit { negotiated: Some(4), ..ChannelInit::new("neg") }).unwrap();
     p.send(0, id, b"after connect", false);
@@ -200,14 +200,16 @@ fn close_goes_closing_then_closed_on_both_sides_and_the_id_is_reused() {
     p.dc[0].close(now, id);
     assert_eq!(p.dc[0].ready_state(id), Some(ReadyState::Closing));
     assert!(matches!(p.dc[0].send(now, id, Bytes::from_static(b"x"), false), Err(DataChannelError::NotOpen { .. })));
-    assert!(
-        p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id)))
-    );
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed))
+        && p.has(1, &DataChannelEvent::Channel(id, ChannelEvent::Closed))));
     for i in 0..2 {
-        let closing = p.position(i, &DataChannelEvent::Closing(id)).expect("Closing");
-        let closed = p.position(i, &DataChannelEvent::Closed(id)).expect("Closed");
+        let closing = p.position(i, &DataChannelEvent::Channel(id, ChannelEvent::Closing)).expect("Closing");
+        let closed = p.position(i, &DataChannelEvent::Channel(id, ChannelEvent::Closed)).expect("Closed");
         assert!(closing < closed, "node {i}: Closing after Closed");
-        assert_eq!(p.events[i].iter().filter(|e| **e == DataChannelEvent::Closed(id)).count(), 1);
+        assert_eq!(
+            p.events[i].iter().filter(|e| **e == DataChannelEvent::Channel(id, ChannelEvent::Closed)).count(),
+            1
+        );
         assert_eq!(p.dc[i].ready_state(id), None);
     }
     // The message sent before close still arrived.
@@ -234,20 +236,19 @@ fn the_peer_closing_closes_our_side() {
     let id = open_in_band(&mut p, 0, ChannelInit::new("closed by server"));
     let now = p.now();
     p.dc[1].close(now, id);
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed))
+        && p.has(1, &DataChannelEvent::Channel(id, ChannelEvent::Closed))));
     assert!(
-        p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id)))
-    );
-    assert!(
-        p.position(0, &DataChannelEvent::Closing(id)).unwrap() < p.position(0, &DataChannelEvent::Closed(id)).unwrap()
+        p.position(0, &DataChannelEvent::Channel(id, ChannelEvent::Closing)).unwrap()
+            < p.position(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed)).unwrap()
     );
     // Both sides close at the same time.
     let id = open_in_band(&mut p, 1, ChannelInit::new("both close"));
     let now = p.now();
     p.dc[0].close(now, id);
     p.dc[1].close(now, id);
-    assert!(
-        p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id)) && p.has(1, &DataChannelEvent::Closed(id)))
-    );
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed))
+        && p.has(1, &DataChannelEvent::Channel(id, ChannelEvent::Closed))));
 }
 
 #[test]
@@ -267,7 +268,8 @@ fn closing_many_channels_at_once() {
     }
     assert!(p.run_until(10 * SEC, |p| ids[..30]
         .iter()
-        .all(|id| p.has(0, &DataChannelEvent::Closed(*id)) && p.has(1, &DataChannelEvent::Closed(*id)))));
+        .all(|id| p.has(0, &DataChannelEvent::Channel(*id, ChannelEvent::Closed))
+            && p.has(1, &DataChannelEvent::Channel(*id, ChannelEvent::Closed)))));
     for &id in &ids[30..] {
         assert_eq!(p.dc[0].ready_state(id), Some(ReadyState::Open));
         p.send(0, id, b"still here", false);
@@ -301,7 +303,8 @@ fn buffered_amount_grows_and_falls_with_a_low_threshold_event() {
     // The buffered amount counts bytes not yet handed to the network (W3C
     // `bufferedAmount`); it falls as acks open the congestion window.
     assert!(p.run_until(10 * SEC, |p| p.dc[0].buffered_amount(id) == 0 && p.messages(1, id).len() == 100));
-    let lows = p.events[0].iter().filter(|e| **e == DataChannelEvent::BufferedAmountLow(id)).count();
+    let lows =
+        p.events[0].iter().filter(|e| **e == DataChannelEvent::Channel(id, ChannelEvent::BufferedAmountLow)).count();
     assert_eq!(lows, 1, "BufferedAmountLow fires once when crossing the threshold");
     assert_eq!(p.messages(1, id).len(), 100);
 }
@@ -369,7 +372,7 @@ fn send_buffer_limit_gives_back_pressure_while_the_link_is_down() {
     for (n, (d, _)) in got.iter().enumerate() {
         assert_eq!(d[..], vec![n as u8; 1000][..]);
     }
-    assert!(p.has(0, &DataChannelEvent::BufferedAmountLow(id)));
+    assert!(p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::BufferedAmountLow)));
     let now = p.now();
     p.dc[0].send(now, id, Bytes::from_static(b"room again"), false).unwrap();
 }
@@ -439,7 +442,9 @@ fn errors_for_unknown_and_unopened_channels() {
     assert_eq!(p.dc[0].buffered_amount(42), 0);
     p.dc[0].close(now, 42); // no panic, no event
     p.flush_all();
-    assert!(p.events[0].iter().all(|e| !matches!(e, DataChannelEvent::Closing(_) | DataChannelEvent::Closed(_))));
+    assert!(p.events[0]
+        .iter()
+        .all(|e| !matches!(e, DataChannelEvent::Channel(_, ChannelEvent::Closing | ChannelEvent::Closed))));
     // Too large for the peer: refused at once, channel unharmed.
     let id = open_in_band(&mut p, 0, ChannelInit::new("big"));
     let now = p.now();
@@ -478,7 +483,7 @@ fn reopen_before_our_reset_completes_opens_the_new_channel() {
     }));
     let now = p.now();
     p.dc[0].close(now, id);
-    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))));
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed))));
     assert_eq!(p.dc[1].ready_state(id), Some(ReadyState::Closing), "the answer was not lost");
     p.take_events(0);
     p.take_events(1);
@@ -487,7 +492,7 @@ fn reopen_before_our_reset_completes_opens_the_new_channel() {
     p.flush(0);
     p.send(0, id, b"first on new", false);
     assert!(p.run_until(10 * SEC, |p| p.incoming(1, id).is_some()), "{:?} {:?}", p.events[1], p.dc[1].stats());
-    let closed = p.position(1, &DataChannelEvent::Closed(id)).expect("old channel closed");
+    let closed = p.position(1, &DataChannelEvent::Channel(id, ChannelEvent::Closed)).expect("old channel closed");
     let incoming = p.events[1].iter().position(|e| matches!(e, DataChannelEvent::Incoming(_))).unwrap();
     assert!(closed < incoming);
     assert_eq!(p.incoming(1, id).unwrap().label, "new");
@@ -512,7 +517,8 @@ fn shutdown_closes_every_channel_on_both_sides() {
         .all(|i| p.events[i].iter().any(|e| matches!(e, DataChannelEvent::AssociationClosed { .. })))));
     for i in 0..2 {
         assert!(
-            p.has(i, &DataChannelEvent::Closed(a)) && p.has(i, &DataChannelEvent::Closed(b)),
+            p.has(i, &DataChannelEvent::Channel(a, ChannelEvent::Closed))
+                && p.has(i, &DataChannelEvent::Channel(b, ChannelEvent::Closed)),
             "node {i}: {:?}",
             p.events[i]
         );
@@ -552,14 +558,21 @@ fn an_aborted_association_errors_then_closes_every_channel() {
     let now = p.now();
     p.dc[1].association_mut().abort(now);
     p.flush_all();
-    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(a)) && p.has(0, &DataChannelEvent::Closed(b))));
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(a, ChannelEvent::Closed))
+        && p.has(0, &DataChannelEvent::Channel(b, ChannelEvent::Closed))));
     for id in [a, b] {
-        let err = p.events[0].iter().position(|e| matches!(e, DataChannelEvent::Error(i, _) if *i == id));
-        let closed = p.position(0, &DataChannelEvent::Closed(id));
+        let err = p.events[0]
+            .iter()
+            .position(|e| matches!(e, DataChannelEvent::Channel(i, ChannelEvent::Error(_)) if *i == id));
+        let closed = p.position(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed));
         assert!(err.is_some() && err < closed, "error before close on channel {id}: {:?}", p.events[0]);
     }
     // The side that aborted closes its channels without an error.
-    assert!(!p.events[1].iter().any(|e| matches!(e, DataChannelEvent::Error(..))), "{:?}", p.events[1]);
+    assert!(
+        !p.events[1].iter().any(|e| matches!(e, DataChannelEvent::Channel(_, ChannelEvent::Error(_)))),
+        "{:?}",
+        p.events[1]
+    );
 }
 
 /// A peer may have at most 1,024 channels open at once (each keeps a label and a
@@ -607,7 +620,7 @@ fn reopen_backlogs_hold_at_most_1_mib() {
     }));
     let now = p.now();
     p.dc[0].close(now, id);
-    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))));
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed))));
     assert_eq!(p.dc[1].ready_state(id), Some(ReadyState::Closing));
     let now = p.now();
     assert_eq!(p.dc[0].create(now, ChannelInit::new("new")).unwrap(), id);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Pair, Simulation};
-use datachannel::{ChannelInit, DataChannelEvent, Reliability};
+use datachannel::{ChannelEvent, ChannelInit, DataChannelEvent, Reliability};
 use netsim::LinkConfig;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -181,8 +181,8 @@ fn close_and_reopen_under_loss() {
         let now = p.now();
         p.dc[round % 2].close(now, id);
         assert!(
-            p.run_until(60 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))
-                && p.has(1, &DataChannelEvent::Closed(id))),
+            p.run_until(60 * SEC, |p| p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed))
+                && p.has(1, &DataChannelEvent::Channel(id, ChannelEvent::Closed))),
             "round {round}: not closed on both sides: {:?} / {:?}",
             p.events[0],
             p.events[1]
@@ -208,7 +208,7 @@ fn reopen_right_after_local_close_under_loss() {
             let now = p.now();
             p.dc[round % 2].close(now, id);
             assert!(
-                p.run_until(120 * SEC, |p| p.has(0, &DataChannelEvent::Closed(id))),
+                p.run_until(120 * SEC, |p| p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed))),
                 "seed {seed} round {round}: not closed locally: {:?} / {:?}",
                 p.events[0],
                 p.events[1]

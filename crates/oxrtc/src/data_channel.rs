@@ -11,28 +11,10 @@ use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 
 use crate::peer_connection::Command;
 
-/// What an [`RTCDataChannel`] reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataChannelEvent {
-    /// `open`: messages can be sent.
-    Open,
-    /// `message`.
-    Message {
-        /// The payload.
-        data: Bytes,
-        /// Sent as a string (UTF-8) rather than binary.
-        is_string: bool,
-    },
-    /// `bufferedamountlow`.
-    BufferedAmountLow,
-    /// `closing`.
-    Closing,
-    /// `error`: the channel failed (the association was aborted or the peer
-    /// became unreachable); [`Close`](Self::Close) follows.
-    Error(String),
-    /// `close`. Nothing follows.
-    Close,
-}
+/// What an [`RTCDataChannel`] reports: the W3C channel events, the same
+/// vocabulary as the engine's and the peer core's
+/// ([`datachannel::ChannelEvent`]).
+pub use datachannel::ChannelEvent as DataChannelEvent;
 
 /// The send budget of one connection, shared by its channels' handles so
 /// that `send` can refuse at once (W3C `send` throws synchronously) without
@@ -278,7 +260,7 @@ impl RTCDataChannel {
         }
     }
 
-    /// The next event; `None` after [`DataChannelEvent::Close`] or once
+    /// The next event; `None` after [`DataChannelEvent::Closed`] or once
     /// the connection is gone.
     pub async fn next_event(&self) -> Option<DataChannelEvent> {
         let e = self.events.lock().await.recv().await;

@@ -399,8 +399,11 @@ impl Endpoint for Ortc {
                 TransportEvent::Rtp(p) => self.deliver_packet(Packet::Rtp(p)),
                 TransportEvent::Rtcp(p) => self.deliver_packet(Packet::Rtcp(p)),
                 TransportEvent::Channel(e) => {
-                    if let Err(mpsc::error::SendError(datachannel::DataChannelEvent::Message { data, .. })) =
-                        self.channels.send(e)
+                    use datachannel::{ChannelEvent, DataChannelEvent};
+                    if let Err(mpsc::error::SendError(DataChannelEvent::Channel(
+                        _,
+                        ChannelEvent::Message { data, .. },
+                    ))) = self.channels.send(e)
                     {
                         // Nobody will read it: its room in the window comes back.
                         if let Some(dc) = self.transport.channels_mut(now) {

@@ -592,7 +592,8 @@ impl Endpoint for Pc {
             // soon as it sees the event that announces them.
             self.snapshot_dirty |= !matches!(
                 e,
-                PeerEvent::ChannelMessage { .. } | PeerEvent::ChannelBufferedAmountLow(_) | PeerEvent::Warning(_)
+                PeerEvent::Channel(_, DataChannelEvent::Message { .. } | DataChannelEvent::BufferedAmountLow)
+                    | PeerEvent::Warning(_)
             );
             events.push(e);
         }
@@ -689,7 +690,7 @@ impl Pc {
         match &e {
             DataChannelEvent::Open => shared.set_state(ReadyState::Open),
             DataChannelEvent::Closing => shared.set_state(ReadyState::Closing),
-            DataChannelEvent::Close => shared.set_state(ReadyState::Closed),
+            DataChannelEvent::Closed => shared.set_state(ReadyState::Closed),
             _ => {}
         }
         if shared.id().is_none() {
@@ -697,7 +698,7 @@ impl Pc {
                 shared.set_id(id);
             }
         }
-        let closed = matches!(e, DataChannelEvent::Close);
+        let closed = matches!(e, DataChannelEvent::Closed);
         if let Err(mpsc::error::SendError(DataChannelEvent::Message { data, .. })) = tx.send(e) {
             // The application dropped the handle.
             self.core.message_consumed(now, data.len().max(1), 1);
@@ -726,16 +727,7 @@ impl Pc {
                 ch.shared().set_state(ReadyState::Open);
                 self.emit(RTCPeerConnectionEvent::DataChannel(ch));
             }
-            PeerEvent::ChannelOpen(h) => self.deliver_to_channel(now, h, DataChannelEvent::Open),
-            PeerEvent::ChannelMessage { channel, data, binary } => {
-                self.deliver_to_channel(now, channel, DataChannelEvent::Message { data, is_string: !binary })
-            }
-            PeerEvent::ChannelBufferedAmountLow(h) => {
-                self.deliver_to_channel(now, h, DataChannelEvent::BufferedAmountLow)
-            }
-            PeerEvent::ChannelClosing(h) => self.deliver_to_channel(now, h, DataChannelEvent::Closing),
-            PeerEvent::ChannelError(h, reason) => self.deliver_to_channel(now, h, DataChannelEvent::Error(reason)),
-            PeerEvent::ChannelClosed(h) => self.deliver_to_channel(now, h, DataChannelEvent::Close),
+            PeerEvent::Channel(h, e) => self.deliver_to_channel(now, h, e),
             PeerEvent::Warning(w) => warn!("{w}"),
         }
     }

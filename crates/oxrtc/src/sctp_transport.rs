@@ -84,7 +84,7 @@ impl SctpTransport {
                 Notice::Dtls(DtlsNotice::Failed(e)) => SctpTransportEvent::Dtls(DtlsTransportEvent::Failed(e)),
             },
             Some(e) = ice.channel_events.recv() => {
-                if let DataChannelEvent::Message { data, .. } = &e {
+                if let DataChannelEvent::Channel(_, datachannel::ChannelEvent::Message { data, .. }) = &e {
                     ice.consumed.add(data.len());
                 }
                 SctpTransportEvent::Channel(e)

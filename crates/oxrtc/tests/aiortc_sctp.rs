@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::ortc::{connect, AiortcPeer};
-use oxrtc::datachannel::{ChannelInit, DataChannelEvent, Reliability};
+use oxrtc::datachannel::{ChannelEvent, ChannelInit, DataChannelEvent, Reliability};
 use oxrtc::{sctp, DtlsTransportEvent, SctpTransport, SctpTransportEvent};
 use serde_json::json;
 
@@ -66,10 +66,10 @@ async fn run(aiortc_controlling: bool) {
                     assert_eq!(info.reliability, Reliability::MaxRetransmits(0));
                 }
             }
-            SctpTransportEvent::Channel(DataChannelEvent::Open(id)) => {
+            SctpTransportEvent::Channel(DataChannelEvent::Channel(id, ChannelEvent::Open)) => {
                 open.insert(id);
             }
-            SctpTransportEvent::Channel(DataChannelEvent::Message { id, data, binary }) => {
+            SctpTransportEvent::Channel(DataChannelEvent::Channel(id, ChannelEvent::Message { data, binary })) => {
                 let label = labels.get(&id).cloned().unwrap_or_default();
                 if label.ends_with("aiortc") {
                     if data.starts_with(b"echo:") || from_aiortc.iter().any(|(l, d, _)| *l == label && *d == data) {

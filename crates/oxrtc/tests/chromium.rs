@@ -108,8 +108,8 @@ fn config() -> RTCConfiguration {
 /// to 64 KiB → the same bytes, larger binary → `len:<n>:sum:<byte sum>`.
 async fn echo_channel(ch: RTCDataChannel) {
     while let Some(e) = ch.next_event().await {
-        let DataChannelEvent::Message { data, is_string } = e else { continue };
-        let r = if is_string {
+        let DataChannelEvent::Message { data, binary } = e else { continue };
+        let r = if !binary {
             ch.send_text(format!("echo:{}", String::from_utf8_lossy(&data))).await
         } else if data.len() <= 65536 {
             ch.send(data).await
@@ -377,7 +377,7 @@ async fn chromium_answers_oxrtc_offers() {
         let mut got = Vec::new();
         while got.len() < 2 {
             match tokio::time::timeout(Duration::from_secs(10), ch.next_event()).await.expect("echo in time") {
-                Some(DataChannelEvent::Message { data, is_string }) => got.push((data, is_string)),
+                Some(DataChannelEvent::Message { data, binary }) => got.push((data, !binary)),
                 Some(_) => {}
                 None => panic!("channel {i} ended"),
             }

@@ -101,8 +101,8 @@ async fn data_channel_echo_large_message_renegotiation_and_close() {
 
     chat.send_text("ping 1").await.unwrap();
     match next_channel_event(&remote_chat).await {
-        DataChannelEvent::Message { data, is_string } => {
-            assert!(is_string);
+        DataChannelEvent::Message { data, binary } => {
+            assert!(!binary);
             assert_eq!(&data[..], b"ping 1");
         }
         e => panic!("{e:?}"),
@@ -110,10 +110,10 @@ async fn data_channel_echo_large_message_renegotiation_and_close() {
     remote_chat.send(vec![]).await.unwrap(); // an empty binary message
     let big: Vec<u8> = (0..256 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
     remote_chat.send(big.clone()).await.unwrap();
-    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Message { data: vec![].into(), is_string: false });
+    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Message { data: vec![].into(), binary: true });
     match next_channel_event(&chat).await {
-        DataChannelEvent::Message { data, is_string } => {
-            assert!(!is_string);
+        DataChannelEvent::Message { data, binary } => {
+            assert!(binary);
             assert!(data[..] == big[..], "256 KiB message intact");
         }
         e => panic!("{e:?}"),
@@ -159,9 +159,9 @@ async fn data_channel_echo_large_message_renegotiation_and_close() {
     // Closing a channel closes both ends.
     chat.close().await;
     assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Closing);
-    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Close);
+    assert_eq!(next_channel_event(&chat).await, DataChannelEvent::Closed);
     loop {
-        if next_channel_event(&remote_chat).await == DataChannelEvent::Close {
+        if next_channel_event(&remote_chat).await == DataChannelEvent::Closed {
             break;
         }
     }
@@ -207,7 +207,7 @@ async fn one_mib_messages_with_max_message_size_negotiated_and_a_negotiated_chan
     theirs.send(mib.clone()).await.unwrap();
     for ch in [&ours, &theirs] {
         match next_channel_event(ch).await {
-            DataChannelEvent::Message { data, is_string: false } => assert!(data[..] == mib[..], "1 MiB intact"),
+            DataChannelEvent::Message { data, binary: true } => assert!(data[..] == mib[..], "1 MiB intact"),
             e => panic!("{e:?}"),
         }
     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxrtc::datachannel::{ChannelInit, DataChannelEvent};
+use oxrtc::datachannel::{ChannelEvent, ChannelInit, DataChannelEvent};
 use oxrtc::dtls::{Algorithm, Certificate, DtlsConfig, Fingerprint, Role};
 use oxrtc::ice::IceEvent;
 use oxrtc::{DtlsTransport, IceTransport, IceTransportConfig, InterfaceFilter, SctpTransport, SctpTransportEvent};
@@ -89,7 +89,9 @@ async fn a_reader_that_falls_behind_loses_nothing() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while next < N {
         let e = tokio::time::timeout_at(deadline, b.next_event()).await.expect("all messages in 30 s");
-        if let SctpTransportEvent::Channel(DataChannelEvent::Message { data, .. }) = e.expect("B closed") {
+        if let SctpTransportEvent::Channel(DataChannelEvent::Channel(_, ChannelEvent::Message { data, .. })) =
+            e.expect("B closed")
+        {
             assert_eq!(u32::from_be_bytes(data[..4].try_into().unwrap()), next, "in order, none lost");
             assert_eq!(data.len(), 1024);
             next += 1;

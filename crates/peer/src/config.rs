@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use datachannel::ChannelInfo;
 use ice::{GatheringState, IceConfig, IceTransportState};
 
@@ -218,25 +217,9 @@ pub enum PeerEvent {
     NegotiationNeeded,
     /// `datachannel`: the peer opened a channel; it is open.
     DataChannel(ChannelHandle, ChannelInfo),
-    /// A channel we created is open (its `open` event).
-    ChannelOpen(ChannelHandle),
-    /// A message on a channel.
-    ChannelMessage {
-        /// The channel.
-        channel: ChannelHandle,
-        /// The payload.
-        data: Bytes,
-        /// Binary or a UTF-8 string.
-        binary: bool,
-    },
-    /// The channel's buffered amount fell to its low threshold.
-    ChannelBufferedAmountLow(ChannelHandle),
-    /// The channel is closing.
-    ChannelClosing(ChannelHandle),
-    /// The channel failed (association aborted, peer unreachable); closed follows.
-    ChannelError(ChannelHandle, String),
-    /// The channel is closed.
-    ChannelClosed(ChannelHandle),
+    /// Something happened to a channel: the same vocabulary as the
+    /// engine's and the facade's channel events.
+    Channel(ChannelHandle, datachannel::ChannelEvent),
     /// A non-fatal problem worth logging.
     Warning(PeerWarning),
 }

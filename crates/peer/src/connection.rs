@@ -622,7 +622,7 @@ impl PeerConnection {
     // ---- data channels ----
 
     /// `createDataChannel`. The channel opens
-    /// ([`PeerEvent::ChannelOpen`]) once negotiated and connected; the
+    /// ([`ChannelEvent::Open`](datachannel::ChannelEvent::Open)) once negotiated and connected; the
     /// first one fires [`PeerEvent::NegotiationNeeded`].
     pub fn create_data_channel(&mut self, now: Instant, init: ChannelInit) -> Result<ChannelHandle, PeerError> {
         self.jsep.check_open()?;
@@ -634,7 +634,7 @@ impl PeerConnection {
 
     /// `RTCDataChannel.send`: text (`binary == false`) or bytes. A full
     /// send buffer is [`PeerError::SendBufferFull`]: retry after
-    /// [`PeerEvent::ChannelBufferedAmountLow`] or a while.
+    /// [`ChannelEvent::BufferedAmountLow`](datachannel::ChannelEvent::BufferedAmountLow) or a while.
     pub fn send(&mut self, now: Instant, h: ChannelHandle, data: Bytes, binary: bool) -> Result<(), PeerError> {
         self.data.send(now, self.transport.channels_mut(now), h, data, binary)?;
         // Packets are made when the caller next polls, so that messages sent
@@ -643,7 +643,7 @@ impl PeerConnection {
         Ok(())
     }
 
-    /// The application took `messages` [`PeerEvent::ChannelMessage`]s of
+    /// The application took `messages` [`ChannelEvent::Message`](datachannel::ChannelEvent::Message)s of
     /// `bytes` bytes together, each counted as SCTP carried it (an empty
     /// message is one byte).
     /// With [`sctp::SctpConfig::hold_until_consumed`] set in

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use bytes::Bytes;
-use datachannel::{ChannelInfo, ChannelInit, DataChannelError, DataChannelEvent, DataChannels, ReadyState};
+use datachannel::{
+    ChannelEvent, ChannelInfo, ChannelInit, DataChannelError, DataChannelEvent, DataChannels, ReadyState,
+};
 
 use crate::config::{ChannelHandle, PeerEvent, PeerWarning};
 use crate::PeerError;
@@ -94,7 +96,7 @@ impl DataPart {
                 }
                 Err(e) => {
                     events.push(PeerEvent::Warning(PeerWarning::ChannelNotCreated(e)));
-                    events.push(PeerEvent::ChannelClosed(h));
+                    events.push(PeerEvent::Channel(h, ChannelEvent::Closed));
                 }
             }
         }
@@ -106,7 +108,7 @@ impl DataPart {
         self.by_stream.clear();
         self.closed += self.counters.drain().count() as u32;
         for h in std::mem::take(&mut self.slots).into_keys() {
-            events.push(PeerEvent::ChannelClosed(h));
+            events.push(PeerEvent::Channel(h, ChannelEvent::Closed));
         }
     }
 
@@ -123,7 +125,7 @@ impl DataPart {
         match self.slots.get(&h)? {
             Slot::Pending(_) => {
                 self.slots.remove(&h);
-                Some(PeerEvent::ChannelClosed(h))
+                Some(PeerEvent::Channel(h, ChannelEvent::Closed))
             }
             Slot::Stream(id) => {
                 if let Some(dc) = dc {
@@ -164,7 +166,6 @@ impl DataPart {
     /// An event of the association's channels, for the application.
     /// `Err(len)`: a message nobody will read; give its room back.
     pub fn on_event(&mut self, e: DataChannelEvent) -> Result<Option<PeerEvent>, usize> {
-        let handle = |s: &Self, id: u16| s.by_stream.get(&id).copied();
         Ok(Some(match e {
             DataChannelEvent::Connected => return Ok(None),
             DataChannelEvent::Incoming(info) => {
@@ -176,44 +177,46 @@ impl DataPart {
                 self.counters.insert(h, Counters::default());
                 PeerEvent::DataChannel(h, info)
             }
-            DataChannelEvent::Open(id) => {
-                let Some(h) = handle(self, id) else { return Ok(None) };
-                self.opened += 1;
-                self.counters.insert(h, Counters::default());
-                PeerEvent::ChannelOpen(h)
-            }
-            DataChannelEvent::Message { id, data, binary } => {
-                let Some(channel) = handle(self, id) else {
-                    // Nobody will read it: give its room back at once.
-                    return Err(data.len().max(1));
-                };
-                let c = self.counters.entry(channel).or_default();
-                c.messages_received += 1;
-                c.bytes_received += data.len() as u64;
-                PeerEvent::ChannelMessage { channel, data, binary }
-            }
-            DataChannelEvent::BufferedAmountLow(id) => match handle(self, id) {
-                Some(h) => PeerEvent::ChannelBufferedAmountLow(h),
-                None => return Ok(None),
-            },
-            DataChannelEvent::Closing(id) => match handle(self, id) {
-                Some(h) => PeerEvent::ChannelClosing(h),
-                None => return Ok(None),
-            },
-            DataChannelEvent::Closed(id) => {
-                let Some(h) = self.by_stream.remove(&id) else { return Ok(None) };
-                self.slots.remove(&h);
-                if self.counters.remove(&h).is_some() {
-                    self.closed += 1;
-                }
-                PeerEvent::ChannelClosed(h)
-            }
-            DataChannelEvent::Error(id, reason) => match handle(self, id) {
-                Some(h) => PeerEvent::ChannelError(h, reason),
+            DataChannelEvent::Channel(id, event) => match self.on_channel(id, event)? {
+                Some((h, e)) => PeerEvent::Channel(h, e),
                 None => return Ok(None),
             },
             DataChannelEvent::AssociationClosed { reason } => PeerEvent::Warning(PeerWarning::AssociationEnded(reason)),
         }))
+    }
+
+    /// An event of channel `id`, by handle.
+    fn on_channel(&mut self, id: u16, e: ChannelEvent) -> Result<Option<(ChannelHandle, ChannelEvent)>, usize> {
+        let h = match &e {
+            ChannelEvent::Closed => self.by_stream.remove(&id),
+            _ => self.by_stream.get(&id).copied(),
+        };
+        let Some(h) = h else {
+            // Nobody will read a message: give its room back at once.
+            if let ChannelEvent::Message { data, .. } = &e {
+                return Err(data.len().max(1));
+            }
+            return Ok(None);
+        };
+        match &e {
+            ChannelEvent::Open => {
+                self.opened += 1;
+                self.counters.insert(h, Counters::default());
+            }
+            ChannelEvent::Message { data, .. } => {
+                let c = self.counters.entry(h).or_default();
+                c.messages_received += 1;
+                c.bytes_received += data.len() as u64;
+            }
+            ChannelEvent::Closed => {
+                self.slots.remove(&h);
+                if self.counters.remove(&h).is_some() {
+                    self.closed += 1;
+                }
+            }
+            ChannelEvent::BufferedAmountLow | ChannelEvent::Closing | ChannelEvent::Error(_) => {}
+        }
+        Ok(Some((h, e)))
     }
 
     /// The counters of `h`.

@@ -27,7 +27,7 @@
 //! use std::net::SocketAddr;
 //! use std::time::{Duration, Instant};
 //! use bytes::Bytes;
-//! use datachannel::ChannelInit;
+//! use datachannel::{ChannelEvent, ChannelInit};
 //! use peer::{PeerConfig, PeerConnection, PeerEvent};
 //!
 //! let (a_addr, b_addr): (SocketAddr, SocketAddr) = ("10.0.0.1:5000".parse().unwrap(), "10.0.0.2:5000".parse().unwrap());
@@ -53,14 +53,14 @@
 //!     while let Some(e) = a.poll_event() {
 //!         match e {
 //!             PeerEvent::IceCandidate(Some(c)) => a_cands.push(c.candidate),
-//!             PeerEvent::ChannelOpen(h) if h == chat => a.send(now, chat, Bytes::from_static(b"hi"), false)?,
+//!             PeerEvent::Channel(h, ChannelEvent::Open) if h == chat => a.send(now, chat, Bytes::from_static(b"hi"), false)?,
 //!             _ => {}
 //!         }
 //!     }
 //!     while let Some(e) = b.poll_event() {
 //!         match e {
 //!             PeerEvent::IceCandidate(Some(c)) => b_cands.push(c.candidate),
-//!             PeerEvent::ChannelMessage { data, .. } => got = Some(data),
+//!             PeerEvent::Channel(_, ChannelEvent::Message { data, .. }) => got = Some(data),
 //!             _ => {}
 //!         }
 //!     }

@@ -6,6 +6,7 @@ mod common;
 
 use bytes::Bytes;
 use common::{lines, ufrag, Sim, SEC};
+use datachannel::ChannelEvent;
 use datachannel::ChannelInit;
 use peer::{PeerError, PeerEvent, SdpType, SessionDescription, SignalingState};
 
@@ -341,7 +342,7 @@ fn answer_rejecting_data_closes_pending_channels() {
     s.pc[0].set_remote_description(now, SessionDescription::answer(rejected)).unwrap();
     s.flush_all();
     assert_eq!(s.pc[0].signaling_state(), SignalingState::Stable);
-    assert_eq!(s.count(0, &PeerEvent::ChannelClosed(h)), 1);
+    assert_eq!(s.count(0, &PeerEvent::Channel(h, ChannelEvent::Closed)), 1);
     assert!(s.pc[0].channel_state(h).is_none());
     assert!(matches!(s.pc[0].send(now, h, Bytes::from_static(b"x"), false), Err(PeerError::NoSuchChannel(_))));
 }
@@ -479,7 +480,7 @@ fn answering_an_offer_without_data_keeps_our_pending_channel() {
     // Node 1 offers first, without any section.
     s.negotiate(1);
     assert_eq!(s.pc[0].signaling_state(), SignalingState::Stable);
-    assert!(!s.events[0].contains(&PeerEvent::ChannelClosed(h)), "{:?}", s.events[0]);
+    assert!(!s.events[0].contains(&PeerEvent::Channel(h, ChannelEvent::Closed)), "{:?}", s.events[0]);
     assert_eq!(s.pc[0].channel_state(h), Some(datachannel::ReadyState::Connecting));
     assert_eq!(s.count(0, &PeerEvent::NegotiationNeeded), 2, "still needed after the exchange");
     s.negotiate(0);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Sim, SEC};
+use datachannel::ChannelEvent;
 use netsim::LinkConfig;
 use peer::{PeerConnectionState, PeerEvent};
 
@@ -108,15 +109,18 @@ fn close_closes_channels_on_both_sides() {
     s.flush_all();
     assert_eq!(s.pc[0].connection_state(), PeerConnectionState::Closed);
     assert_eq!(s.pc[0].signaling_state(), peer::SignalingState::Closed);
-    assert!(s.events[0].contains(&PeerEvent::ChannelClosed(a)) && s.events[0].contains(&PeerEvent::ChannelClosed(a2)));
+    assert!(
+        s.events[0].contains(&PeerEvent::Channel(a, ChannelEvent::Closed))
+            && s.events[0].contains(&PeerEvent::Channel(a2, ChannelEvent::Closed))
+    );
     assert_eq!(s.pc[0].channel_state(a), None);
     // Calls after close fail cleanly.
     assert!(matches!(s.pc[0].set_local_description(now, None), Err(peer::PeerError::Closed)));
     assert!(s.pc[0].send(now, a, Bytes::from_static(b"x"), false).is_err());
     // The peer learns it (SCTP ABORT inside DTLS, then close_notify).
-    assert!(s.run(10 * SEC, |s| s.events[1].contains(&PeerEvent::ChannelClosed(b))
-        && s.events[1].contains(&PeerEvent::ChannelClosed(b2))));
-    assert_eq!(s.count(1, &PeerEvent::ChannelClosed(b)), 1);
+    assert!(s.run(10 * SEC, |s| s.events[1].contains(&PeerEvent::Channel(b, ChannelEvent::Closed))
+        && s.events[1].contains(&PeerEvent::Channel(b2, ChannelEvent::Closed))));
+    assert_eq!(s.count(1, &PeerEvent::Channel(b, ChannelEvent::Closed)), 1);
     // The closed side goes quiet: nothing more to send, its timer is gone or
     // wakes it for nothing.
     let now = s.now();
@@ -156,11 +160,12 @@ fn closing_one_channel_and_opening_another() {
     s.events = [Vec::new(), Vec::new()];
     let now = s.now();
     s.pc[0].close_channel(now, a);
-    assert!(s.run(10 * SEC, |s| s.events[0].contains(&PeerEvent::ChannelClosed(a))
-        && s.events[1].contains(&PeerEvent::ChannelClosed(b))));
+    assert!(s.run(10 * SEC, |s| s.events[0].contains(&PeerEvent::Channel(a, ChannelEvent::Closed))
+        && s.events[1].contains(&PeerEvent::Channel(b, ChannelEvent::Closed))));
     for (i, h) in [(0, a), (1, b)] {
-        let closing = s.events[i].iter().position(|e| *e == PeerEvent::ChannelClosing(h)).expect("closing");
-        let closed = s.events[i].iter().position(|e| *e == PeerEvent::ChannelClosed(h)).unwrap();
+        let closing =
+            s.events[i].iter().position(|e| *e == PeerEvent::Channel(h, ChannelEvent::Closing)).expect("closing");
+        let closed = s.events[i].iter().position(|e| *e == PeerEvent::Channel(h, ChannelEvent::Closed)).unwrap();
         assert!(closing < closed);
         assert_eq!(s.pc[i].channel_state(h), None);
     }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use oxrtc::datachannel::{ChannelInit, DataChannelError, DataChannelEvent};
+use oxrtc::datachannel::{ChannelEvent, ChannelInit, DataChannelError, DataChannelEvent};
 use oxrtc::dtls::{Algorithm, Certificate, DtlsConfig, Fingerprint, Role};
 use oxrtc::ice::IceEvent;
 use oxrtc::sctp::SendError;
@@ -48,7 +48,9 @@ async fn connect() -> Result<([SctpTransport; 2], u16, Duration), String> {
                 peer.add_remote_candidate(c).await
             }
             SctpTransportEvent::Ice(IceEvent::GatheringComplete) => peer.end_of_remote_candidates().await,
-            SctpTransportEvent::Channel(DataChannelEvent::Open(_)) if side == 0 => open[0] = true,
+            SctpTransportEvent::Channel(DataChannelEvent::Channel(_, ChannelEvent::Open)) if side == 0 => {
+                open[0] = true
+            }
             SctpTransportEvent::Channel(DataChannelEvent::Incoming(_)) if side == 1 => open[1] = true,
             _ => {}
         }
@@ -89,7 +91,9 @@ pub async fn transfer(size: usize, count: usize) -> Result<f64, String> {
         let mut got = 0usize;
         while got < size * count {
             match b.next_event().await {
-                Some(SctpTransportEvent::Channel(DataChannelEvent::Message { data, .. })) => got += data.len(),
+                Some(SctpTransportEvent::Channel(DataChannelEvent::Channel(_, ChannelEvent::Message { data, .. }))) => {
+                    got += data.len()
+                }
                 Some(_) => {}
                 None => return Err("receiver ended".to_string()),
             }

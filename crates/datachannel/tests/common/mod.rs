@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use datachannel::{DataChannelEvent, DataChannels};
+use datachannel::{ChannelEvent, DataChannelEvent, DataChannels};
 pub use netsim::Simulation;
 use netsim::{Datagram, Endpoint, LinkConfig, Network, VirtualClock};
 use sctp::{Association, SctpConfig};
@@ -187,7 +187,9 @@ impl Pair {
         self.events[i]
             .iter()
             .filter_map(|e| match e {
-                DataChannelEvent::Message { id: m, data, binary } if *m == id => Some((data.clone(), *binary)),
+                DataChannelEvent::Channel(m, ChannelEvent::Message { data, binary }) if *m == id => {
+                    Some((data.clone(), *binary))
+                }
                 _ => None,
             })
             .collect()

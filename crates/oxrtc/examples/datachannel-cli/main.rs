@@ -104,7 +104,7 @@ async fn main() {
                             println!("channel(chat) open");
                             ticker = Some(tokio::time::interval(interval));
                         }
-                        Some(DataChannelEvent::Message { data, is_string: true }) => {
+                        Some(DataChannelEvent::Message { data, binary: false }) => {
                             let text = String::from_utf8_lossy(&data);
                             println!("channel(chat) < {text}");
                             if let Some(Ok(sent)) = text.strip_prefix("pong ").map(|t| t.trim().parse::<u64>()) {
@@ -116,7 +116,7 @@ async fn main() {
                                 }
                             }
                         }
-                        Some(DataChannelEvent::Close) | None => break,
+                        Some(DataChannelEvent::Closed) | None => break,
                         Some(_) => {}
                     },
                     _ = tick => {
@@ -167,7 +167,7 @@ async fn main() {
                     println!("channel({}) opened by the remote side", ch.label());
                     tokio::spawn(async move {
                         while let Some(e) = ch.next_event().await {
-                            if let DataChannelEvent::Message { data, is_string: true } = e {
+                            if let DataChannelEvent::Message { data, binary: false } = e {
                                 let text = String::from_utf8_lossy(&data).to_string();
                                 println!("channel({}) < {text}", ch.label());
                                 if let Some(rest) = text.strip_prefix("ping") {

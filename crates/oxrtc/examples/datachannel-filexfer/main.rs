@@ -140,7 +140,7 @@ async fn sender(
     // The receiver confirms once everything arrived and matched.
     loop {
         match tokio::time::timeout(Duration::from_secs(60), ch.next_event()).await {
-            Ok(Some(DataChannelEvent::Message { data, is_string: true })) => {
+            Ok(Some(DataChannelEvent::Message { data, binary: false })) => {
                 let text = String::from_utf8_lossy(&data).to_string();
                 progress(total, total, start);
                 let secs = start.elapsed().as_secs_f64();
@@ -186,8 +186,8 @@ async fn receiver(
     let mut start = Instant::now();
     let mut last_print = Instant::now();
     while let Some(e) = ch.next_event().await {
-        let DataChannelEvent::Message { data, is_string } = e else { continue };
-        if !is_string {
+        let DataChannelEvent::Message { data, binary } = e else { continue };
+        if binary {
             hash.update(&data);
             out.write_all(&data).await.map_err(|e| e.to_string())?;
             done += data.len() as u64;

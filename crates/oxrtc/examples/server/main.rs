@@ -69,7 +69,7 @@ async fn run(pc: Arc<RTCPeerConnection>) {
                 println!("channel {:?} opened by the browser", ch.label());
                 tokio::spawn(async move {
                     while let Some(e) = ch.next_event().await {
-                        if let DataChannelEvent::Message { data, is_string: true } = e {
+                        if let DataChannelEvent::Message { data, binary: false } = e {
                             let text = String::from_utf8_lossy(&data);
                             println!("channel({}) < {text}", ch.label());
                             if let Some(reply) = pong(&text) {

@@ -205,7 +205,7 @@ pub async fn exchange(mut peer: JsonPeer, peer_offers: bool, max_rejected: usize
                 let x = expects.iter_mut().find(|x| x.label == label).unwrap();
                 match e {
                     DataChannelEvent::Open => {}
-                    DataChannelEvent::Message { data, is_string: true } => {
+                    DataChannelEvent::Message { data, binary: false } => {
                         if data == format!("hello {label}").as_bytes() {
                             assert!(!x.greeting_text, "{name}: greeting twice on {label}");
                             x.greeting_text = true;
@@ -215,7 +215,7 @@ pub async fn exchange(mut peer: JsonPeer, peer_offers: bool, max_rejected: usize
                             x.echo_text = true;
                         }
                     }
-                    DataChannelEvent::Message { data, is_string: false } => {
+                    DataChannelEvent::Message { data, binary: true } => {
                         if data[..] == [0, 1, 2, 0xff] {
                             x.greeting_binary = true;
                         } else {

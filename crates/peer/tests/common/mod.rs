@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use datachannel::ChannelEvent;
 use datachannel::ChannelInit;
 use netsim::{Datagram, Endpoint, LinkConfig, Network, Simulation, VirtualClock};
 use peer::{
@@ -146,7 +147,7 @@ impl Sim {
     }
 
     pub fn opened(&self, i: usize, h: ChannelHandle) -> bool {
-        self.events[i].contains(&PeerEvent::ChannelOpen(h))
+        self.events[i].contains(&PeerEvent::Channel(h, ChannelEvent::Open))
     }
 
     /// The handle of the channel the peer opened with this label.
@@ -161,7 +162,7 @@ impl Sim {
         self.events[i]
             .iter()
             .filter_map(|e| match e {
-                PeerEvent::ChannelMessage { channel, data, .. } if *channel == h => Some(data.clone()),
+                PeerEvent::Channel(channel, ChannelEvent::Message { data, .. }) if *channel == h => Some(data.clone()),
                 _ => None,
             })
             .collect()

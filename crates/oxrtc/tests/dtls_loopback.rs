@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use oxrtc::dtls::{Algorithm, Certificate, DtlsConfig, DtlsError, DtlsVersion, Fingerprint, Role};
+mod common;
+
+use oxrtc::dtls::{Algorithm, Certificate, DtlsError, DtlsVersion, Fingerprint};
 use oxrtc::ice::IceEvent;
-use oxrtc::{DtlsTransport, DtlsTransportEvent, IceTransport, IceTransportConfig, InterfaceFilter};
+use oxrtc::{DtlsTransport, DtlsTransportEvent};
 
 fn rtp(ssrc: u32, seq: u16, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0x80, 111];
@@ -20,21 +22,11 @@ fn rtp(ssrc: u32, seq: u16, payload: &[u8]) -> Vec<u8> {
 /// Two DTLS transports over ICE; `b_expects` is the fingerprint B
 /// expects of A (A's own unless a test lies).
 async fn pair(version: DtlsVersion, b_expects: Option<Fingerprint>, timeout: Duration) -> [DtlsTransport; 2] {
-    let config = || IceTransportConfig { interfaces: InterfaceFilter::loopback_only(), ..Default::default() };
-    let ice_a = IceTransport::start(config(), true).await.unwrap();
-    let ice_b = IceTransport::start(config(), false).await.unwrap();
-    let (ca, cb) = (ice_a.local_credentials().clone(), ice_b.local_credentials().clone());
-    ice_a.set_remote_credentials(&cb.ufrag, &cb.pwd).await;
-    ice_b.set_remote_credentials(&ca.ufrag, &ca.pwd).await;
-    let (cert_a, cert_b) = (Certificate::generate().unwrap(), Certificate::generate().unwrap());
-    let fp = |c: &Certificate| Fingerprint::of_der(Algorithm::Sha256, c.der());
-    let mut config_a = DtlsConfig::new(Role::Client, cert_a.clone(), vec![fp(&cert_b)]);
-    let mut config_b = DtlsConfig::new(Role::Server, cert_b, vec![b_expects.unwrap_or_else(|| fp(&cert_a))]);
-    for c in [&mut config_a, &mut config_b] {
+    common::loopback_dtls_pair(b_expects, |c| {
         c.version = version;
         c.handshake_timeout = timeout;
-    }
-    [DtlsTransport::start(ice_a, config_a).await.unwrap(), DtlsTransport::start(ice_b, config_b).await.unwrap()]
+    })
+    .await
 }
 
 /// Runs both transports, trickling candidates, until `done` says stop;

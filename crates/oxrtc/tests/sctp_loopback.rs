@@ -5,25 +5,15 @@
 
 use std::time::Duration;
 
+mod common;
+
 use bytes::Bytes;
 use oxrtc::datachannel::{ChannelEvent, ChannelInit, DataChannelEvent};
-use oxrtc::dtls::{Algorithm, Certificate, DtlsConfig, Fingerprint, Role};
 use oxrtc::ice::IceEvent;
-use oxrtc::{DtlsTransport, IceTransport, IceTransportConfig, InterfaceFilter, SctpTransport, SctpTransportEvent};
+use oxrtc::{SctpTransport, SctpTransportEvent};
 
 async fn pair() -> [SctpTransport; 2] {
-    let config = || IceTransportConfig { interfaces: InterfaceFilter::loopback_only(), ..Default::default() };
-    let ice_a = IceTransport::start(config(), true).await.unwrap();
-    let ice_b = IceTransport::start(config(), false).await.unwrap();
-    let (ca, cb) = (ice_a.local_credentials().clone(), ice_b.local_credentials().clone());
-    ice_a.set_remote_credentials(&cb.ufrag, &cb.pwd).await;
-    ice_b.set_remote_credentials(&ca.ufrag, &ca.pwd).await;
-    let (cert_a, cert_b) = (Certificate::generate().unwrap(), Certificate::generate().unwrap());
-    let fp = |c: &Certificate| Fingerprint::of_der(Algorithm::Sha256, c.der());
-    let dtls_a = DtlsConfig::new(Role::Client, cert_a.clone(), vec![fp(&cert_b)]);
-    let dtls_b = DtlsConfig::new(Role::Server, cert_b, vec![fp(&cert_a)]);
-    let a = DtlsTransport::start(ice_a, dtls_a).await.unwrap();
-    let b = DtlsTransport::start(ice_b, dtls_b).await.unwrap();
+    let [a, b] = common::loopback_dtls_pair(None, |_| {}).await;
     let sctp = oxrtc::sctp::SctpConfig::default;
     [SctpTransport::start(a, sctp()).await.unwrap(), SctpTransport::start(b, sctp()).await.unwrap()]
 }

@@ -308,7 +308,7 @@ impl PeerConnection {
         match desc.kind {
             SdpType::Rollback => {
                 self.jsep.rollback_local()?;
-                self.after_exchange_step(false);
+                self.after_exchange_step();
             }
             SdpType::Offer => {
                 let restart = self.jsep.set_local_offer(&desc)?;
@@ -337,7 +337,7 @@ impl PeerConnection {
                 }
                 self.start_gathering(now);
                 self.apply_sections(now, false);
-                self.after_exchange_step(false);
+                self.after_exchange_step();
             }
         }
         self.drive(now);
@@ -360,7 +360,7 @@ impl PeerConnection {
                 // Nothing of the offer was applied: forget it.
                 self.offered_remote = None;
                 self.offered_candidates.clear();
-                self.after_exchange_step(false);
+                self.after_exchange_step();
             }
             SdpType::Offer => {
                 // The whole offer is checked before anything changes (not
@@ -408,7 +408,7 @@ impl PeerConnection {
                 }
                 self.jsep.set_remote_answer(desc, parsed, sections);
                 self.apply_sections(now, true);
-                self.after_exchange_step(true);
+                self.after_exchange_step();
             }
         }
         self.drive(now);
@@ -516,7 +516,7 @@ impl PeerConnection {
     /// After a signaling step: events for a new signaling state and
     /// negotiation-needed (fired again when back to stable with the need
     /// unmet, W3C).
-    fn after_exchange_step(&mut self, _answered_by_peer: bool) {
+    fn after_exchange_step(&mut self) {
         while let Some(s) = self.jsep.take_signaling_change() {
             self.events.push_back(PeerEvent::SignalingStateChange(s));
         }
@@ -537,9 +537,8 @@ impl PeerConnection {
     }
 
     fn start_gathering(&mut self, now: Instant) {
-        while let Some(s) = self.jsep.take_signaling_change() {
-            self.events.push_back(PeerEvent::SignalingStateChange(s));
-        }
+        // Its events reach the application through `drive`, after the
+        // signaling change that started it.
         if self.ice.started {
             return;
         }

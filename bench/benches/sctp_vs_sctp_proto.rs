@@ -268,7 +268,7 @@ impl Wire {
     /// Sends every datagram DTLS has.
     fn flush(&mut self) -> usize {
         let mut n = 0;
-        while let Some(d) = self.dtls.poll_transmit() {
+        while let Some(d) = self.dtls.poll_transmit(Instant::now()) {
             let _ = self.sock.send_to(&d, self.peer);
             n += 1;
         }

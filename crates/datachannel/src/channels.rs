@@ -244,10 +244,10 @@ impl DataChannels {
         &self.assoc
     }
 
-    /// The association underneath, mutably (connect, shutdown, remote
-    /// max-message-size).
-    pub fn association_mut(&mut self) -> &mut Association {
-        &mut self.assoc
+    /// The largest message the peer accepts (its SDP `a=max-message-size`;
+    /// `usize::MAX` for no limit). Larger sends fail with a clear error.
+    pub fn set_remote_max_message_size(&mut self, size: usize) {
+        self.assoc.set_remote_max_message_size(size);
     }
 
     /// What was dropped.
@@ -464,9 +464,24 @@ impl DataChannels {
         self.pump(now);
     }
 
-    /// Processes the association's events; call after driving the
-    /// association directly through [`association_mut`](Self::association_mut).
-    pub fn pump(&mut self, now: Instant) {
+    /// Aborts the association at once (SCTP ABORT); every channel closes.
+    pub fn abort(&mut self, now: Instant) {
+        self.assoc.abort(now);
+        self.pump(now);
+    }
+
+    /// Sends `data` on `stream` with the payload protocol identifier `ppid`
+    /// as it is, bypassing DCEP and the channel's state: a tool for test
+    /// programs that play a misbehaving peer (raw DCEP, unknown PPIDs,
+    /// streams without a channel). Applications use [`send`](Self::send).
+    pub fn send_raw(&mut self, now: Instant, stream: u16, ppid: u32, data: Bytes) -> Result<(), DataChannelError> {
+        self.assoc.send(now, stream, ppid, data, SendParams::default())?;
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Turns the association's events into channel events.
+    fn pump(&mut self, now: Instant) {
         while let Some(e) = self.assoc.poll_event() {
             match e {
                 SctpEvent::Connected => {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{Pair, Simulation};
 use datachannel::{ppid, ChannelEvent, ChannelInit, DataChannelError, DataChannelEvent, ReadyState, Reliability};
-use sctp::{SctpConfig, SendError, SendParams};
+use sctp::{SctpConfig, SendError};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -165,7 +165,7 @@ fn string_binary_and_empty_messages_keep_their_kind() {
         (ppid::STRING_PARTIAL, b"old string"),
     ];
     for (pp, d) in raw {
-        p.dc[0].association_mut().send(now, id, pp, Bytes::from_static(d), SendParams::default()).unwrap();
+        p.dc[0].send_raw(now, id, pp, Bytes::from_static(d)).unwrap();
     }
     p.flush_all();
     p.settle(SEC);
@@ -184,7 +184,7 @@ fn string_binary_and_empty_messages_keep_their_kind() {
     assert_eq!(p.dc[1].stats().unknown_ppid, 0);
     // An unknown PPID is dropped and counted.
     let now = p.now();
-    p.dc[0].association_mut().send(now, id, 99, Bytes::from_static(b"?"), SendParams::default()).unwrap();
+    p.dc[0].send_raw(now, id, 99, Bytes::from_static(b"?")).unwrap();
     p.settle(SEC);
     assert_eq!(p.dc[1].stats().unknown_ppid, 1);
     assert_eq!(p.messages(1, id).len(), 10);
@@ -393,28 +393,26 @@ fn hostile_dcep_and_unknown_streams_are_dropped_and_counted() {
         .unwrap()
     };
     let now = p.now();
-    let server = p.dc[1].association_mut();
+    let server = &mut p.dc[1];
     // The server opens an even id (the client's parity).
-    server.send(now, 2, ppid::DCEP, Bytes::from(open("wrong parity")), SendParams::default()).unwrap();
+    server.send_raw(now, 2, ppid::DCEP, Bytes::from(open("wrong parity"))).unwrap();
     // The client opens an odd id.
     let client_side = open("wrong parity too");
     // An OPEN for the id already in use (sent by the client on its own channel).
     let in_use = open("in use");
     // Garbage DCEP: unknown type, truncated OPEN, bad channel type, empty.
-    server.send(now, 5, ppid::DCEP, Bytes::from_static(&[0x09, 1, 2]), SendParams::default()).unwrap();
-    server.send(now, 5, ppid::DCEP, Bytes::from_static(&[0x03, 0, 1]), SendParams::default()).unwrap();
-    server
-        .send(now, 5, ppid::DCEP, Bytes::from_static(&[3, 0x7f, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]), SendParams::default())
-        .unwrap();
+    server.send_raw(now, 5, ppid::DCEP, Bytes::from_static(&[0x09, 1, 2])).unwrap();
+    server.send_raw(now, 5, ppid::DCEP, Bytes::from_static(&[0x03, 0, 1])).unwrap();
+    server.send_raw(now, 5, ppid::DCEP, Bytes::from_static(&[3, 0x7f, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])).unwrap();
     // An ACK for a channel that does not exist.
-    server.send(now, 9, ppid::DCEP, Bytes::from_static(&[0x02]), SendParams::default()).unwrap();
+    server.send_raw(now, 9, ppid::DCEP, Bytes::from_static(&[0x02])).unwrap();
     // Messages on streams without a channel.
-    server.send(now, 11, ppid::STRING, Bytes::from_static(b"nobody"), SendParams::default()).unwrap();
-    server.send(now, 13, ppid::BINARY, Bytes::from_static(b"nobody"), SendParams::default()).unwrap();
+    server.send_raw(now, 11, ppid::STRING, Bytes::from_static(b"nobody")).unwrap();
+    server.send_raw(now, 13, ppid::BINARY, Bytes::from_static(b"nobody")).unwrap();
     p.flush(1);
-    let client = p.dc[0].association_mut();
-    client.send(now, 3, ppid::DCEP, Bytes::from(client_side), SendParams::default()).unwrap();
-    client.send(now, id, ppid::DCEP, Bytes::from(in_use), SendParams::default()).unwrap();
+    let client = &mut p.dc[0];
+    client.send_raw(now, 3, ppid::DCEP, Bytes::from(client_side)).unwrap();
+    client.send_raw(now, id, ppid::DCEP, Bytes::from(in_use)).unwrap();
     p.flush(0);
     p.settle(SEC);
     assert_eq!(p.dc[0].stats().bad_dcep, 5, "{:?}", p.dc[0].stats());
@@ -556,7 +554,7 @@ fn an_aborted_association_errors_then_closes_every_channel() {
     let a = open_in_band(&mut p, 0, ChannelInit::new("a"));
     let b = open_in_band(&mut p, 1, ChannelInit::new("b"));
     let now = p.now();
-    p.dc[1].association_mut().abort(now);
+    p.dc[1].abort(now);
     p.flush_all();
     assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(a, ChannelEvent::Closed))
         && p.has(0, &DataChannelEvent::Channel(b, ChannelEvent::Closed))));

@@ -38,8 +38,8 @@
 //! // events, then sleep until the earliest poll_timeout.
 //! let (mut a_up, mut b_up) = (false, false);
 //! while !(a_up && b_up) {
-//!     while let Some(d) = a.poll_transmit() { b.handle_receive(now, &d); }
-//!     while let Some(d) = b.poll_transmit() { a.handle_receive(now, &d); }
+//!     while let Some(d) = a.poll_transmit(now) { b.handle_receive(now, &d); }
+//!     while let Some(d) = b.poll_transmit(now) { a.handle_receive(now, &d); }
 //!     while let Some(e) = a.poll_event() { a_up |= matches!(e, DtlsEvent::Connected { .. }); }
 //!     while let Some(e) = b.poll_event() { b_up |= matches!(e, DtlsEvent::Connected { .. }); }
 //!     now += Duration::from_millis(10);
@@ -47,7 +47,7 @@
 //!     b.handle_timeout(now);
 //! }
 //! a.send(b"hello")?;
-//! while let Some(d) = a.poll_transmit() { b.handle_receive(now, &d); }
+//! while let Some(d) = a.poll_transmit(now) { b.handle_receive(now, &d); }
 //! assert_eq!(b.poll_event(), Some(DtlsEvent::Data(b"hello".to_vec())));
 //! # Ok::<(), dtls::DtlsError>(())
 //! ```

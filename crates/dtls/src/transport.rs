@@ -324,7 +324,7 @@ impl DtlsTransport {
     }
 
     /// The next datagram to send to the peer.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
         self.transmits.pop_front()
     }
 

@@ -69,8 +69,8 @@ impl Endpoint for Node {
         self.after(now);
     }
 
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        while let Some(d) = self.t.poll_transmit() {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        while let Some(d) = self.t.poll_transmit(now) {
             if self.drop_final_flight && self.just_connected {
                 self.final_flight_dropped += 1;
                 continue;

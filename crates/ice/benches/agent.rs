@@ -28,7 +28,7 @@ fn connected(agent: &IceAgent) -> bool {
 /// Hands everything `from` wants to send to `to` at once; true if anything moved.
 fn deliver(now: Instant, from: &mut IceAgent, to: &mut IceAgent) -> bool {
     let mut moved = false;
-    while let Some(t) = from.poll_transmit() {
+    while let Some(t) = from.poll_transmit(now) {
         let _ = to.handle_receive(now, t.to, t.from, &t.data);
         moved = true;
     }
@@ -76,7 +76,7 @@ fn next_check(a: &mut IceAgent, mut now: Instant) -> Vec<u8> {
     for _ in 0..100 {
         now = now.max(a.poll_timeout().expect("consent is scheduled"));
         a.handle_timeout(now);
-        while let Some(t) = a.poll_transmit() {
+        while let Some(t) = a.poll_transmit(now) {
             if Message::decode(&t.data).is_ok_and(|m| m.class == Class::Request && m.method == Method::BINDING) {
                 return t.data;
             }
@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
     let (from_a, to_b) = (addr(A), addr(B));
     // Sanity: B answers the captured check with one response.
     assert_eq!(b.handle_receive(now, to_b, from_a, &check), Received::Handled);
-    assert_eq!(std::iter::from_fn(|| b.poll_transmit()).count(), 1);
+    assert_eq!(std::iter::from_fn(|| b.poll_transmit(now)).count(), 1);
 
     let mut g = c.benchmark_group("ice_agent");
     g.throughput(Throughput::Elements(1));
@@ -101,7 +101,7 @@ fn bench(c: &mut Criterion) {
             let r = b.handle_receive(now, to_b, from_a, black_box(&check));
             debug_assert_eq!(r, Received::Handled);
             let mut n = 0;
-            while let Some(t) = b.poll_transmit() {
+            while let Some(t) = b.poll_transmit(now) {
                 n += black_box(t).data.len();
             }
             n

@@ -37,7 +37,7 @@
 //!
 //! // The loop: drain output after every input, sleep until poll_timeout.
 //! agent.handle_timeout(now);
-//! while let Some(t) = agent.poll_transmit() {
+//! while let Some(t) = agent.poll_transmit(now) {
 //!     // socket.send_to(&t.data, t.to)
 //!     assert_eq!(t.from, socket);
 //! }

@@ -60,7 +60,7 @@ fn inject_on(s: &mut Scenario, local: SocketAddr, from: SocketAddr, data: &[u8])
         Received::Dropped => Outcome::Dropped,
     };
     let mut sent = Vec::new();
-    while let Some(t) = s.b.agent.poll_transmit() {
+    while let Some(t) = s.b.agent.poll_transmit(now) {
         sent.push(t);
     }
     (out, sent)

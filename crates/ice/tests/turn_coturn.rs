@@ -81,7 +81,7 @@ impl Peer {
 
     /// Sends what the client queued and collects its events.
     fn flush(&mut self) {
-        while let Some(t) = self.client.poll_transmit() {
+        while let Some(t) = self.client.poll_transmit(Instant::now()) {
             assert_eq!(t.from, self.socket.local_addr().unwrap());
             self.socket.send_to(&t.data, t.to).expect("send to coturn");
         }

@@ -44,7 +44,7 @@ pub(crate) trait Core {
     fn turn_stream_failed(&mut self, now: Instant, server: SocketAddr, transport: TurnTransport, reason: &str);
     fn handle_timeout(&mut self, now: Instant);
     fn poll_timeout(&self) -> Option<Instant>;
-    fn poll_transmit(&mut self) -> Option<Transmit>;
+    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit>;
 }
 
 macro_rules! core_for {
@@ -65,8 +65,8 @@ macro_rules! core_for {
             fn poll_timeout(&self) -> Option<Instant> {
                 <$t>::poll_timeout(self)
             }
-            fn poll_transmit(&mut self) -> Option<Transmit> {
-                <$t>::poll_transmit(self)
+            fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+                <$t>::poll_transmit(self, now)
             }
         }
     )*};
@@ -147,7 +147,7 @@ struct Task<E> {
 impl<E: Endpoint> Task<E> {
     fn flush(&mut self, now: Instant) {
         self.endpoint.deliver(now);
-        while let Some(t) = self.endpoint.core().poll_transmit() {
+        while let Some(t) = self.endpoint.core().poll_transmit(now) {
             self.out.push(t);
         }
         self.udp.send_all(&mut self.out, &self.streams);

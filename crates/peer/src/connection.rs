@@ -469,7 +469,7 @@ impl PeerConnection {
             self.transport.ice_mut().end_of_remote_candidates(now);
         }
         if let Some(dc) = self.transport.channels_mut(now) {
-            dc.association_mut().set_remote_max_message_size(remote.max_message_size.unwrap_or(usize::MAX));
+            dc.set_remote_max_message_size(remote.max_message_size.unwrap_or(usize::MAX));
         }
         self.remote = Some(remote);
         unresolved
@@ -769,11 +769,11 @@ impl PeerConnection {
     }
 
     /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(now) = self.pending_drive.take() {
-            self.drive(now);
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        if let Some(asked) = self.pending_drive.take() {
+            self.drive(now.max(asked));
         }
-        self.transport.poll_transmit()
+        self.transport.poll_transmit(now)
     }
 
     /// The next event.

@@ -48,8 +48,8 @@
 //! for _ in 0..1000 {
 //!     let mut a_cands = vec![];
 //!     let mut b_cands = vec![];
-//!     while let Some(t) = a.poll_transmit() { b.handle_receive(now, t.to, t.from, &t.data); }
-//!     while let Some(t) = b.poll_transmit() { a.handle_receive(now, t.to, t.from, &t.data); }
+//!     while let Some(t) = a.poll_transmit(now) { b.handle_receive(now, t.to, t.from, &t.data); }
+//!     while let Some(t) = b.poll_transmit(now) { a.handle_receive(now, t.to, t.from, &t.data); }
 //!     while let Some(e) = a.poll_event() {
 //!         match e {
 //!             PeerEvent::IceCandidate(Some(c)) => a_cands.push(c.candidate),

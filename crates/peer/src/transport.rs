@@ -417,11 +417,11 @@ impl Transport {
     }
 
     /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(now) = self.pending {
-            self.drive(now);
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        if let Some(asked) = self.pending {
+            self.drive(now.max(asked));
         }
-        self.transmits.pop_front().or_else(|| self.ice.poll_transmit())
+        self.transmits.pop_front().or_else(|| self.ice.poll_transmit(now))
     }
 
     /// The next event.
@@ -443,7 +443,7 @@ impl Transport {
     /// [`poll_transmit`](Self::poll_transmit) once more.
     pub fn close(&mut self, now: Instant) {
         if let Some(dc) = &mut self.sctp {
-            dc.association_mut().abort(now);
+            dc.abort(now);
         }
         self.drive(now);
         self.sctp = None;
@@ -483,7 +483,7 @@ impl Transport {
                     self.events.push_back(TransportEvent::Channel(e));
                 }
             }
-            busy |= self.flush_dtls();
+            busy |= self.flush_dtls(now);
             if !busy {
                 break;
             }
@@ -491,11 +491,11 @@ impl Transport {
     }
 
     /// DTLS datagrams to ICE (held while ICE has no pair).
-    fn flush_dtls(&mut self) -> bool {
+    fn flush_dtls(&mut self, now: Instant) -> bool {
         let mut busy = false;
         let paired = self.ice.selected_pair().is_some();
         if let Some(d) = &mut self.dtls {
-            while let Some(t) = d.poll_transmit() {
+            while let Some(t) = d.poll_transmit(now) {
                 busy = true;
                 // Only what waits for a pair is capped: with a pair every
                 // datagram goes out (SCTP's windows bound the burst).

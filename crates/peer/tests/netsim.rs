@@ -130,7 +130,7 @@ fn close_closes_channels_on_both_sides() {
         assert!(wakes < 100, "closed connection keeps asking to be woken up");
         let t = t.max(now);
         s.pc[0].handle_timeout(t);
-        assert!(s.pc[0].poll_transmit().is_none(), "closed connection still transmits");
+        assert!(s.pc[0].poll_transmit(t).is_none(), "closed connection still transmits");
         assert!(s.pc[0].poll_event().is_none());
         if s.pc[0].poll_timeout() == Some(t) {
             break;

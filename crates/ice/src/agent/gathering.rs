@@ -138,7 +138,7 @@ impl IceAgent {
     }
 
     pub(super) fn drain_relay(&mut self, now: Instant, r: usize) {
-        while let Some(t) = self.relays[r].client.poll_transmit() {
+        while let Some(t) = self.relays[r].client.poll_transmit(now) {
             self.transmits.push_back(t);
         }
         while let Some(ev) = self.relays[r].client.poll_event() {

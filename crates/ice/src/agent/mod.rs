@@ -445,7 +445,7 @@ impl IceAgent {
     }
 
     /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 

@@ -245,7 +245,7 @@ impl TurnClient {
     }
 
     /// The next datagram to send, from [`TurnConfig::local`] to the server.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 

@@ -197,7 +197,7 @@ impl Endpoint for PeerNode<'_> {
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
-        if let Some(tx) = self.peer.agent.poll_transmit() {
+        if let Some(tx) = self.peer.agent.poll_transmit(now) {
             return Some(Datagram { from: tx.from, to: tx.to, data: tx.data.to_vec() });
         }
         let (peer, delay) = (&mut *self.peer, self.delay);

@@ -215,8 +215,8 @@ impl Endpoint for Node<'_> {
         self.pc.handle_timeout(now);
     }
 
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Datagram> {
-        if let Some(t) = self.pc.poll_transmit() {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Datagram> {
+        if let Some(t) = self.pc.poll_transmit(now) {
             return Some(Datagram { from: t.from, to: t.to, data: t.data.to_vec() });
         }
         while let Some(e) = self.pc.poll_event() {

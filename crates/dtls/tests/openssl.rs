@@ -86,11 +86,11 @@ impl Pair {
     /// Moves every pending datagram, collects events. Whether anything moved.
     fn shuffle(&mut self) -> bool {
         let mut moved = false;
-        while let Some(d) = self.a.t.poll_transmit(now) {
+        while let Some(d) = self.a.t.poll_transmit(self.now) {
             self.b.t.handle_receive(self.now, &d);
             moved = true;
         }
-        while let Some(d) = self.b.t.poll_transmit(now) {
+        while let Some(d) = self.b.t.poll_transmit(self.now) {
             self.a.t.handle_receive(self.now, &d);
             moved = true;
         }
@@ -321,7 +321,7 @@ fn garbage_into_a_connected_openssl_transport_is_dropped() {
     let mut p = Pair::new(side(Engine::OpenSsl, rsa()), side(Engine::OpenSsl, ecdsa()));
     p.handshake();
     p.a.t.send(b"real").unwrap();
-    let record = p.a.t.poll_transmit(now).unwrap();
+    let record = p.a.t.poll_transmit(p.now).unwrap();
     let mut noise: Vec<Vec<u8>> = vec![
         vec![],
         vec![0],
@@ -390,13 +390,13 @@ fn garbage_before_and_during_the_openssl_handshake_is_dropped() {
         }
         // Behind every handshake datagram.
         for _ in 0..10 {
-            while let Some(d) = p.a.t.poll_transmit(now) {
+            while let Some(d) = p.a.t.poll_transmit(p.now) {
                 p.b.t.handle_receive(p.now, &d);
                 for n in noise(&mut rng, 50) {
                     p.b.t.handle_receive(p.now, &n);
                 }
             }
-            while let Some(d) = p.b.t.poll_transmit(now) {
+            while let Some(d) = p.b.t.poll_transmit(p.now) {
                 p.a.t.handle_receive(p.now, &d);
                 for n in noise(&mut rng, 50) {
                     p.a.t.handle_receive(p.now, &n);
@@ -407,7 +407,7 @@ fn garbage_before_and_during_the_openssl_handshake_is_dropped() {
         // And behind every application record.
         for i in 0..10u8 {
             p.a.t.send(&[i; 100]).unwrap();
-            while let Some(d) = p.a.t.poll_transmit(now) {
+            while let Some(d) = p.a.t.poll_transmit(p.now) {
                 p.b.t.handle_receive(p.now, &d);
                 for n in noise(&mut rng, 100) {
                     p.b.t.handle_receive(p.now, &n);
@@ -434,11 +434,11 @@ fn late_handshake_duplicates_are_harmless() {
         let mut p = Pair::new(side(a, cert_a), side(b, ecdsa()));
         let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
         for _ in 0..20 {
-            while let Some(d) = p.a.t.poll_transmit(now) {
+            while let Some(d) = p.a.t.poll_transmit(p.now) {
                 to_b.push(d.clone());
                 p.b.t.handle_receive(p.now, &d);
             }
-            while let Some(d) = p.b.t.poll_transmit(now) {
+            while let Some(d) = p.b.t.poll_transmit(p.now) {
                 to_a.push(d.clone());
                 p.a.t.handle_receive(p.now, &d);
             }
@@ -484,7 +484,7 @@ fn openssl_timers_follow_the_callers_clock() {
 fn openssl_handshake_deadline_follows_the_callers_clock() {
     let mut p = Pair::new(side(Engine::OpenSsl, ecdsa()), side(Engine::OpenSsl, ecdsa()));
     // Nobody answers the client: after 5 s of our clock it fails.
-    while p.a.t.poll_transmit(now).is_some() {}
+    while p.a.t.poll_transmit(p.now).is_some() {}
     let start = p.now;
     p.now += Duration::from_secs(5);
     p.a.t.handle_timeout(p.now);

@@ -95,13 +95,13 @@ impl Pair {
     /// Returns whether any datagram was delivered.
     fn shuffle(&mut self) -> bool {
         let mut moved = false;
-        while let Some(d) = self.a.t.poll_transmit(now) {
+        while let Some(d) = self.a.t.poll_transmit(self.now) {
             if self.b_alive && self.rng.gen::<f64>() >= self.loss {
                 self.b.t.handle_receive(self.now, &d);
                 moved = true;
             }
         }
-        while let Some(d) = self.b.t.poll_transmit(now) {
+        while let Some(d) = self.b.t.poll_transmit(self.now) {
             if self.rng.gen::<f64>() >= self.loss {
                 self.a.t.handle_receive(self.now, &d);
                 moved = true;
@@ -171,9 +171,9 @@ fn auto_server_accepts_either_version() {
         // The version agreed shows on the wire: the server's application data goes out in
         // a DTLS 1.3 unified header (RFC 9147 4: 0b001xxxxx) or a DTLS 1.2 record
         // (content type 23, version 254.253).
-        while p.b.t.poll_transmit(now).is_some() {}
+        while p.b.t.poll_transmit(p.now).is_some() {}
         p.b.t.send(b"which version").unwrap();
-        let record = p.b.t.poll_transmit(now).expect("the server sends a record");
+        let record = p.b.t.poll_transmit(p.now).expect("the server sends a record");
         let version = match record[..] {
             [23, 0xfe, 0xfd, ..] => DtlsVersion::Dtls12,
             [b, ..] if b & 0xe0 == 0x20 => DtlsVersion::Dtls13,
@@ -416,7 +416,7 @@ impl Pair {
         for to_b in [true, false] {
             loop {
                 let (from, to) = if to_b { (&mut self.a, &mut self.b) } else { (&mut self.b, &mut self.a) };
-                let Some(d) = from.t.poll_transmit(now) else { break };
+                let Some(d) = from.t.poll_transmit(self.now) else { break };
                 to.t.handle_receive(self.now, &d);
                 let encrypted = encrypted_from(&d);
                 for _ in 0..per_record {

@@ -247,7 +247,7 @@ impl Harness {
     /// Exchanges datagrams until nobody has anything to say.
     fn pump(&mut self) {
         for _ in 0..1000 {
-            let Some(t) = self.client.poll_transmit(now) else {
+            let Some(t) = self.client.poll_transmit(self.now) else {
                 while let Some(e) = self.client.poll_event() {
                     self.events.push(e);
                 }
@@ -374,7 +374,7 @@ fn wrong_password_is_a_clear_fatal_error() {
     assert_eq!(h.client.relayed_address(), None);
     // Nothing more happens, whatever comes in.
     h.advance(secs(100));
-    assert!(h.client.poll_transmit(now).is_none());
+    assert!(h.client.poll_transmit(h.now).is_none());
 }
 
 #[test]
@@ -604,7 +604,7 @@ fn garbage_is_dropped_and_counted() {
 fn responses_failing_integrity_are_dropped() {
     let mut h = Harness::allocated();
     h.client.refresh_now(h.now);
-    let t = h.client.poll_transmit(now).unwrap();
+    let t = h.client.poll_transmit(h.now).unwrap();
     let req = Message::decode(&t.data).unwrap();
     let forged_key = IntegrityKey::long_term(USER, REALM, "not-the-password");
     // Signed with another key, and unsigned: both dropped.
@@ -629,7 +629,7 @@ fn fuzzed_input_never_panics() {
     let mut h = Harness::allocated();
     h.client.bind_channel(h.now, addr(PEER));
     h.client.refresh_now(h.now);
-    let pending: Vec<Vec<u8>> = std::iter::from_fn(|| h.client.poll_transmit(now)).map(|t| t.data).collect();
+    let pending: Vec<Vec<u8>> = std::iter::from_fn(|| h.client.poll_transmit(h.now)).map(|t| t.data).collect();
     let mut rng = SmallRng::seed_from_u64(99);
     // Genuine answers to mutate.
     let mut seeds: Vec<Vec<u8>> = pending.iter().filter_map(|d| h.server.handle(addr(LOCAL), d)).collect();
@@ -843,7 +843,7 @@ fn stream_transport_pads_channel_data_and_tags_transmits() {
     let peer = addr(PEER);
     let mut bound = false;
     for _ in 0..20 {
-        while let Some(t) = client.poll_transmit(now) {
+        while let Some(t) = client.poll_transmit(start) {
             assert_eq!(t.transport, TurnTransport::Tcp);
             assert_eq!(stun::frame_len(&t.data).unwrap().unwrap(), t.data.len(), "one whole frame per transmit");
             if let Some(resp) = server.handle(t.from, &t.data) {

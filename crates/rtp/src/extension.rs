@@ -312,7 +312,8 @@ impl Extensions {
         Ok(())
     }
 
-    /// Sets the value of `id`, replacing any element with that id.
+    /// Sets the value of `id`: it takes the place of the first element with that id (and
+    /// any later duplicates go) or comes last.
     pub fn set(&mut self, id: u8, value: &[u8]) -> Result<(), ExtensionError> {
         self.set_with(id, value.len(), |out| out.copy_from_slice(value))
     }
@@ -333,11 +334,14 @@ impl Extensions {
                 return Err(ExtensionError::NotRfc8285(profile));
             }
         }
-        let existing = self.elements.as_slice().iter().copied().find(|e| e.id == id);
-        if let Some(e) = existing.filter(|e| e.len as usize == len) {
-            // Same length: overwrite in place, keeping the received layout if there is one.
-            write(&mut self.data.as_mut_slice()[e.range()]);
-            return Ok(());
+        let mut same_id = self.elements.as_slice().iter().copied().filter(|e| e.id == id);
+        if let (Some(e), None) = (same_id.next(), same_id.next()) {
+            if e.len as usize == len {
+                // The only element with this id, same length: overwrite in place, keeping
+                // the received layout if there is one.
+                write(&mut self.data.as_mut_slice()[e.range()]);
+                return Ok(());
+            }
         }
         let one_byte = !needs_two_byte(id, len)
             && self.elements.as_slice().iter().all(|e| e.id == id || !needs_two_byte(e.id, e.len as usize));
@@ -701,9 +705,13 @@ mod tests {
         let mut exts = Extensions::parse(ONE_BYTE_PROFILE, &block).unwrap();
         assert_eq!(exts.len(), 3, "duplicates are kept");
         assert_eq!(exts.get(1), Some(&[0xAA][..]), "the first of a duplicated id wins");
-        // Same length: in place, the wire layout (and the duplicate) stays.
+        // Same length: in place, the wire layout stays.
         exts.set(2, &[0xD1, 0xD2]).unwrap();
         assert_eq!(written(&exts)[4..], [0x10, 0xAA, 0x21, 0xD1, 0xD2, 0x10, 0xCC, 0x00]);
+        // A duplicated id is laid out afresh even at the same length: one element remains.
+        let mut dup = exts.clone();
+        dup.set(1, &[0xEE]).unwrap();
+        assert_eq!(dup.iter().collect::<Vec<_>>(), [(1, &[0xEE][..]), (2, &[0xD1, 0xD2][..])]);
         // Another length: laid out afresh, in the first one's place, the duplicate gone.
         exts.set(1, &[0xE1, 0xE2, 0xE3]).unwrap();
         assert_eq!(exts.iter().collect::<Vec<_>>(), [(1, &[0xE1, 0xE2, 0xE3][..]), (2, &[0xD1, 0xD2][..])]);

@@ -226,11 +226,16 @@ impl Extensions {
     /// In the one-byte form a zero id is a padding byte (whatever its length nibble) and id
     /// 15 ends the elements (RFC 8285 §4.2); in the two-byte form a zero byte is padding. A
     /// profile that is neither form is kept as an opaque block with no elements. A parsed
-    /// two-byte block allows two-byte elements.
+    /// two-byte block allows two-byte elements. A block whose length is not a multiple of 4
+    /// (never the case in a packet) is kept padded with zeros.
     pub fn parse(profile: u16, block: &[u8]) -> Result<Self, ExtensionError> {
+        if block.len() > MAX_BLOCK_LEN {
+            return Err(ExtensionError::BlockTooLong(block.len()));
+        }
         let mut exts = Self::new();
         exts.layout = Layout::Wire { profile };
         exts.data.extend_from_slice(block);
+        exts.data.grow(block.len().next_multiple_of(4) - block.len());
         if profile == ONE_BYTE_PROFILE {
             parse_one_byte(block, &mut exts.elements)?;
         } else if is_two_byte(profile) {
@@ -300,7 +305,7 @@ impl Extensions {
 
     /// Allows or forbids elements that need the two-byte form (ids above 14, values that
     /// are empty or over 16 bytes). Allow them when the session negotiated
-    /// `a=extmap-allow-mixed` (RFC 8285 §6) or uses ids above 14. Forbidding fails while
+    /// `a=extmap-allow-mixed` (RFC 8285) or uses ids above 14. Forbidding fails while
     /// such an element is present.
     pub fn set_two_byte_allowed(&mut self, allowed: bool) -> Result<(), ExtensionError> {
         if !allowed {
@@ -617,6 +622,20 @@ mod tests {
         assert_eq!(Extensions::parse(0x1000, &[1, 1, 5, 7]), Err(ExtensionError::HeaderTruncated(7)));
         let msg = ExtensionError::Truncated { id: 7, len: 4, available: 2 }.to_string();
         assert!(msg.contains("id 7") && msg.contains("4 bytes") && msg.contains('2'), "{msg}");
+    }
+
+    #[test]
+    fn blocks_outside_a_packet_are_aligned_and_bounded() {
+        let exts = Extensions::parse(ONE_BYTE_PROFILE, &[0x10, 0xAB, 0x20]).unwrap_err();
+        assert_eq!(exts, ExtensionError::Truncated { id: 2, len: 1, available: 0 });
+        let exts = Extensions::parse(ONE_BYTE_PROFILE, &[0x10, 0xAB, 0x00]).unwrap();
+        assert_eq!(written(&exts), [0xBE, 0xDE, 0, 1, 0x10, 0xAB, 0, 0], "padded to the word");
+        let opaque = Extensions::parse(0x0001, &[1, 2, 3, 4, 5]).unwrap();
+        assert_eq!(written(&opaque), [0, 1, 0, 2, 1, 2, 3, 4, 5, 0, 0, 0]);
+        assert_eq!(
+            Extensions::parse(0x0001, &vec![0; MAX_BLOCK_LEN + 1]),
+            Err(ExtensionError::BlockTooLong(MAX_BLOCK_LEN + 1))
+        );
     }
 
     #[test]

@@ -65,8 +65,7 @@ impl ExtensionKind {
         }
     }
 
-    /// The known extension a URI names. URIs are compared exactly (RFC 8285 §5 asks for
-    /// case-sensitive comparison).
+    /// The known extension a URI names, compared byte for byte.
     pub fn from_uri(uri: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.uri() == uri)
     }

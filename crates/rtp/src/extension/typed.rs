@@ -88,21 +88,21 @@ macro_rules! sdes_extension {
 }
 
 sdes_extension!(
-    /// `urn:ietf:params:rtp-hdrext:sdes:mid` (RFC 8843 §15): the media id of the m-line the
+    /// `urn:ietf:params:rtp-hdrext:sdes:mid` (RFC 8843): the media id of the m-line the
     /// packet belongs to, used to route packets of a BUNDLE group.
     Mid,
     Mid
 );
 
 sdes_extension!(
-    /// `urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id` (RFC 8852 §3.1): the `rid` of a
+    /// `urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id` (RFC 8852): the `rid` of a
     /// simulcast or layered encoding.
     RtpStreamId,
     RtpStreamId
 );
 
 sdes_extension!(
-    /// `urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id` (RFC 8852 §3.2): on a
+    /// `urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id` (RFC 8852): on a
     /// repair stream (RTX, FEC), the `rid` of the stream it repairs.
     RepairedRtpStreamId,
     RepairedRtpStreamId
@@ -270,7 +270,7 @@ impl Extension<'_> for TimeOffset {
     }
 }
 
-/// How far a video frame is rotated, counter-clockwise (3GPP TS 26.114 §7.4.5).
+/// How far a video frame is rotated, counter-clockwise (3GPP TS 26.114).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Rotation {
     /// Not rotated.
@@ -296,7 +296,7 @@ impl Rotation {
     }
 }
 
-/// `urn:3gpp:video-orientation` (CVO, 3GPP TS 26.114 §7.4.5): which camera took the frame,
+/// `urn:3gpp:video-orientation` (CVO, 3GPP TS 26.114): which camera took the frame,
 /// whether it is mirrored and how it is rotated; sent at least with the last packet of a
 /// key frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -19,7 +19,8 @@
 //! One file per packet type, each citing its layout: [`SenderReport`],
 //! [`ReceiverReport`] (with [`ReportBlock`]s), [`Sdes`], [`Bye`], [`App`];
 //! transport-layer feedback (PT 205) [`Nack`] (FMT 1),
-//! [`CongestionControlFeedback`] (FMT 11); payload-specific feedback (PT 206) [`Pli`]
+//! [`CongestionControlFeedback`] (FMT 11), [`TransportFeedback`] (FMT 15,
+//! built with [`TwccBuilder`]); payload-specific feedback (PT 206) [`Pli`]
 //! (FMT 1), [`Fir`] (FMT 4), [`Remb`] (FMT 15 with the "REMB" identifier);
 //! and [`ExtendedReport`] (PT 207) with RRTR and DLRR blocks.
 //!
@@ -39,7 +40,8 @@
 //! - Every parse error is an [`RtcpError`] naming what is wrong, never a
 //!   panic, and all of them are noise: drop and count, nothing is fatal.
 //! - Lengths and counts are checked before anything is read or allocated;
-//!   allocation is bounded by the datagram's size.
+//!   allocation is bounded by the datagram's size. Transport-wide feedback
+//!   expands lazily ([`TransportFeedback::packets`]), at most 65,535 packets.
 //! - Padding is accepted on any packet of a compound, not only the last as
 //!   RFC 3550 A.2 would have it: libwebrtc pads transport-wide feedback in
 //!   place. A padding count of 0 or beyond the packet is an error.
@@ -62,6 +64,8 @@ mod report_block;
 mod rr;
 mod sdes;
 mod sr;
+mod twcc;
+mod twcc_builder;
 mod xr;
 
 pub use app::App;
@@ -78,6 +82,10 @@ pub use report_block::{compact_ntp, ReportBlock};
 pub use rr::ReceiverReport;
 pub use sdes::{Sdes, SdesChunk, SdesItem};
 pub use sr::SenderReport;
+pub use twcc::{
+    PacketStatus, StatusChunk, TransportFeedback, DELTA_TICK_US, FMT_TWCC, MAX_RUN_LENGTH, REFERENCE_TICK_US,
+};
+pub use twcc_builder::{TwccAddError, TwccBuilder};
 pub use xr::{DlrrItem, ExtendedReport, RawXrBlock, Rrtr, XrBlock, BT_DLRR, BT_RRTR};
 
 /// Packet type of a sender report.
@@ -115,6 +123,8 @@ pub enum RtcpPacket {
     Nack(Nack),
     /// RFC 8888 congestion control feedback (PT 205, FMT 11).
     CongestionControlFeedback(CongestionControlFeedback),
+    /// Transport-wide congestion control feedback (PT 205, FMT 15).
+    TransportFeedback(TransportFeedback),
     /// Picture loss indication (PT 206, FMT 1).
     Pli(Pli),
     /// Full intra request (PT 206, FMT 4).
@@ -144,6 +154,7 @@ from_packet!(
     App,
     Nack,
     CongestionControlFeedback,
+    TransportFeedback,
     Pli,
     Fir,
     Remb,
@@ -165,7 +176,9 @@ impl RtcpPacket {
             RtcpPacket::Sdes(_) => PT_SDES,
             RtcpPacket::Bye(_) => PT_BYE,
             RtcpPacket::App(_) => PT_APP,
-            RtcpPacket::Nack(_) | RtcpPacket::CongestionControlFeedback(_) => PT_RTPFB,
+            RtcpPacket::Nack(_) | RtcpPacket::CongestionControlFeedback(_) | RtcpPacket::TransportFeedback(_) => {
+                PT_RTPFB
+            }
             RtcpPacket::Pli(_) | RtcpPacket::Fir(_) | RtcpPacket::Remb(_) => PT_PSFB,
             RtcpPacket::ExtendedReport(_) => PT_XR,
             RtcpPacket::Unknown(raw) => raw.packet_type,
@@ -183,6 +196,7 @@ impl RtcpPacket {
             (PT_APP, _) => App::parse(count, body)?.into(),
             (PT_RTPFB, FMT_NACK) => Nack::parse(body)?.into(),
             (PT_RTPFB, FMT_CCFB) => CongestionControlFeedback::parse(body)?.into(),
+            (PT_RTPFB, FMT_TWCC) => TransportFeedback::parse(body)?.into(),
             (PT_PSFB, FMT_PLI) => Pli::parse(body)?.into(),
             (PT_PSFB, FMT_FIR) => Fir::parse(body)?.into(),
             (PT_PSFB, FMT_AFB) if Remb::is_remb(body) => Remb::parse(body)?.into(),
@@ -201,6 +215,7 @@ impl RtcpPacket {
             RtcpPacket::App(p) => p.write(out),
             RtcpPacket::Nack(p) => p.write(out),
             RtcpPacket::CongestionControlFeedback(p) => p.write(out),
+            RtcpPacket::TransportFeedback(p) => p.write(out),
             RtcpPacket::Pli(p) => p.write(out),
             RtcpPacket::Fir(p) => p.write(out),
             RtcpPacket::Remb(p) => p.write(out),

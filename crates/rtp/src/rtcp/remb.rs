@@ -1,5 +1,5 @@
 //! Receiver estimated maximum bitrate, REMB (draft-alvestrand-rmcat-remb-03
-//! §2.2): application-layer feedback (PT 206, FMT 15) carrying the bitrate a
+//! §2): application-layer feedback (PT 206, FMT 15) carrying the bitrate a
 //! receiver estimates the path allows, for the listed media sources.
 //!
 //! ```text

@@ -69,10 +69,12 @@
 //!   AV1 temporal units are low-overhead bitstreams (every OBU with its size
 //!   field) both ways.
 
+mod annexb;
 mod depacketizer;
 
 pub mod g711;
 pub mod g722;
+pub mod h264;
 pub mod opus;
 pub mod vp8;
 

@@ -282,9 +282,13 @@ impl PayloadFormat for Vp8 {
         let (descriptor, data) = Self::split(payload)?;
         if descriptor.starts_frame() {
             meta.descriptor = descriptor;
-            meta.size = keyframe_size(data);
         }
         out.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>, meta: &mut Vp8Meta) -> Result<(), PayloadError> {
+        meta.size = keyframe_size(out);
         Ok(())
     }
 }

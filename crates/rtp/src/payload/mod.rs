@@ -77,6 +77,7 @@ pub mod g722;
 pub mod h264;
 pub mod opus;
 pub mod vp8;
+pub mod vp9;
 
 use bytes::Bytes;
 

@@ -72,6 +72,7 @@
 mod annexb;
 mod depacketizer;
 
+pub mod av1;
 pub mod g711;
 pub mod g722;
 pub mod h264;

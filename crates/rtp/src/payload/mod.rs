@@ -77,6 +77,8 @@ pub mod g711;
 pub mod g722;
 pub mod h264;
 pub mod opus;
+pub mod red;
+pub mod rtx;
 pub mod vp8;
 pub mod vp9;
 

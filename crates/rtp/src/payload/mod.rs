@@ -76,6 +76,7 @@ pub mod av1;
 pub mod g711;
 pub mod g722;
 pub mod h264;
+pub mod h265;
 pub mod opus;
 pub mod red;
 pub mod rtx;

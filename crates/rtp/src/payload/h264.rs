@@ -140,6 +140,13 @@ impl Packetizer for H264Packetizer {
         if units.is_empty() {
             return Err(PayloadError::EmptyFrame { format: NAME });
         }
+        if let Some(unit) = units.iter().find(|u| matches!(nal_type(u[0]), 0 | 24..=31)) {
+            return Err(PayloadError::Unsupported {
+                format: NAME,
+                kind: nal_type(unit[0]),
+                what: "a NAL unit type reserved for RTP packetization cannot be sent",
+            });
+        }
         let mut out = Vec::new();
         match mode {
             PacketizationMode::SingleNalUnit => {
@@ -475,6 +482,14 @@ mod tests {
         assert!(err.to_string().contains("does not fit"));
         let got = depacketize(H264::new(), &out);
         assert!(matches!(&got[..], [Depacketized::Frame(f)] if f.data == frame && f.keyframe));
+    }
+
+    #[test]
+    fn units_of_packetization_types_cannot_be_sent() {
+        for kind in [0, 24, 28, 31] {
+            let err = H264Packetizer::default().packetize(&annexb(&[&[kind, 1, 2]]), 1200).unwrap_err();
+            assert!(matches!(err, PayloadError::Unsupported { kind: k, .. } if k == kind), "{err}");
+        }
     }
 
     #[test]

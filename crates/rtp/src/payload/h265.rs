@@ -70,6 +70,13 @@ impl Packetizer for H265Packetizer {
         if units.iter().any(|u| u.len() < 2) {
             return Err(PayloadError::Malformed { format: NAME, what: "NAL unit shorter than its 2-byte header" });
         }
+        if let Some(unit) = units.iter().find(|u| nal_type(u[0]) >= AP) {
+            return Err(PayloadError::Unsupported {
+                format: NAME,
+                kind: nal_type(unit[0]),
+                what: "a NAL unit type reserved for RTP packetization cannot be sent",
+            });
+        }
         if mtu < 4 {
             return Err(PayloadError::MtuTooSmall { format: NAME, min: 4, mtu });
         }
@@ -184,8 +191,9 @@ impl PayloadFormat for H265 {
     const CLOCK_RATE: u32 = VIDEO_CLOCK_RATE;
 
     fn inspect(&self, payload: &[u8]) -> Result<PacketInfo, PayloadError> {
-        if payload.len() < 3 {
-            return Err(PayloadError::Truncated { format: NAME, what: "payload header and data" });
+        // A NAL unit may be its header alone (end of sequence, end of bitstream).
+        if payload.len() < 2 {
+            return Err(PayloadError::Truncated { format: NAME, what: "payload header" });
         }
         let info = |start, keyframe| Ok(PacketInfo { start, ends_frame: false, keyframe });
         match nal_type(payload[0]) {
@@ -304,7 +312,11 @@ mod tests {
     fn paci_and_reserved_types_are_rejected() {
         assert!(matches!(H265::default().inspect(&[0x64, 0x01, 0]), Err(PayloadError::Unsupported { kind: 50, .. })));
         assert!(matches!(H265::default().inspect(&[0x7e, 0x01, 0]), Err(PayloadError::Malformed { .. })));
-        for bad in [&[0x60, 0x01, 0, 9, 0x40][..], &[0x62, 0x01, 0x93], &[0x62, 0x01, 0xb1, 0], &[0x26]] {
+        assert!(H265Packetizer::new().packetize(&annexb(&[&[0x62, 0x01, 0x05]]), 1200).is_err());
+        // End of sequence (type 36): a header and nothing else.
+        assert_eq!(H265::default().inspect(&[0x48, 0x01]).unwrap().start, Start::Unknown);
+        for bad in [&[0x60, 0x01, 0, 9, 0x40][..], &[0x60, 0x01], &[0x62, 0x01, 0x93], &[0x62, 0x01, 0xb1, 0], &[0x26]]
+        {
             assert!(H265::default().inspect(bad).is_err(), "{bad:02x?}");
         }
     }

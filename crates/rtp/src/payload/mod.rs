@@ -69,7 +69,7 @@
 //!   AV1 temporal units are low-overhead bitstreams (every OBU with its size
 //!   field) both ways.
 
-mod annexb;
+pub(crate) mod annexb;
 mod depacketizer;
 
 pub mod av1;

@@ -401,3 +401,78 @@ impl<F: PayloadFormat> Depacketizer<F> {
         self.queue.push_back(out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::opus::Opus;
+    use crate::payload::vp8::{Vp8, Vp8Packetizer};
+    use crate::payload::Packetizer;
+
+    fn drain<F: PayloadFormat>(d: &mut Depacketizer<F>) -> Vec<Depacketized<F::Meta>> {
+        std::iter::from_fn(|| d.poll()).collect()
+    }
+
+    #[test]
+    fn an_unpolled_queue_keeps_the_newest_outputs() {
+        let config = DepacketizerConfig { max_queued: 3, ..Default::default() };
+        let mut d = Depacketizer::with_config(Opus, config);
+        for i in 0..10u16 {
+            d.push(&[0xfc, i as u8], false, i, u32::from(i) * 960).unwrap();
+        }
+        let out = drain(&mut d);
+        assert_eq!(out.len(), 3);
+        assert_eq!(d.stats().overflowed, 7);
+        assert!(matches!(&out[0], Depacketized::Frame(f) if f.timestamp == 7 * 960));
+        // What follows an overflow is flagged.
+        d.push(&[0xfc], false, 10, 9600).unwrap();
+        assert!(matches!(d.poll(), Some(Depacketized::Frame(f)) if f.discontinuity));
+    }
+
+    #[test]
+    fn stale_packets_are_duplicates_until_they_look_like_a_restart() {
+        let mut d = Depacketizer::new(Opus);
+        d.push(&[0xfc], false, 40_000, 0).unwrap();
+        drain(&mut d);
+        // The sender restarted its sequence numbers 10,000 behind.
+        for i in 0..STALE_IN_A_ROW_IS_A_JUMP as u16 {
+            d.push(&[0xfc], false, 30_000 + i, 960).unwrap();
+        }
+        assert!(drain(&mut d).is_empty());
+        d.push(&[0xfc], false, 30_100, 960).unwrap();
+        let out = drain(&mut d);
+        assert!(matches!(out[..], [Depacketized::Dropped(_), Depacketized::Frame(_)]), "{out:?}");
+        d.push(&[0xfc], false, 30_101, 1920).unwrap();
+        assert!(matches!(d.poll(), Some(Depacketized::Frame(f)) if !f.discontinuity));
+        assert_eq!(d.stats().duplicate_packets, u64::from(STALE_IN_A_ROW_IS_A_JUMP));
+    }
+
+    #[test]
+    fn too_many_packets_drop_the_frame() {
+        let config = DepacketizerConfig { max_packets_per_frame: 4, ..Default::default() };
+        let mut d = Depacketizer::with_config(Vp8, config);
+        let payloads = Vp8Packetizer::new().packetize(&[0x50; 100], 24).unwrap();
+        assert_eq!(payloads.len(), 5);
+        for (i, p) in payloads.iter().enumerate() {
+            d.push(&p.data, p.marker, i as u16, 0).unwrap();
+        }
+        let out = drain(&mut d);
+        assert!(matches!(out[..], [Depacketized::Dropped(Dropped { reason: DropReason::TooManyPackets, .. })]));
+        assert_eq!(d.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn a_malformed_packet_drops_its_frame() {
+        let mut d = Depacketizer::new(Vp8);
+        let payloads = Vp8Packetizer::new().packetize(&[0x50; 100], 40).unwrap();
+        d.push(&payloads[0].data, false, 1, 0).unwrap();
+        assert!(d.push(&[0x80], false, 2, 0).is_err());
+        d.push(&payloads[2].data, true, 3, 0).unwrap();
+        let out = drain(&mut d);
+        assert!(matches!(
+            out[..],
+            [Depacketized::Dropped(Dropped { reason: DropReason::Malformed, timestamp: Some(0) })]
+        ));
+        assert_eq!((d.stats().malformed_packets, d.stats().discarded_packets), (1, 1));
+    }
+}

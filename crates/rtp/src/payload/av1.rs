@@ -114,7 +114,11 @@ fn parse_obus(tu: &[u8]) -> Result<Vec<Obu<'_>>, PayloadError> {
     Ok(obus)
 }
 
-/// Splits AV1 temporal units into payloads.
+/// Splits AV1 temporal units into payloads: OBUs aggregated while they fit,
+/// fragmented only when one does not fit a payload of its own, W used when
+/// a payload has at most three elements. N is set on the first payload of a
+/// temporal unit that carries a sequence header (real-time encoders send one
+/// with each keyframe; the packetizer cannot see the frame type otherwise).
 #[derive(Debug, Clone, Default)]
 pub struct Av1Packetizer;
 

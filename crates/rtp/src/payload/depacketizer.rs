@@ -50,8 +50,9 @@ pub struct Frame<M = ()> {
     pub last_sequence: u16,
     /// Whether the frame can be decoded without earlier frames.
     pub keyframe: bool,
-    /// Whether its last packet carried the marker bit (otherwise the frame was
-    /// closed by the next frame's first packet).
+    /// Whether its last packet carried the marker bit. For video the marker
+    /// ends the frame (without it, the next frame's first packet closed this
+    /// one); for audio it marks the start of a talkspurt.
     pub marker: bool,
     /// Whether something was lost or dropped between the previous frame
     /// delivered and this one: a decoder may need a keyframe.

@@ -115,6 +115,6 @@ mod error;
 pub mod fuzzing;
 mod packet;
 
-pub use association::{Association, SctpConfig, SctpEvent, SendParams, Stats};
+pub use association::{Association, SctpConfig, SctpEvent, SendParams, Stats, STALL_LIMIT};
 pub use error::{ParseError, SendError};
 pub use packet::{checksum, CommonHeader, Packet, HEADER_LEN};

@@ -66,7 +66,16 @@ struct Timers {
     delayed_ack: Option<Instant>,
     heartbeat: Option<Instant>,
     reconfig: Option<Instant>,
+    /// While reassembly and reordering hold half the receive window or
+    /// more: when the association gives up on the peer.
+    stalled: Option<Instant>,
 }
+
+/// How long reassembly and reordering may hold half the receive window or
+/// more without falling below it: a peer that sends fragments which never
+/// complete (or never fills a gap) is aborted after this, as a path that
+/// loses one chunk for this long is dead anyway (ICE consent fails at 30 s).
+pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// RTT estimator (RFC 6298).
 struct Rto {
@@ -320,7 +329,7 @@ impl Association {
             return None;
         }
         let t = &self.timers;
-        [t.t1, t.t2, t.t3, t.delayed_ack, t.heartbeat, t.reconfig].into_iter().flatten().min()
+        [t.t1, t.t2, t.t3, t.delayed_ack, t.heartbeat, t.reconfig, t.stalled].into_iter().flatten().min()
     }
 
     /// Starts a graceful shutdown: queued and outstanding data is delivered first, then
@@ -502,6 +511,7 @@ impl Association {
     }
 
     fn receive(&mut self, now: Instant, pkt: Bytes) -> bool {
+        self.rcv.packet_len = pkt.len();
         let data = &pkt[..];
         let Ok(h) = CommonHeader::parse(data) else { return false };
         if h.dst_port != self.config.local_port || h.src_port != self.config.remote_port {
@@ -873,6 +883,21 @@ impl Association {
         if self.timers.reconfig.is_some_and(|t| t <= now) {
             self.on_reconfig_timer(now);
         }
+        if self.timers.stalled.is_some_and(|t| t <= now) {
+            let what = format!(
+                "the peer kept {} bytes of the receive window in fragments and gaps for {} s",
+                self.rcv.held,
+                STALL_LIMIT.as_secs()
+            );
+            let causes = ErrorCause::encode(&[ErrorCause { code: cause::OUT_OF_RESOURCE, info: Vec::new() }]);
+            self.send_raw(
+                self.peer_tag,
+                &Chunk::Abort { t_bit: false, causes: causes.into() },
+                self.zero_checksum_send,
+            );
+            self.fail(what);
+            return;
+        }
         self.after_input(now);
     }
 
@@ -957,6 +982,11 @@ impl Association {
         }
         self.check_shutdown(now);
         self.maybe_send_reconfig(now);
+        if self.rcv.held * 2 < self.config.receive_window as usize {
+            self.timers.stalled = None;
+        } else if self.timers.stalled.is_none() {
+            self.timers.stalled = Some(now + STALL_LIMIT);
+        }
     }
 
     // ---- output ---------------------------------------------------------------------------

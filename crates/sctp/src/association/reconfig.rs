@@ -197,7 +197,7 @@ impl Association {
         self.ctrl.push_back(Chunk::ReConfig(ReConfig { params: vec![param] }));
         let held = std::mem::take(&mut self.rcv.deferred);
         for (tsn, d) in held {
-            self.rcv.held -= d.payload.len();
+            self.rcv.release(d.payload.len(), 1);
             if self.accept_chunk(tsn, d).is_err() {
                 return;
             }

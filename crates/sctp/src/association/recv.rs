@@ -26,6 +26,17 @@ const MAX_DUPS: usize = 32;
 /// event and buffer handle), charged against the receive window so that
 /// many tiny messages cannot hold more memory than the window says.
 pub(crate) const MESSAGE_OVERHEAD: usize = 64;
+/// What holding one chunk or one waiting message costs beyond its payload:
+/// its map entry and chunk fields and the allocation of a copied small
+/// payload (156 bytes of heap per 1-byte fragment, measured by
+/// `tests/memory.rs`). Charged against the receive window, so that a peer
+/// sending 1-byte fragments is stopped after about 6,500 of them per window
+/// instead of holding a million.
+pub(crate) const CHUNK_OVERHEAD: usize = 160;
+/// A chunk whose payload is under this share of its packet is copied out
+/// of the packet before it is kept, so that a small payload never pins a
+/// large datagram: what is held is at most twice what is charged.
+const COPY_BELOW_SHARE: usize = 2;
 /// Most gap blocks one SACK reports (the lowest ones).
 pub(crate) const MAX_SACK_GAPS: usize = 64;
 
@@ -51,8 +62,13 @@ pub(crate) struct RecvState {
     pub(crate) sack_now: bool,
     owed: bool,
     packets_since_sack: u32,
-    /// Bytes held for reassembly, reordering and deferred resets.
+    /// What is held for reassembly, reordering and deferred resets: payload
+    /// bytes plus [`CHUNK_OVERHEAD`] per chunk or waiting message.
     pub(crate) held: usize,
+    /// Chunks and waiting messages in `held`.
+    held_items: usize,
+    /// The length of the packet being processed.
+    pub(crate) packet_len: usize,
     /// Bytes delivered and not yet consumed (with `hold_until_consumed`),
     /// each message charged [`MESSAGE_OVERHEAD`] more.
     pub(crate) unconsumed: usize,
@@ -79,6 +95,8 @@ impl RecvState {
             owed: false,
             packets_since_sack: 0,
             held: 0,
+            held_items: 0,
+            packet_len: 0,
             unconsumed: 0,
             unconsumed_messages: 0,
             advertised: usize::MAX,
@@ -91,6 +109,25 @@ impl RecvState {
 
     pub(crate) fn sack_owed(&self) -> bool {
         self.owed
+    }
+
+    /// Charges one kept chunk or message of `len` payload bytes.
+    fn hold(&mut self, len: usize) {
+        self.held += len + CHUNK_OVERHEAD;
+        self.held_items += 1;
+    }
+
+    /// Releases `items` kept chunks or messages of `len` payload bytes in all.
+    pub(crate) fn release(&mut self, len: usize, items: usize) {
+        self.held -= len + items * CHUNK_OVERHEAD;
+        self.held_items -= items;
+    }
+
+    /// Payload bytes held or delivered and unconsumed, without the charges:
+    /// what the sender counts against the window we advertise.
+    fn payload_used(&self) -> usize {
+        (self.held - self.held_items * CHUNK_OVERHEAD)
+            + self.unconsumed.saturating_sub(self.unconsumed_messages * MESSAGE_OVERHEAD)
     }
 
     fn contains(&self, tsn: u64) -> bool {
@@ -191,7 +228,7 @@ fn inc(a: u32, idata: bool) -> u32 {
 
 impl Association {
     /// Handles one DATA or I-DATA chunk. Err: the association was aborted.
-    pub(crate) fn on_data(&mut self, now: Instant, d: DataChunk) -> Result<(), ()> {
+    pub(crate) fn on_data(&mut self, now: Instant, mut d: DataChunk) -> Result<(), ()> {
         let rcv = &mut self.rcv;
         let tsn = unwrap_tsn(d.tsn, rcv.cum);
         if rcv.contains(tsn) {
@@ -217,12 +254,17 @@ impl Association {
         let len = d.payload.len();
         let window = self.config.receive_window as usize;
         let slack = 4 * self.config.mtu;
-        // Admission counts payload only: the sender keeps within the window
-        // we advertise by payload bytes, and the per-message charge (which
-        // shrinks what we advertise) must not make us drop what it
-        // legitimately sent.
-        let used = rcv.held + rcv.unconsumed.saturating_sub(rcv.unconsumed_messages * MESSAGE_OVERHEAD);
-        if used + len > window && !(tsn == rcv.cum + 1 && used + len <= window + slack) {
+        // Admission counts payload first: the sender keeps within the window
+        // we advertise by payload bytes, and the charges (which shrink what
+        // we advertise) must not make us drop what it legitimately sent.
+        // What is really held, charges included, may reach twice the window
+        // and no more: a peer of tiny chunks is stopped there.
+        let used = rcv.payload_used();
+        let memory = rcv.held + rcv.unconsumed + len + CHUNK_OVERHEAD;
+        let next = tsn == rcv.cum + 1;
+        if (used + len > window && !(next && used + len <= window + slack))
+            || (memory > 2 * window && !(next && memory <= 2 * window + slack))
+        {
             self.stats.dropped_chunks += 1;
             rcv.sack_now = true;
             return Ok(());
@@ -236,6 +278,9 @@ impl Association {
             rcv.sack_now = true; // filling (or widening) a gap: tell the sender at once
         }
         rcv.mark(tsn);
+        if len * COPY_BELOW_SHARE < rcv.packet_len {
+            d.payload = Bytes::copy_from_slice(&d.payload);
+        }
         if d.stream >= self.num_inbound {
             // Acknowledge but discard (RFC 9260 6.5).
             if self.ctrl.len() < 8 {
@@ -247,7 +292,7 @@ impl Association {
             return Ok(());
         }
         if self.rcf.defers(d.stream, tsn) {
-            self.rcv.held += len;
+            self.rcv.hold(len);
             self.rcv.deferred.push((tsn, d));
             return Ok(());
         }
@@ -282,7 +327,7 @@ impl Association {
                 return self.violation("message larger than our max-message-size");
             }
             let (b, e) = (d.beginning, d.ending);
-            rcv.held += len;
+            rcv.hold(len);
             rcv.frags.insert(tsn, (d, run));
             let has = |t: u64| rcv.frags.contains_key(&t);
             if (b || has(tsn - 1)) && (e || has(tsn + 1)) {
@@ -303,14 +348,15 @@ impl Association {
             p.last_fsn = Some(d.fsn);
         }
         p.frags.insert(d.fsn, d.payload);
-        self.rcv.held += len;
-        if p.size > max {
+        let too_large = p.size > max;
+        let done = p.last_fsn.is_some_and(|l| p.frags.len() as u64 == l as u64 + 1);
+        self.rcv.hold(len);
+        if too_large {
             return self.violation("message larger than our max-message-size");
         }
-        let done = p.last_fsn.is_some_and(|l| p.frags.len() as u64 == l as u64 + 1);
         if done {
             let Some(p) = self.rcv.ifrags.remove(&key) else { return Ok(()) };
-            self.rcv.held -= p.size;
+            self.rcv.release(p.size, p.frags.len());
             let data = concat(p.frags.into_values(), p.size);
             self.complete(key.0, key.1, key.2, p.ppid, data);
         }
@@ -350,7 +396,7 @@ impl Association {
         let mut rest = self.rcv.frags.split_off(&a);
         let mut after = rest.split_off(&(b + 1));
         self.rcv.frags.append(&mut after);
-        self.rcv.held -= size;
+        self.rcv.release(size, rest.len());
         let mut it = rest.into_values().map(|(c, _)| c);
         let Some(first) = it.next() else { return Ok(()) };
         let (mid, ppid) = (first.mid, first.ppid);
@@ -381,8 +427,9 @@ impl Association {
             self.drain_stream(stream);
         } else if newer(mid, st.next, idata) {
             if let std::collections::btree_map::Entry::Vacant(v) = st.waiting.entry(mid) {
-                self.rcv.held += data.len();
+                let len = data.len();
                 v.insert((ppid, data));
+                self.rcv.hold(len);
             }
         }
     }
@@ -396,7 +443,7 @@ impl Association {
             ready.push((ppid, data));
         }
         for (ppid, data) in ready {
-            self.rcv.held -= data.len();
+            self.rcv.release(data.len(), 1);
             self.deliver(stream, ppid, data);
         }
     }
@@ -418,21 +465,23 @@ impl Association {
             rcv.ifrags.keys().filter(|k| streams.is_empty() || streams.contains(&k.0)).copied().collect();
         for k in gone {
             if let Some(p) = rcv.ifrags.remove(&k) {
-                rcv.held -= p.size;
+                rcv.release(p.size, p.frags.len());
             }
         }
         if streams.is_empty() {
+            let (mut w, mut n) = (0, 0);
             for st in self.rcv.streams.values_mut() {
-                let w: usize = st.waiting.values().map(|(_, d)| d.len()).sum();
-                self.rcv.held -= w;
+                w += st.waiting.values().map(|(_, d)| d.len()).sum::<usize>();
+                n += st.waiting.len();
                 *st = InStream::default();
             }
+            self.rcv.release(w, n);
             return;
         }
         for s in streams {
             if let Some(st) = self.rcv.streams.remove(s) {
                 let w: usize = st.waiting.values().map(|(_, d)| d.len()).sum();
-                self.rcv.held -= w;
+                self.rcv.release(w, st.waiting.len());
             }
         }
     }
@@ -470,7 +519,7 @@ impl Association {
         if !self.idata {
             let keep = rcv.frags.split_off(&(new + 1));
             let dropped = std::mem::replace(&mut rcv.frags, keep);
-            rcv.held -= dropped.values().map(|(c, _)| c.payload.len()).sum::<usize>();
+            rcv.release(dropped.values().map(|(c, _)| c.payload.len()).sum::<usize>(), dropped.len());
         }
         let idata = self.idata;
         for e in f.streams.iter().take(1024) {
@@ -484,7 +533,7 @@ impl Association {
                     .collect();
                 for k in gone {
                     if let Some(p) = self.rcv.ifrags.remove(&k) {
-                        self.rcv.held -= p.size;
+                        self.rcv.release(p.size, p.frags.len());
                     }
                 }
             }
@@ -511,7 +560,7 @@ impl Association {
             if newer(after, st.next, idata) {
                 st.next = after;
             }
-            self.rcv.held -= held_freed;
+            self.rcv.release(held_freed, out.len());
             for (ppid, data) in out {
                 self.deliver(e.stream, ppid, data);
             }

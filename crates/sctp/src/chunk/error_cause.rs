@@ -10,6 +10,8 @@ pub mod cause {
     pub const INVALID_STREAM: u16 = 1;
     /// Stale cookie.
     pub const STALE_COOKIE: u16 = 3;
+    /// Out of resource.
+    pub const OUT_OF_RESOURCE: u16 = 4;
     /// Unrecognized chunk type.
     pub const UNRECOGNIZED_CHUNK: u16 = 6;
     /// No user data (a DATA chunk without payload).

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 pub use netsim::Simulation;
 use netsim::{Datagram, Endpoint, LinkConfig, Network, VirtualClock};
-use sctp::{Association, SctpConfig, SctpEvent};
+use sctp::chunk::{Chunk, DataChunk};
+use sctp::{Association, CommonHeader, Packet, SctpConfig, SctpEvent, SendParams};
 
 pub struct Sim {
     pub net: Network,
@@ -186,4 +187,35 @@ impl Pattern {
         assert!(data[8..] == self.template[off..off + data.len() - 8], "corrupt message {stream}/{seq}");
         (stream, seq)
     }
+}
+
+// ---- forging packets, for the hostile tests ---------------------------------------------
+
+pub fn established(cb: SctpConfig) -> Sim {
+    let mut sim = Sim::new(1, link(5), link(5), config(1), cb);
+    sim.connect();
+    sim
+}
+
+/// A packet as A would send it to B, with B's verification tag and a valid CRC32c.
+pub fn forge(sim: &Sim, chunks: Vec<Chunk>) -> Vec<u8> {
+    let vtag = sim.b.local_tag_for_fuzzing().unwrap();
+    Packet { header: CommonHeader { src_port: 5000, dst_port: 5000, vtag, checksum: 0 }, chunks }.encode(false)
+}
+
+/// Sends a message from A and returns the DATA chunk B received (B's next expected TSN is
+/// its TSN + 1).
+pub fn probe(sim: &mut Sim, text: &str) -> DataChunk {
+    let now = sim.now();
+    sim.a.send(now, 0, 51, Bytes::copy_from_slice(text.as_bytes()), SendParams::default()).unwrap();
+    let p = sim.a.poll_transmit(now).unwrap();
+    sim.b.handle_receive(now, &p);
+    let d = Packet::decode(&p, false)
+        .unwrap()
+        .chunks
+        .into_iter()
+        .find_map(|c| if let Chunk::Data(d) = c { Some(d) } else { None })
+        .unwrap();
+    assert!(sim.run_until(Duration::from_secs(5), |s| s.take_messages_b().iter().any(|(_, _, d)| d == text.as_bytes())));
+    d
 }

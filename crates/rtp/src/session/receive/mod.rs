@@ -2,11 +2,15 @@
 //!
 //! - [`ReceiveStats`]: RFC 3550 reception statistics of one source, its report block (with
 //!   LSR/DLSR) and the sender's clocks from its last SR (lip sync).
+//! - [`ReceiverRtt`]: the receiver's round-trip time from XR RRTR/DLRR (RFC 3611); the
+//!   RTT a sender measures from report blocks is the send side's.
 //!
 //! Every part takes the time as an argument (`now: Instant`) and never reads a clock; the
 //! parts that act on their own time expose `poll_timeout` and `handle_timeout`. Memory is
 //! bounded per part whatever arrives.
 
 mod stats;
+mod xr_rtt;
 
 pub use stats::{Arrival, ReceiveStats, SenderClock, DUPLICATE_WINDOW, MAX_JITTER_STEP};
+pub use xr_rtt::{ReceiverRtt, RRTR_HISTORY};

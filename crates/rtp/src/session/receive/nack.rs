@@ -84,7 +84,7 @@ impl Default for NackConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NackOutput {
     /// The NACK list overflowed and was cleared: ask the sender for a keyframe (PLI or
-    /// FIR).
+    /// FIR, through a [`KeyframeRequester`](super::KeyframeRequester)).
     RequestKeyframe,
     /// Sequence numbers to NACK now, in RTP order: `rtcp::Nack::from_lost` builds the
     /// packet.

@@ -124,6 +124,11 @@ pub struct NackGenerator {
     /// packets from before the first one stay below it.
     newest: Option<u64>,
     list: BTreeMap<u64, Entry>,
+    /// Entries from this number up were never asked for, those below were: entries are
+    /// added above all others and first asked for in order (by sequence number or by
+    /// creation time), so the unasked ones are always the newest. Lets a packet's arrival
+    /// look only at the entries it makes due.
+    unsent_from: u64,
     /// Extended numbers of the first packets of keyframes.
     keyframes: BTreeSet<u64>,
     pending: Vec<u16>,
@@ -146,6 +151,7 @@ impl NackGenerator {
             rtt: DEFAULT_RTT,
             newest: None,
             list: BTreeMap::new(),
+            unsent_from: 0,
             keyframes: BTreeSet::new(),
             pending: Vec::new(),
             keyframe_request: false,
@@ -207,8 +213,11 @@ impl NackGenerator {
         self.newest = Some(ext);
         // Gaps that this packet shows are loss rather than reordering.
         let ripe = ext.saturating_sub(self.config.reordering_threshold as u64);
-        let due: Vec<u64> = self.list.range(..=ripe).filter(|(_, e)| e.sent_at.is_none()).map(|(s, _)| *s).collect();
-        self.request(now, due);
+        if ripe >= self.unsent_from {
+            let due = self.list.range(self.unsent_from..=ripe).filter(|(_, e)| e.sent_at.is_none()).map(|(s, _)| *s);
+            let due: Vec<u64> = due.collect();
+            self.request(now, due);
+        }
         0
     }
 
@@ -289,6 +298,9 @@ impl NackGenerator {
     fn request(&mut self, now: Instant, due: Vec<u64>) {
         for ext in due {
             let Some(entry) = self.list.get_mut(&ext) else { continue };
+            if entry.sent_at.is_none() {
+                self.unsent_from = self.unsent_from.max(ext + 1);
+            }
             entry.sent_at = Some(now);
             entry.retries += 1;
             self.stats.requested += 1;

@@ -25,8 +25,14 @@
 //! - [`payload`]: packetizers and one bounded depacketizer engine for Opus,
 //!   G.711, G.722, VP8, VP9, H.264, H.265 and AV1, plus RED and RTX.
 //!
-//! The RTP session (streams, NACK/RTX, reports, jitter buffers, congestion
-//! control and pacing) builds on these and comes next.
+//! - [`session`]: the RTP session, part by part. Its receive side
+//!   ([`session::receive`]) has RFC 3550 reception statistics with report
+//!   blocks and lip-sync clocks, the receiver's RTT from XR RRTR/DLRR, a NACK
+//!   generator in libwebrtc's manner and a PLI/FIR requester, each a sans-IO
+//!   part that takes the time as an argument and bounds its memory.
+//!
+//! The rest of the session (send streams, jitter buffers, congestion control
+//! and pacing, and the session that routes between the parts) comes next.
 //!
 //! ## Errors and hostile input
 //! Every parser returns a typed error that names what is wrong and never

@@ -59,3 +59,4 @@ pub mod fuzzing;
 pub mod packet;
 pub mod payload;
 pub mod rtcp;
+pub mod session;

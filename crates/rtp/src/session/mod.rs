@@ -1,0 +1,9 @@
+//! The RTP session: what one peer connection keeps per media source on top of the wire
+//! formats, as sans-IO state machines (time in as an `Instant` argument, packets, events and
+//! the next timeout out).
+//!
+//! - [`send`]: our outgoing streams: sequence numbers and timestamps, header extensions, the
+//!   history that answers NACKs (as RTX when negotiated), keyframe requests from PLI and FIR,
+//!   sender reports, SDES and BYE, and the round-trip time the receiver's reports reveal.
+
+pub mod send;

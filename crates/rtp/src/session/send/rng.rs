@@ -1,7 +1,8 @@
 //! A tiny non-cryptographic generator (Marsaglia's xorshift64) for the random starting
 //! points RFC 3550 asks for and for report-interval jitter. Seeded by the caller, so a
-//! session replays exactly.
+//! session replays exactly; [`os_seed`] gives a fresh seed when the caller has none.
 
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 /// xorshift64: 64 bits of state, period 2^64 - 1, never zero.
@@ -29,12 +30,26 @@ impl XorShift {
         x
     }
 
+    pub(crate) fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    pub(crate) fn next_u16(&mut self) -> u16 {
+        (self.next_u64() >> 48) as u16
+    }
+
     /// A duration uniformly drawn from `[base * lo_permille / 1000, base * hi_permille / 1000]`.
     pub(crate) fn scaled(&mut self, base: Duration, lo_permille: u64, hi_permille: u64) -> Duration {
         let span = hi_permille.saturating_sub(lo_permille) + 1;
         let permille = lo_permille + self.next_u64() % span;
         Duration::from_nanos((base.as_nanos() as u64).saturating_mul(permille) / 1000)
     }
+}
+
+/// A seed from the operating system's randomness, through the standard library's
+/// randomly keyed hasher: no clock is read and no dependency is needed.
+pub(crate) fn os_seed() -> u64 {
+    RandomState::new().hash_one(0x006f_7872_7463_u64)
 }
 
 #[cfg(test)]
@@ -49,6 +64,7 @@ mod tests {
         assert_ne!(xs, (0..4).map(|_| c.next_u64()).collect::<Vec<_>>());
         let mut zero = XorShift::new(0);
         assert_ne!(zero.next_u64(), 0);
+        assert_ne!(os_seed(), os_seed(), "each RandomState has fresh keys");
     }
 
     #[test]

@@ -1,5 +1,16 @@
-//! The RTP session: what a peer connection does with RTP beyond the wire formats, as
-//! sans-IO parts that take `(now, input)` and hand back packets to send, events and their
-//! next timeout.
+//! The RTP session: what one peer connection keeps per media source on top of the wire
+//! formats, as sans-IO state machines (time in as an `Instant` argument, packets, events and
+//! the next timeout out).
+//!
+//! - [`send`]: our outgoing streams: sequence numbers and timestamps, header extensions, the
+//!   history that answers NACKs (as RTX when negotiated), keyframe requests from PLI and FIR,
+//!   sender reports, SDES and BYE, and the round-trip time the receiver's reports reveal.
+//! - [`receive`]: the streams we receive: RFC 3550 statistics and report blocks, lip-sync
+//!   data from sender reports, receiver-side RTT (XR), the NACK generator and the keyframe
+//!   requester (PLI/FIR).
+//!
+//! What joins them per connection (routing by SSRC, MID and RID, one RTCP compound per
+//! interval, the congestion controller and the pacer) is the next step.
 
 pub mod receive;
+pub mod send;

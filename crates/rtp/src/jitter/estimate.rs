@@ -1,6 +1,7 @@
-//! The measurements the buffers use: a windowed minimum (the fastest path a
-//! packet took) and a histogram of relative delays with forgetting (audio, in
-//! the manner of NetEq's delay manager).
+//! The measurements both buffers share: a windowed minimum (the fastest path
+//! a packet took), a histogram of relative delays with forgetting (audio, in
+//! the manner of NetEq's delay manager) and a frame delay variation filter
+//! (video, a reduced form of libwebrtc's `JitterEstimator`).
 
 use std::collections::VecDeque;
 
@@ -94,6 +95,51 @@ impl DelayHistogram {
     }
 }
 
+/// libwebrtc's `JitterEstimator` without its frame-size term: the frame delay
+/// variation `d = (arrival - previous arrival) - (timestamp - previous
+/// timestamp)` is filtered into a mean and a variance with an exponential
+/// weight that ramps up to 1/400 (libwebrtc's `kAlphaCountMax`), samples
+/// beyond 15 standard deviations are clipped (`kNumStdDevDelayOutlier`), and
+/// the jitter is 2.33 standard deviations (`kNoiseStdDevs`: under 1% of
+/// frames late for Gaussian noise). libwebrtc subtracts 30 ms from that
+/// because its frame-size term covers the bulk; without that term we keep the
+/// whole noise estimate.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameDelayFilter {
+    mean_ms: f64,
+    var_ms2: f64,
+    count: u32,
+}
+
+const ALPHA_COUNT_MAX: u32 = 400;
+const OUTLIER_STD_DEVS: f64 = 15.0;
+const NOISE_STD_DEVS: f64 = 2.33;
+/// libwebrtc's initial noise variance (4 ms²).
+const INITIAL_VAR_MS2: f64 = 4.0;
+
+impl Default for FrameDelayFilter {
+    fn default() -> Self {
+        FrameDelayFilter { mean_ms: 0.0, var_ms2: INITIAL_VAR_MS2, count: 0 }
+    }
+}
+
+impl FrameDelayFilter {
+    /// Adds one frame delay variation, in milliseconds.
+    pub(crate) fn add(&mut self, d_ms: f64) {
+        self.count = (self.count + 1).min(ALPHA_COUNT_MAX);
+        let alpha = if self.count < 2 { 0.5 } else { (self.count - 1) as f64 / self.count as f64 };
+        let limit = OUTLIER_STD_DEVS * self.var_ms2.sqrt();
+        let dev = (d_ms - self.mean_ms).clamp(-limit, limit);
+        self.mean_ms += (1.0 - alpha) * dev;
+        self.var_ms2 = (alpha * self.var_ms2 + (1.0 - alpha) * dev * dev).max(1e-3);
+    }
+
+    /// The jitter estimate in milliseconds.
+    pub(crate) fn jitter_ms(&self) -> f64 {
+        NOISE_STD_DEVS * self.var_ms2.sqrt()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +173,14 @@ mod tests {
             h.add(3);
         }
         assert_eq!(h.quantile(0.97), 5, "and they are forgotten");
+    }
+
+    #[test]
+    fn frame_filter_tracks_noise() {
+        let mut f = FrameDelayFilter::default();
+        for i in 0..1000 {
+            f.add(if i % 2 == 0 { 10.0 } else { -10.0 });
+        }
+        assert!((f.jitter_ms() - 23.3).abs() < 2.0, "{}", f.jitter_ms());
     }
 }

@@ -13,7 +13,7 @@
 //!   manner of NetEq's delay manager. Delay is added by inserting one
 //!   concealment frame and removed by skipping one frame, at frame boundaries;
 //!   there is no time stretching.
-//! - `VideoJitterBuffer` (to come): complete frames (from a
+//! - [`VideoJitterBuffer`]: complete frames (from a
 //!   [`Depacketizer`](crate::payload::Depacketizer)) in, frames out complete
 //!   and in decode order at their render time. A frame goes out only when what
 //!   it depends on went out before it; a gap stops delta frames and asks for a
@@ -45,11 +45,15 @@
 
 mod audio;
 mod estimate;
+mod video;
 
 use std::time::{Duration, Instant};
 
 pub use audio::{
     AudioFrame, AudioJitterBuffer, AudioJitterConfig, AudioJitterStats, AudioOutput, Conceal, ConcealReason,
+};
+pub use video::{
+    Dependencies, EncodedFrame, ReleasedFrame, VideoJitterBuffer, VideoJitterConfig, VideoJitterStats, VideoOutput,
 };
 
 /// Nanoseconds from `epoch` to `t`, negative when `t` is earlier.

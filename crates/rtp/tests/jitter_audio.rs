@@ -31,6 +31,11 @@ struct Run {
 /// Sends `seconds` of 20 ms frames (timestamps and sequence numbers about to
 /// wrap) over a path of 40 ms + uniform(0, jitter) and plays them out.
 fn run(jitter: Duration, seconds: u64, seed: u64) -> Run {
+    run_profile(|_| jitter, seconds, seed)
+}
+
+/// As [`run`], with the jitter of each frame (by index) from `jitter`.
+fn run_profile(jitter: impl Fn(u64) -> Duration, seconds: u64, seed: u64) -> Run {
     let mut rng = Rng::new(seed);
     let start = Instant::now();
     let (seq0, ts0) = (65_000u16, u32::MAX - 500 * SAMPLES);
@@ -39,6 +44,7 @@ fn run(jitter: Duration, seconds: u64, seed: u64) -> Run {
     let mut duplicates_sent = 0;
     for i in 0..frames {
         let sent = start + FRAME * i as u32;
+        let jitter = jitter(i);
         let jitter_ns = if jitter.is_zero() { 0 } else { rng.next() % jitter.as_nanos() as u64 };
         let at = sent + BASE_LATENCY + Duration::from_nanos(jitter_ns);
         arrivals.push((at, i));
@@ -132,6 +138,18 @@ fn hundred_ms_jitter_adapts_up() {
     assert!(r.stats.target_delay >= Duration::from_millis(100), "{:?}", r.stats.target_delay);
     assert!(r.underruns <= 15, "{} of 1400 frames", r.underruns);
     assert!(r.max_added <= Duration::from_millis(2 * 100 + 20), "{:?}", r.max_added);
+}
+
+#[test]
+fn delay_rises_fast_on_a_jitter_spike_and_decays_slowly_after() {
+    // 10 s calm, 10 s of 100 ms jitter, 20 s calm again.
+    let profile = |i: u64| if (500..1000).contains(&i) { Duration::from_millis(100) } else { Duration::ZERO };
+    let r = run_profile(profile, 40, 11);
+    show("0/100/0 ms", &r);
+    // Rising costs some concealment at the start of the spike, never after the decay.
+    assert!(r.underruns + r.stretches <= 30, "{} {}", r.underruns, r.stretches);
+    assert!(r.stats.skipped >= 3, "the delay came back down by skipping frames");
+    assert!(r.stats.current_delay <= Duration::from_millis(40), "{:?}", r.stats.current_delay);
 }
 
 fn at(start: Instant, ms: u64) -> Instant {

@@ -254,7 +254,12 @@ fn drive(
 fn with_dependencies_a_lost_non_reference_frame_needs_no_keyframe() {
     let start = Instant::now();
     let mut jb = VideoJitterBuffer::new(VideoJitterConfig::default());
-    let out = drive(&mut jb, start, (0..20).filter(|n| *n != 5).map(temporal));
+    // The depacketizer flags the frame after the loss.
+    let frames = (0..20).filter(|n| *n != 5).map(temporal).map(|mut f| {
+        f.discontinuity = f.first_sequence == 6 * PACKETS;
+        f
+    });
+    let out = drive(&mut jb, start, frames);
     assert!(!out.contains(&VideoOutput::RequestKeyframe));
     assert_eq!(jb.stats().released, 19);
 }

@@ -187,6 +187,7 @@ pub struct VideoJitterBuffer {
     last_inserted: Option<u64>,
     gap_after: Option<u64>,
     need_keyframe: bool,
+    uses_dependencies: bool,
     last_request: Option<i64>,
     // Timing.
     epoch: Option<Instant>,
@@ -216,6 +217,7 @@ impl VideoJitterBuffer {
             last_inserted: None,
             gap_after: None,
             need_keyframe: false,
+            uses_dependencies: false,
             last_request: None,
             epoch: None,
             origin_ts: 0,
@@ -251,7 +253,13 @@ impl VideoJitterBuffer {
     /// Media was lost before the next frame to be inserted (a
     /// [`Dropped`](crate::payload::Dropped) report): without dependency
     /// information, the frames after it wait for a keyframe, which is requested.
+    ///
+    /// With dependency information (the last frame inserted had some) a loss
+    /// alone asks for nothing: only a frame whose reference is missing does.
     pub fn lost(&mut self, _now: Instant) {
+        if self.uses_dependencies {
+            return;
+        }
         let at = self.last_inserted.or(self.last_released).unwrap_or(0);
         self.gap_after = Some(self.gap_after.map_or(at, |g| g.max(at)));
         self.need_keyframe = true;
@@ -260,7 +268,8 @@ impl VideoJitterBuffer {
     /// Takes one complete frame.
     pub fn insert(&mut self, now: Instant, frame: EncodedFrame) {
         self.stats.inserted += 1;
-        if frame.discontinuity && frame.dependencies.is_none() {
+        self.uses_dependencies = frame.dependencies.is_some();
+        if frame.discontinuity {
             self.lost(now);
         }
         let ext_first = match self.highest_seq {

@@ -87,6 +87,7 @@ fn run_profile(jitter: impl Fn(u64) -> Duration, seconds: u64, seed: u64) -> Run
                 _ => {}
             }
         }
+        assert!(jb.poll_timeout().is_none_or(|t| t > now), "nothing left due after poll returned None");
         if next == arrivals.len() && jb.stats().buffered == 0 {
             break;
         }

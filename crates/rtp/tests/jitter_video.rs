@@ -125,6 +125,7 @@ fn run(seconds: u64, loss_percent: usize, jitter: Duration, answer: bool, seed: 
                 }
             }
         }
+        assert!(jb.poll_timeout().is_none_or(|t| t > now), "nothing left due after poll returned None");
         let next_frame = (next_send < frames).then(|| start + FRAME * next_send as u32);
         let next = [next_frame, in_flight.front().map(|(at, _)| *at), jb.poll_timeout()]
             .into_iter()
@@ -314,4 +315,24 @@ fn a_flood_of_random_frames_stays_bounded_and_the_stream_recovers() {
     }
     assert!(jb.stats().released > released_before);
     assert!(released.len() >= 60, "{} of 100 after the flood", released.len());
+}
+
+#[test]
+fn a_keyframe_on_its_way_stops_the_requests_and_their_timer() {
+    let start = Instant::now();
+    let ms = |n: u64| start + Duration::from_millis(n);
+    let config = VideoJitterConfig { min_delay: Duration::from_millis(100), ..Default::default() };
+    let mut jb = VideoJitterBuffer::new(config);
+    jb.insert(ms(0), frame(0, 0, true, false));
+    assert!(matches!(jb.poll(ms(100)), Some(VideoOutput::Frame(_))));
+    jb.lost(ms(140));
+    assert_eq!(jb.poll(ms(140)), Some(VideoOutput::RequestKeyframe));
+    // The answer arrives; it renders 100 ms later and nothing is asked meanwhile.
+    jb.insert(ms(400), frame(30, 10 * TICKS, true, false));
+    assert_eq!(jb.poll(ms(400)), None);
+    let next = jb.poll_timeout().unwrap();
+    assert!(next > ms(400), "no timer in the past: {:?}", next - ms(400));
+    assert!(matches!(jb.poll(next), Some(VideoOutput::Frame(f)) if f.frame.keyframe));
+    assert_eq!(jb.poll(next), None);
+    assert_eq!(jb.stats().keyframe_requests, 1);
 }

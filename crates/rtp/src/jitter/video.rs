@@ -392,8 +392,8 @@ impl VideoJitterBuffer {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let epoch = self.epoch?;
         let frame = self.frames.values().next().map(|e| e.render.min(e.arrival + nanos(self.config.max_age)));
-        let request = self
-            .need_keyframe
+        let keyframe_waiting = self.frames.values().any(|e| e.frame.keyframe);
+        let request = (self.need_keyframe && !keyframe_waiting)
             .then(|| self.last_request.map_or(0, |t| t + nanos(self.config.keyframe_request_interval)));
         let at = match (frame, request) {
             (Some(a), Some(b)) => a.min(b),

@@ -110,7 +110,8 @@ pub struct AudioJitterStats {
     pub stretched: u64,
     /// Frames skipped to shrink the delay.
     pub skipped: u64,
-    /// Packets that arrived after their playout time, dropped.
+    /// Packets that arrived after their playout time (duplicates of played
+    /// frames included), dropped.
     pub late: u64,
     /// Packets already buffered, dropped.
     pub duplicates: u64,

@@ -27,6 +27,17 @@
 //! `None`. `now` must not go backwards. Nothing here is fatal: late,
 //! duplicate, stale or excess input is dropped and counted in the stats.
 //!
+//! ## Decisions and limits
+//! - Audio changes its delay in whole frames: the decoder conceals one frame
+//!   to grow it and one frame is skipped to shrink it. Neither looks for
+//!   silence yet (an audio level or DTX hint would let shrinking wait for
+//!   it); shrinking is rate-limited instead. A sender clock drifting against
+//!   ours therefore costs one such step per frame duration of drift.
+//! - Video delay has no decode-time term and no frame-size term; a frame
+//!   late for its render time is released at once, never dropped for
+//!   lateness. The buffer does not ask for a keyframe when frames stop
+//!   coming altogether: that is the session's timer.
+//!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use bytes::Bytes;

@@ -62,6 +62,7 @@
 pub mod extension;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod jitter;
 pub mod packet;
 pub mod payload;
 pub mod rtcp;

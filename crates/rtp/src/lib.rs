@@ -24,15 +24,20 @@
 //!   libwebrtc does), RFC 8888 feedback, XR (RRTR, DLRR).
 //! - [`payload`]: packetizers and one bounded depacketizer engine for Opus,
 //!   G.711, G.722, VP8, VP9, H.264, H.265 and AV1, plus RED and RTX.
+//! - [`session`]: the RTP session, part by part: the send side
+//!   ([`session::send`]: streams, a bounded send history answering NACKs as
+//!   RTX under a rate cap, PLI/FIR, sender reports and RTT) and the receive
+//!   side ([`session::receive`]: RFC 3550 statistics and report blocks,
+//!   lip-sync clocks, XR RTT, a NACK generator in libwebrtc's manner and a
+//!   PLI/FIR requester).
+//! - [`jitter`]: time-based, adaptive, bounded jitter buffers: audio (target
+//!   delay from a percentile of arrival delays, concealment markers) and
+//!   video (complete frames in decode order, keyframe requests after a gap).
 //!
-//! - [`session`]: the RTP session, part by part. Its receive side
-//!   ([`session::receive`]) has RFC 3550 reception statistics with report
-//!   blocks and lip-sync clocks, the receiver's RTT from XR RRTR/DLRR, a NACK
-//!   generator in libwebrtc's manner and a PLI/FIR requester, each a sans-IO
-//!   part that takes the time as an argument and bounds its memory.
-//!
-//! The rest of the session (send streams, jitter buffers, congestion control
-//! and pacing, and the session that routes between the parts) comes next.
+//! Each part is a sans-IO state machine that takes the time as an argument
+//! and bounds its memory. What joins them per connection (routing by SSRC,
+//! MID and RID, one RTCP compound per interval, congestion control and
+//! pacing) and the peer connection's media sections come next.
 //!
 //! ## Errors and hostile input
 //! Every parser returns a typed error that names what is wrong and never

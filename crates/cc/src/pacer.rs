@@ -108,6 +108,8 @@ const MAX_PADDING: usize = 1_200;
 const MIN_PADDING: usize = 50;
 /// Padding packets carry this much time at the padding rate.
 const PADDING_SLICE: Duration = Duration::from_millis(5);
+/// Debt under this many bytes counts as paid (float rounding).
+const DEBT_EPSILON: f64 = 1e-6;
 /// Debt is capped at this much time at the pacing rate (`kMaxDebtInTime`).
 const MAX_DEBT_TIME: Duration = Duration::from_millis(500);
 
@@ -260,13 +262,13 @@ impl<T> Pacer<T> {
         if let Some(p) = self.pop_audio() {
             return Some(self.packet(p, None));
         }
-        if self.media_debt > 1e-6 || self.pacing == Bitrate::ZERO {
+        if self.media_debt > DEBT_EPSILON || self.pacing == Bitrate::ZERO {
             return None;
         }
         if let Some(p) = self.pop(1) {
             return Some(self.packet(p, None));
         }
-        if self.padding > Bitrate::ZERO && self.sent_media && self.padding_debt <= 1e-6 {
+        if self.padding > Bitrate::ZERO && self.sent_media && self.padding_debt <= DEBT_EPSILON {
             let size = (self.padding.bytes_in(PADDING_SLICE) as usize).clamp(MIN_PADDING, MAX_PADDING);
             self.add_debt(size);
             self.padding_debt += size as f64;
@@ -287,10 +289,15 @@ impl<T> Pacer<T> {
     /// the next enqueue or probe).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let last = self.last_update?;
-        // Rounded up to the microsecond, so the debt is surely paid then.
+        // Rounded up to the microsecond (at least one), so the debt is
+        // surely paid then.
         let after = |from: Instant, bytes: f64, rate: Bitrate| -> Option<Instant> {
             let d = rate.time_for(bytes)?;
-            Some(from + Duration::from_micros(d.as_micros() as u64 + u64::from(d.subsec_nanos() % 1_000 != 0)))
+            if bytes <= DEBT_EPSILON {
+                return Some(from);
+            }
+            let micros = (d.as_micros() as u64 + u64::from(d.subsec_nanos() % 1_000 != 0)).max(1);
+            Some(from + Duration::from_micros(micros))
         };
         if let Some(probe) = self.probes.front() {
             let Some(start) = probe.started else { return Some(last) };
@@ -500,5 +507,32 @@ mod tests {
         assert!(p.poll_send(t0).is_none());
         assert_eq!(p.queued_packets(), 1);
         assert_eq!(p.queued_bytes(), 1_000);
+    }
+
+    #[test]
+    fn every_timeout_makes_progress_while_rates_change() {
+        // Rate changes between polls leave a few nanoseconds' worth of debt;
+        // the timeout must still move past it (a driver would spin).
+        let t0 = Instant::now();
+        let mut p = Pacer::new(PacerConfig::default());
+        let mut now = t0;
+        let mut x: u64 = 88_172_645_463_325_252;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            p.set_rates(Bitrate::bps(4_900_000 + x % 200_000), Bitrate::ZERO);
+            if i % 3 == 0 {
+                p.enqueue(now, PacketKind::Video, 1_200, ()).unwrap();
+            }
+            let sent = p.poll_send(now).is_some();
+            let next = p.poll_timeout();
+            if !sent && p.queued_packets() > 0 {
+                assert!(next.is_some_and(|t| t > now), "no progress at step {i}");
+            }
+            if let Some(t) = next {
+                now = now.max(t);
+            }
+        }
     }
 }

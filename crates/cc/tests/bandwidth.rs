@@ -194,3 +194,89 @@ fn sweep_capacity_delay_queue() {
         }
     }
 }
+
+#[test]
+fn jitter_of_20ms_costs_little() {
+    // Up to 20 ms of random extra delay per packet (order kept): noise the
+    // trendline must not take for congestion.
+    let mut l = link(0.0, 7);
+    l.jitter = 20 * MS;
+    let mut sim = Sim::new(l);
+    sim.add_flow(CcConfig::default());
+    sim.run_until(40 * S);
+    let f = &sim.flows[0];
+    let mean = f.mean_target(10 * S, 40 * S);
+    let min = (100..400).map(|i| f.target_at(i * S / 10)).min().unwrap();
+    eprintln!(
+        "20 ms jitter: 10-40 s mean target {:.0} kbit/s, min {min}, reached 1.6 Mbit/s at {:?}, queue drops {}",
+        mean / 1e3,
+        reached(&sim, 0, Bitrate::kbps(1_600)),
+        sim.link.dropped_queue
+    );
+    assert!(mean >= 1_400_000.0, "mean {mean}");
+}
+
+#[test]
+fn application_limited_sender_keeps_its_estimate_then_backs_off_to_the_stale_acked_rate() {
+    // Full rate for 10 s, then the encoder produces 300 kbit/s at most for
+    // 20 s, then full rate again. While application limited, feedback can
+    // show no more than what is sent; the estimate is held (AIMD does not
+    // grow past 1.5 x acknowledged + 10 kbit/s, nor fall without overuse)
+    // and ALR probes (2 x the estimate every 5 s) keep testing the path.
+    //
+    // A weakness, measured: when the encoder jumps back to 1.9 Mbit/s the
+    // detector reports overuse within ~0.3 s (not investigated further;
+    // likely the adaptive threshold, which fell during the quiet period,
+    // against the per-frame queue transients), while the acknowledged rate
+    // still says 300 kbit/s (its Bayesian filter
+    // trusts a far sample little). AIMD cuts to 0.85 x 300 kbit/s and
+    // climbs back additively. libwebrtc softens this with
+    // `ExpectFastRateChange` at ALR end and probes after large drops: not
+    // done here yet.
+    let mut sim = Sim::new(link(0.0, 8));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(10 * S);
+    sim.flows[0].max_media = Some(Bitrate::kbps(300));
+    sim.run_until(29 * S);
+    let in_alr = sim.flows[0].cc.stats().in_alr;
+    let held = sim.flows[0].target_at(29 * S);
+    let alr_probes: Vec<_> = sim.flows[0].probes.iter().filter(|p| p.0 > 10 * S).copied().collect();
+    sim.run_until(30 * S);
+    sim.flows[0].max_media = None;
+    sim.run_until(40 * S);
+    let f = &sim.flows[0];
+    let after = f.mean_target(30 * S, 40 * S);
+    let dip = f.targets.iter().filter(|t| t.0 >= 30 * S).map(|t| t.1).min().unwrap();
+    eprintln!(
+        "application limited at 300 kbit/s from 10 s: in ALR {in_alr}, target at 29 s {held}, ALR probes {alr_probes:?}; \
+         unlimited again: dips to {dip}, 30-40 s mean {:.0} kbit/s",
+        after / 1e3
+    );
+    assert!(in_alr);
+    assert!(alr_probes.len() >= 3, "{alr_probes:?}");
+    assert!(held >= Bitrate::kbps(1_600), "{held}");
+    // What is true today (see above), not what we want.
+    assert!(dip < Bitrate::kbps(300), "{dip}");
+    assert!(after < 1_000_000.0, "{after}");
+}
+
+#[test]
+fn a_sender_limited_from_the_start_is_not_in_alr_at_65_percent() {
+    // Measured, and a property of the constants: an encoder capped at
+    // 500 kbit/s from the start lets AIMD grow to 1.5 x 500 + 10 kbit/s
+    // only; 500 of ~785 kbit/s is about the 65% the ALR budget fills at, so
+    // ALR never starts and no ALR probe shows the path's real 2 Mbit/s.
+    let mut sim = Sim::new(link(0.0, 8));
+    sim.add_flow(CcConfig { initial_probing: false, ..CcConfig::default() });
+    sim.flows[0].max_media = Some(Bitrate::kbps(500));
+    sim.run_until(30 * S);
+    let f = &sim.flows[0];
+    eprintln!(
+        "capped at 500 kbit/s from the start: in ALR {}, target at 30 s {}, probes {:?}",
+        f.cc.stats().in_alr,
+        f.target_at(30 * S),
+        f.probes
+    );
+    assert!(!f.cc.stats().in_alr);
+    assert!(f.target_at(30 * S) < Bitrate::kbps(800));
+}

@@ -34,6 +34,9 @@ pub struct Link {
     pub queue_limit: Duration,
     pub one_way: Duration,
     pub loss: f64,
+    /// Extra delay per packet, uniform in [0, jitter), without reordering.
+    pub jitter: Duration,
+    last_arrival: Option<Instant>,
     rng: XorShift,
     busy_until: Option<Instant>,
     pub dropped_queue: u64,
@@ -48,6 +51,8 @@ impl Link {
             queue_limit,
             one_way,
             loss,
+            jitter: Duration::ZERO,
+            last_arrival: None,
             rng: XorShift::new(seed),
             busy_until: None,
             dropped_queue: 0,
@@ -75,7 +80,10 @@ impl Link {
         let done = now + wait + self.capacity.time_for(size as f64).unwrap();
         self.busy_until = Some(done);
         self.carried += 1;
-        Some(done + self.one_way)
+        let jitter = self.jitter.mul_f64(if self.jitter.is_zero() { 0.0 } else { self.rng.next_f64() });
+        let arrival = (done + self.one_way + jitter).max(self.last_arrival.unwrap_or(done));
+        self.last_arrival = Some(arrival);
+        Some(arrival)
     }
 }
 
@@ -85,6 +93,8 @@ pub struct Flow {
     pub pacer: Pacer<()>,
     next_seq: u64,
     target: Bitrate,
+    /// The encoder produces at most this (application limited above it).
+    pub max_media: Option<Bitrate>,
     next_frame: Instant,
     /// Receiver: (unwrapped seq, arrival) not yet reported, and the first
     /// number the next report covers.
@@ -93,6 +103,8 @@ pub struct Flow {
     next_feedback: Instant,
     /// (time since start, target) at every change.
     pub targets: Vec<(Duration, Bitrate)>,
+    /// (time since start, rate) of every probe cluster asked for.
+    pub probes: Vec<(Duration, Bitrate)>,
     /// Bytes that reached the receiver per 100 ms bucket.
     pub delivered: Vec<u64>,
 }
@@ -164,11 +176,13 @@ impl Sim {
             pacer: Pacer::new(PacerConfig::default()),
             next_seq: 0,
             target: Bitrate::ZERO,
+            max_media: None,
             next_frame: now,
             arrivals: Vec::new(),
             report_from: 0,
             next_feedback: now + self.feedback_interval,
             targets: Vec::new(),
+            probes: Vec::new(),
             delivered: Vec::new(),
         });
         self.process(self.flows.len() - 1);
@@ -265,12 +279,16 @@ impl Sim {
                     f.target = r.target;
                     f.targets.push((t, r.target));
                 }
-                CcEvent::Probe(c) => f.pacer.add_probe_cluster(now, c),
+                CcEvent::Probe(c) => {
+                    f.probes.push((t, c.bitrate));
+                    f.pacer.add_probe_cluster(now, c);
+                }
             }
         }
         if f.next_frame <= now {
             // One frame of target / 30, in packets of at most 1,200 B.
-            let mut left = (f.target.as_f64() / 8.0 / 30.0) as usize;
+            let media = f.max_media.map_or(f.target, |m| m.min(f.target));
+            let mut left = (media.as_f64() / 8.0 / 30.0) as usize;
             while left > 0 {
                 let s = left.min(1_200);
                 let _ = f.pacer.enqueue(now, PacketKind::Video, s, ());

@@ -111,7 +111,7 @@ mod rate;
 pub mod trendline;
 
 pub use controller::{CcConfig, CcEvent, CcStats, CongestionController, TargetRates};
-pub use history::{HistoryStats, PacketResult, SentPacket};
+pub use history::{HistoryStats, SentPacket};
 pub use overuse::BandwidthUsage;
 pub use pacer::{PacedOutput, Pacer, PacerConfig, PacketKind, QueueFull};
 pub use probe::ProbeCluster;

@@ -1,0 +1,345 @@
+//! The congestion controller: every estimator wired together (libwebrtc
+//! `GoogCcNetworkController`).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::acked_bitrate::AckedBitrate;
+use crate::alr::AlrDetector;
+use crate::delay_based::DelayBasedBwe;
+use crate::history::{HistoryStats, PacketResult, SendHistory, SentPacket};
+use crate::loss_based::LossBasedBwe;
+use crate::overuse::BandwidthUsage;
+use crate::probe::{ProbeCluster, ProbeController};
+use crate::probe_estimator::ProbeEstimator;
+use crate::rate::Bitrate;
+
+/// Periodic work interval (libwebrtc's `process_interval`, 25 ms).
+const PROCESS_INTERVAL: Duration = Duration::from_millis(25);
+
+/// Controller settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CcConfig {
+    /// The rate to start at (libwebrtc's default start rate, 300 kbit/s).
+    pub start_bitrate: Bitrate,
+    /// Never target less.
+    pub min_bitrate: Bitrate,
+    /// Never target more.
+    pub max_bitrate: Bitrate,
+    /// Pacing rate = target × this (`kDefaultPaceMultiplier`, 2.5).
+    pub pacing_factor: f64,
+    /// Padding to ask of the pacer when the media is below it (capped by the
+    /// target); 0 sends padding only for probes.
+    pub padding_bitrate: Bitrate,
+    /// Probe at 3× and 6× the start rate at once.
+    pub initial_probing: bool,
+    /// Probe at 2× the estimate every 5 s while application limited.
+    pub alr_probing: bool,
+    /// Sent packets remembered at most (capped at 16,384).
+    pub history_packets: usize,
+    /// Sent packets remembered at most this long.
+    pub history_age: Duration,
+}
+
+impl Default for CcConfig {
+    fn default() -> Self {
+        CcConfig {
+            start_bitrate: Bitrate::kbps(300),
+            min_bitrate: Bitrate::kbps(30),
+            max_bitrate: Bitrate::mbps(10),
+            pacing_factor: 2.5,
+            padding_bitrate: Bitrate::ZERO,
+            initial_probing: true,
+            alr_probing: true,
+            history_packets: 10_000,
+            history_age: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The controller's output rates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetRates {
+    /// What the encoders together may produce.
+    pub target: Bitrate,
+    /// The pacer's rate ([`crate::Pacer::set_rates`]).
+    pub pacing: Bitrate,
+    /// The pacer's padding rate.
+    pub padding: Bitrate,
+}
+
+/// What the controller asks of its owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CcEvent {
+    /// The rates changed: retune the encoders and the pacer.
+    Rates(TargetRates),
+    /// Give this cluster to the pacer ([`crate::Pacer::add_probe_cluster`]).
+    Probe(ProbeCluster),
+}
+
+/// A snapshot of the estimators, for logs and tests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CcStats {
+    /// The delay-based estimate, once feedback produced one.
+    pub delay_based: Option<Bitrate>,
+    /// The acknowledged rate.
+    pub acknowledged: Option<Bitrate>,
+    /// The last loss fraction measured (0..1).
+    pub loss_fraction: Option<f64>,
+    /// The overuse detector's state.
+    pub usage: BandwidthUsage,
+    /// The REMB cap, if one was received.
+    pub remb: Option<Bitrate>,
+    /// Whether the sender is application limited.
+    pub in_alr: bool,
+    /// Bytes sent and not yet acknowledged or reported lost.
+    pub bytes_in_flight: usize,
+    /// Input the send history could not use.
+    pub history: HistoryStats,
+}
+
+/// Send-side congestion control for one connection.
+#[derive(Debug)]
+pub struct CongestionController {
+    config: CcConfig,
+    history: SendHistory,
+    delay: DelayBasedBwe,
+    acked: AckedBitrate,
+    loss: LossBasedBwe,
+    alr: AlrDetector,
+    probes: ProbeController,
+    probe_results: ProbeEstimator,
+    remb: Option<Bitrate>,
+    seen_transport_feedback: bool,
+    rates: TargetRates,
+    events: VecDeque<CcEvent>,
+    next_process: Instant,
+    results: Vec<PacketResult>,
+}
+
+impl CongestionController {
+    /// A controller starting at [`CcConfig::start_bitrate`]. The first
+    /// events are the start rates and the initial probes.
+    pub fn new(now: Instant, config: CcConfig) -> Self {
+        let start = config.start_bitrate.clamp(config.min_bitrate, config.max_bitrate);
+        let mut cc = CongestionController {
+            config,
+            history: SendHistory::new(config.history_packets, config.history_age),
+            delay: DelayBasedBwe::new(start, config.min_bitrate, config.max_bitrate),
+            acked: AckedBitrate::default(),
+            loss: LossBasedBwe::new(now, start, config.min_bitrate, config.max_bitrate),
+            alr: AlrDetector::default(),
+            probes: ProbeController::new(config.max_bitrate, config.alr_probing),
+            probe_results: ProbeEstimator::default(),
+            remb: None,
+            seen_transport_feedback: false,
+            rates: TargetRates { target: Bitrate::ZERO, pacing: Bitrate::ZERO, padding: Bitrate::ZERO },
+            events: VecDeque::new(),
+            next_process: now + PROCESS_INTERVAL,
+            results: Vec::new(),
+        };
+        cc.publish(now);
+        if config.initial_probing {
+            for c in cc.probes.initial(now, start) {
+                cc.probe(now, c);
+            }
+        }
+        cc
+    }
+
+    /// The current rates.
+    pub fn rates(&self) -> TargetRates {
+        self.rates
+    }
+
+    /// The estimators' state.
+    pub fn stats(&self) -> CcStats {
+        CcStats {
+            delay_based: self.delay.estimate(),
+            acknowledged: self.acked.bitrate(),
+            loss_fraction: self.loss.loss_fraction(),
+            usage: self.delay.usage(),
+            remb: self.remb,
+            in_alr: self.alr.alr_start().is_some(),
+            bytes_in_flight: self.history.in_flight(),
+            history: self.history.stats(),
+        }
+    }
+
+    /// A packet carrying a transport-wide sequence number left.
+    pub fn on_packet_sent(&mut self, packet: SentPacket) {
+        if self.history.on_sent(packet) {
+            self.alr.on_sent(packet.send_time, packet.size);
+        }
+    }
+
+    /// A transport-wide feedback report arrived: `(sequence number,
+    /// arrival)` for each packet it covers, `None` for those reported lost.
+    /// Arrivals are on the receiver's clock (any origin; only differences
+    /// matter), e.g. reference time + deltas of an RTCP TWCC packet.
+    pub fn on_transport_feedback(&mut self, now: Instant, report: &[(u16, Option<Duration>)]) {
+        let mut results = std::mem::take(&mut self.results);
+        results.clear();
+        self.history.on_feedback(report, &mut results);
+        if results.is_empty() {
+            self.results = results;
+            return;
+        }
+        self.seen_transport_feedback = true;
+        let lost = results.iter().filter(|r| r.arrival.is_none()).count() as u64;
+        self.loss.on_packets(now, lost, results.len() as u64);
+        results.retain(|r| r.arrival.is_some());
+        results.sort_by_key(|r| (r.arrival, r.seq));
+        let mut probe = None;
+        for r in &results {
+            self.acked.update(r.arrival.unwrap_or_default(), r.size);
+            if let Some(p) = self.probe_results.on_packet(r) {
+                probe = Some(p);
+            }
+        }
+        // A probe only ever raises the estimate; a short burst measured
+        // under cross traffic is no reason to drop.
+        let probe = probe.filter(|p| self.delay.estimate().is_none_or(|e| *p > e));
+        if let Some(estimate) = self.delay.on_feedback(now, &results, self.acked.bitrate(), probe) {
+            self.loss.set_delay_based(now, Some(estimate));
+            self.loss.update(now);
+        }
+        self.results = results;
+        self.publish(now);
+    }
+
+    /// Loss from an RTCP receiver report (`lost` of `expected` packets since
+    /// the last one). Used only until transport-wide feedback is seen, which
+    /// then measures loss itself.
+    pub fn on_receiver_report(&mut self, now: Instant, lost: u64, expected: u64) {
+        if self.seen_transport_feedback {
+            return;
+        }
+        self.loss.on_packets(now, lost, expected);
+        self.publish(now);
+    }
+
+    /// A new round-trip time measurement (RTCP RR/XR, or the transport's).
+    pub fn on_rtt(&mut self, rtt: Duration) {
+        self.delay.set_rtt(rtt);
+        self.loss.set_rtt(rtt);
+    }
+
+    /// The receiver's REMB: a cap on the target, for peers that send REMB
+    /// instead of (or besides) transport-wide feedback.
+    pub fn on_remb(&mut self, now: Instant, bitrate: Bitrate) {
+        self.remb = Some(bitrate);
+        self.loss.set_remb(now, Some(bitrate));
+        self.loss.update(now);
+        self.publish(now);
+    }
+
+    /// When [`CongestionController::handle_timeout`] is next due.
+    pub fn poll_timeout(&self) -> Instant {
+        self.next_process
+    }
+
+    /// Periodic work: loss-based growth, probe timeouts, ALR probes.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if now < self.next_process {
+            return;
+        }
+        self.next_process = now + PROCESS_INTERVAL;
+        self.loss.update(now);
+        if let Some(c) = self.probes.process(now, self.alr.alr_start()) {
+            self.probe(now, c);
+        }
+        self.publish(now);
+    }
+
+    /// The next event, if any. Drain after every input.
+    pub fn poll_event(&mut self) -> Option<CcEvent> {
+        self.events.pop_front()
+    }
+
+    fn probe(&mut self, now: Instant, cluster: ProbeCluster) {
+        self.probe_results.add_cluster(now, cluster);
+        self.events.push_back(CcEvent::Probe(cluster));
+    }
+
+    fn publish(&mut self, now: Instant) {
+        let target = self.loss.target().clamp(self.config.min_bitrate, self.config.max_bitrate);
+        let rates = TargetRates {
+            target,
+            pacing: target.mul_f64(self.config.pacing_factor),
+            padding: self.config.padding_bitrate.min(target),
+        };
+        if rates != self.rates {
+            self.rates = rates;
+            self.alr.set_estimate(target);
+            self.events.push_back(CcEvent::Rates(rates));
+            if let Some(c) = self.probes.on_estimate(now, target) {
+                self.probe(now, c);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn events(cc: &mut CongestionController) -> Vec<CcEvent> {
+        std::iter::from_fn(|| cc.poll_event()).collect()
+    }
+
+    #[test]
+    fn starts_with_rates_and_initial_probes() {
+        let t0 = Instant::now();
+        let mut cc = CongestionController::new(t0, CcConfig::default());
+        let ev = events(&mut cc);
+        let rates = TargetRates { target: Bitrate::kbps(300), pacing: Bitrate::kbps(750), padding: Bitrate::ZERO };
+        assert_eq!(ev[0], CcEvent::Rates(rates));
+        assert!(matches!(ev[1], CcEvent::Probe(ProbeCluster { bitrate, .. }) if bitrate == Bitrate::kbps(900)));
+        assert!(matches!(ev[2], CcEvent::Probe(ProbeCluster { bitrate, .. }) if bitrate == Bitrate::kbps(1_800)));
+        assert_eq!(cc.poll_timeout(), t0 + 25 * MS);
+    }
+
+    #[test]
+    fn remb_caps_the_target() {
+        let t0 = Instant::now();
+        let cfg = CcConfig { initial_probing: false, ..CcConfig::default() };
+        let mut cc = CongestionController::new(t0, cfg);
+        events(&mut cc);
+        cc.on_remb(t0 + MS, Bitrate::kbps(200));
+        assert_eq!(cc.rates().target, Bitrate::kbps(200));
+        assert_eq!(cc.stats().remb, Some(Bitrate::kbps(200)));
+        // A REMB-only peer: in the start phase the target jumps up to REMB.
+        cc.on_remb(t0 + 2 * MS, Bitrate::kbps(1_000));
+        assert_eq!(cc.rates().target, Bitrate::kbps(1_000));
+        assert!(matches!(events(&mut cc).last(), Some(CcEvent::Rates(r)) if r.pacing == Bitrate::kbps(2_500)));
+    }
+
+    #[test]
+    fn receiver_reports_drive_loss_until_transport_feedback() {
+        let t0 = Instant::now();
+        let cfg = CcConfig { initial_probing: false, ..CcConfig::default() };
+        let mut cc = CongestionController::new(t0, cfg);
+        cc.on_receiver_report(t0 + MS, 30, 100);
+        assert_eq!(cc.rates().target, Bitrate::from_f64(300_000.0 * (1.0 - 76.0 / 512.0)));
+        cc.on_packet_sent(SentPacket { seq: 0, send_time: t0, size: 1_000, probe_cluster: None });
+        assert_eq!(cc.stats().bytes_in_flight, 1_000);
+        cc.on_transport_feedback(t0 + 50 * MS, &[(0, Some(40 * MS))]);
+        assert_eq!(cc.stats().bytes_in_flight, 0);
+        let before = cc.rates();
+        cc.on_receiver_report(t0 + 2_000 * MS, 100, 100);
+        assert_eq!(cc.rates(), before);
+    }
+
+    #[test]
+    fn timeouts_are_periodic() {
+        let t0 = Instant::now();
+        let mut cc = CongestionController::new(t0, CcConfig::default());
+        cc.handle_timeout(t0 + 10 * MS);
+        assert_eq!(cc.poll_timeout(), t0 + 25 * MS);
+        cc.handle_timeout(t0 + 25 * MS);
+        assert_eq!(cc.poll_timeout(), t0 + 50 * MS);
+    }
+}

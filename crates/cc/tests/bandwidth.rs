@@ -1,0 +1,282 @@
+//! Bandwidth estimation scenarios on virtual time (issue 10, "How we will
+//! know"). Each prints what it measured; run with `--nocapture` to see.
+
+mod common;
+
+use std::time::Duration;
+
+use cc::{Bitrate, CcConfig};
+use common::{Link, Sim, MS};
+
+const S: Duration = Duration::from_secs(1);
+
+/// 2 Mbit/s, 25 ms each way (50 ms RTT), a 100 ms drop-tail queue.
+fn link(loss: f64, seed: u64) -> Link {
+    Link::new(Bitrate::mbps(2), 100 * MS, 25 * MS, loss, seed)
+}
+
+/// When the target first reached `at_least`.
+fn reached(sim: &Sim, flow: usize, at_least: Bitrate) -> Option<Duration> {
+    sim.flows[flow].targets.iter().find(|(_, r)| *r >= at_least).map(|x| x.0)
+}
+
+#[test]
+fn reaches_capacity_within_10s_and_keeps_queues_short() {
+    let mut sim = Sim::new(link(0.0, 1));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(40 * S);
+    let t = reached(&sim, 0, Bitrate::kbps(1_600)).expect("never reached 80% of capacity");
+    let f = &sim.flows[0];
+    let mean = f.mean_target(10 * S, 40 * S);
+    let min = (100..400).map(|i| f.target_at(i * S / 10)).min().unwrap();
+    let max = (100..400).map(|i| f.target_at(i * S / 10)).max().unwrap();
+    let goodput = f.goodput(10 * S, 40 * S);
+    let p95 = sim.queue_delay_percentile(t, 40 * S, 0.95);
+    let qmax = sim.max_queue_delay(t, 40 * S);
+    eprintln!(
+        "reached 1.6 Mbit/s at {t:?}; 10-40 s: mean target {:.0} kbit/s (min {min}, max {max}), goodput {:.0} kbit/s; \
+         queue delay after reaching: p95 {p95:?}, max {qmax:?}; drops: {} queue, of {} carried",
+        mean / 1e3,
+        goodput / 1e3,
+        sim.link.dropped_queue,
+        sim.link.carried
+    );
+    assert!(t <= 10 * S, "reached 80% at {t:?}");
+    assert!((1_600_000.0..=2_000_000.0).contains(&mean), "mean {mean}");
+    assert!(qmax < 150 * MS, "{qmax:?}");
+}
+
+#[test]
+fn follows_a_drop_to_500_kbps_within_2s() {
+    let mut sim = Sim::new(link(0.0, 2));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(20 * S);
+    let before = sim.flows[0].target_at(20 * S);
+    sim.link.capacity = Bitrate::kbps(500);
+    sim.run_until(40 * S);
+    let f = &sim.flows[0];
+    let followed = f
+        .targets
+        .iter()
+        .find(|(t, r)| *t >= 20 * S && *r <= Bitrate::kbps(550))
+        .map(|x| x.0 - 20 * S)
+        .expect("never followed");
+    let mean = f.mean_target(25 * S, 40 * S);
+    let p95 = sim.queue_delay_percentile(25 * S, 40 * S, 0.95);
+    eprintln!(
+        "target {before} before the drop; under 550 kbit/s {followed:?} after it; 25-40 s: mean target {:.0} kbit/s, \
+         goodput {:.0} kbit/s, queue delay p95 {p95:?}",
+        mean / 1e3,
+        f.goodput(25 * S, 40 * S) / 1e3
+    );
+    assert!(followed <= 2 * S, "{followed:?}");
+    assert!((250_000.0..=550_000.0).contains(&mean), "mean {mean}");
+}
+
+#[test]
+fn five_percent_random_loss_after_convergence_does_not_collapse() {
+    // The loss begins once the estimate has converged: the classic loss
+    // controller holds between 2% and 10%, only the delay-based estimate
+    // moves the target.
+    let mut sim = Sim::new(link(0.0, 3));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(15 * S);
+    sim.link.loss = 0.05;
+    sim.run_until(45 * S);
+    let f = &sim.flows[0];
+    let mean = f.mean_target(20 * S, 45 * S);
+    let min = (200..450).map(|i| f.target_at(i * S / 10)).min().unwrap();
+    eprintln!(
+        "5% loss from 15 s: 20-45 s mean target {:.0} kbit/s, min {min}; random drops {}, queue drops {}; last loss {:?}",
+        mean / 1e3,
+        sim.link.dropped_random,
+        sim.link.dropped_queue,
+        f.cc.stats().loss_fraction
+    );
+    assert!(min >= Bitrate::mbps(1), "{min}");
+}
+
+#[test]
+fn five_percent_random_loss_from_the_start_measured() {
+    let mut sim = Sim::new(link(0.05, 4));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(30 * S);
+    let f = &sim.flows[0];
+    let mean = f.mean_target(10 * S, 30 * S);
+    eprintln!(
+        "5% loss from the start: 10-30 s mean target {:.0} kbit/s; targets: {:?}",
+        mean / 1e3,
+        &f.targets[..8.min(f.targets.len())]
+    );
+    assert!(mean >= 1_000_000.0, "mean {mean}");
+}
+
+#[test]
+fn two_flows_share_a_bottleneck() {
+    let mut sim = Sim::new(link(0.0, 5));
+    sim.add_flow(CcConfig::default());
+    sim.add_flow(CcConfig::default());
+    sim.run_until(60 * S);
+    let a = sim.flows[0].mean_target(30 * S, 60 * S);
+    let b = sim.flows[1].mean_target(30 * S, 60 * S);
+    let (ga, gb) = (sim.flows[0].goodput(30 * S, 60 * S), sim.flows[1].goodput(30 * S, 60 * S));
+    let ratio = a.max(b) / a.min(b);
+    eprintln!(
+        "two flows, 30-60 s: targets {:.0} and {:.0} kbit/s (ratio {ratio:.2}), goodput {:.0} and {:.0} kbit/s, \
+         queue delay p95 {:?}",
+        a / 1e3,
+        b / 1e3,
+        ga / 1e3,
+        gb / 1e3,
+        sim.queue_delay_percentile(30 * S, 60 * S, 0.95)
+    );
+    assert!(ratio <= 1.5, "ratio {ratio}");
+}
+
+#[test]
+fn classic_loss_control_stays_far_below_capacity_under_loss_without_initial_probes() {
+    // What the classic controller gives when loss is there before any
+    // estimate: between 2% and 10% it neither grows nor drops, and the
+    // start-phase shortcut (take the delay-based estimate) needs zero loss.
+    // With initial probes the probe result usually lands before the first
+    // 20 packets are counted (see `five_percent_random_loss_from_the_start_measured`);
+    // without them the target only creeps up when a 20-packet measurement
+    // happens to see 2% loss or less, and drops on those that see over 10%.
+    let mut sim = Sim::new(link(0.05, 4));
+    sim.add_flow(CcConfig { initial_probing: false, ..CcConfig::default() });
+    sim.run_until(60 * S);
+    let f = &sim.flows[0];
+    let at: Vec<_> = [5, 10, 20, 30, 45, 60].iter().map(|s| (s, f.target_at(*s * S))).collect();
+    let mean = f.mean_target(10 * S, 30 * S);
+    eprintln!(
+        "5% loss from the start, no initial probes: 10-30 s mean target {:.0} kbit/s; at seconds {at:?}; delay-based {:?}",
+        mean / 1e3,
+        f.cc.stats().delay_based
+    );
+    assert!(mean < 1_000_000.0, "mean {mean}");
+}
+
+#[test]
+fn a_late_joiner_gets_a_share() {
+    let mut sim = Sim::new(link(0.0, 6));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(10 * S);
+    sim.add_flow(CcConfig::default());
+    sim.run_until(70 * S);
+    let a = sim.flows[0].mean_target(40 * S, 70 * S);
+    let b = sim.flows[1].mean_target(40 * S, 70 * S);
+    let ratio = a.max(b) / a.min(b);
+    eprintln!("late joiner (+10 s), 40-70 s: targets {:.0} and {:.0} kbit/s (ratio {ratio:.2})", a / 1e3, b / 1e3);
+    assert!(ratio <= 1.5, "ratio {ratio}");
+}
+
+/// A table over capacity × one-way delay × queue size, for tuning; prints
+/// only (`cargo test -p oxrtc-cc --test bandwidth -- --ignored --nocapture`).
+#[test]
+#[ignore = "a table to read, 7 s in debug"]
+fn sweep_capacity_delay_queue() {
+    for cap in [500u64, 1_000, 2_000, 5_000] {
+        for owd in [10u64, 25, 50, 100] {
+            for q in [50u64, 100, 300] {
+                let mut sim = Sim::new(Link::new(Bitrate::kbps(cap), MS * q as u32, MS * owd as u32, 0.0, 1));
+                sim.add_flow(CcConfig::default());
+                sim.run_until(40 * S);
+                let f = &sim.flows[0];
+                let reach = f.targets.iter().find(|(_, r)| r.as_bps() >= cap * 800).map(|x| x.0);
+                let mean = f.mean_target(10 * S, 40 * S) / (cap as f64 * 1e3);
+                let min = (100..400).map(|i| f.target_at(i * S / 10)).min().unwrap().as_f64() / (cap as f64 * 1e3);
+                eprintln!(
+                    "cap {cap} owd {owd} q {q}: reach80 {reach:?} mean {mean:.2} min {min:.2} p95q {:?} qdrops {}",
+                    sim.queue_delay_percentile(10 * S, 40 * S, 0.95),
+                    sim.link.dropped_queue
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn jitter_of_20ms_costs_little() {
+    // Up to 20 ms of random extra delay per packet (order kept): noise the
+    // trendline must not take for congestion.
+    let mut l = link(0.0, 7);
+    l.jitter = 20 * MS;
+    let mut sim = Sim::new(l);
+    sim.add_flow(CcConfig::default());
+    sim.run_until(40 * S);
+    let f = &sim.flows[0];
+    let mean = f.mean_target(10 * S, 40 * S);
+    let min = (100..400).map(|i| f.target_at(i * S / 10)).min().unwrap();
+    eprintln!(
+        "20 ms jitter: 10-40 s mean target {:.0} kbit/s, min {min}, reached 1.6 Mbit/s at {:?}, queue drops {}",
+        mean / 1e3,
+        reached(&sim, 0, Bitrate::kbps(1_600)),
+        sim.link.dropped_queue
+    );
+    assert!(mean >= 1_400_000.0, "mean {mean}");
+}
+
+#[test]
+fn application_limited_sender_keeps_its_estimate_then_backs_off_to_the_stale_acked_rate() {
+    // Full rate for 10 s, then the encoder produces 300 kbit/s at most for
+    // 20 s, then full rate again. While application limited, feedback can
+    // show no more than what is sent; the estimate is held (AIMD does not
+    // grow past 1.5 x acknowledged + 10 kbit/s, nor fall without overuse)
+    // and ALR probes (2 x the estimate every 5 s) keep testing the path.
+    //
+    // A weakness, measured: when the encoder jumps back to 1.9 Mbit/s the
+    // detector reports overuse within ~0.3 s (not investigated further;
+    // likely the adaptive threshold, which fell during the quiet period,
+    // against the per-frame queue transients), while the acknowledged rate
+    // still says 300 kbit/s (its Bayesian filter
+    // trusts a far sample little). AIMD cuts to 0.85 x 300 kbit/s and
+    // climbs back additively. libwebrtc softens this with
+    // `ExpectFastRateChange` at ALR end and probes after large drops: not
+    // done here yet.
+    let mut sim = Sim::new(link(0.0, 8));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(10 * S);
+    sim.flows[0].max_media = Some(Bitrate::kbps(300));
+    sim.run_until(29 * S);
+    let in_alr = sim.flows[0].cc.stats().in_alr;
+    let held = sim.flows[0].target_at(29 * S);
+    let alr_probes: Vec<_> = sim.flows[0].probes.iter().filter(|p| p.0 > 10 * S).copied().collect();
+    sim.run_until(30 * S);
+    sim.flows[0].max_media = None;
+    sim.run_until(40 * S);
+    let f = &sim.flows[0];
+    let after = f.mean_target(30 * S, 40 * S);
+    let dip = f.targets.iter().filter(|t| t.0 >= 30 * S).map(|t| t.1).min().unwrap();
+    eprintln!(
+        "application limited at 300 kbit/s from 10 s: in ALR {in_alr}, target at 29 s {held}, ALR probes {alr_probes:?}; \
+         unlimited again: dips to {dip}, 30-40 s mean {:.0} kbit/s",
+        after / 1e3
+    );
+    assert!(in_alr);
+    assert!(alr_probes.len() >= 3, "{alr_probes:?}");
+    assert!(held >= Bitrate::kbps(1_600), "{held}");
+    // What is true today (see above), not what we want.
+    assert!(dip < Bitrate::kbps(300), "{dip}");
+    assert!(after < 1_000_000.0, "{after}");
+}
+
+#[test]
+fn a_sender_limited_from_the_start_is_not_in_alr_at_65_percent() {
+    // Measured, and a property of the constants: an encoder capped at
+    // 500 kbit/s from the start lets AIMD grow to 1.5 x 500 + 10 kbit/s
+    // only; 500 of ~785 kbit/s is about the 65% the ALR budget fills at, so
+    // ALR never starts and no ALR probe shows the path's real 2 Mbit/s.
+    let mut sim = Sim::new(link(0.0, 8));
+    sim.add_flow(CcConfig { initial_probing: false, ..CcConfig::default() });
+    sim.flows[0].max_media = Some(Bitrate::kbps(500));
+    sim.run_until(30 * S);
+    let f = &sim.flows[0];
+    eprintln!(
+        "capped at 500 kbit/s from the start: in ALR {}, target at 30 s {}, probes {:?}",
+        f.cc.stats().in_alr,
+        f.target_at(30 * S),
+        f.probes
+    );
+    assert!(!f.cc.stats().in_alr);
+    assert!(f.target_at(30 * S) < Bitrate::kbps(800));
+}

@@ -190,9 +190,6 @@ const MAX_REOPEN_BACKLOG: usize = 256;
 /// Bytes kept in all reopen backlogs together (they sit outside SCTP's
 /// flow control, so the peer must not be able to grow them).
 const MAX_REOPEN_BACKLOG_BYTES: usize = 1024 * 1024;
-/// Channels the peer may have open at once (each keeps its label and
-/// protocol); OPENs beyond are dropped and counted.
-const MAX_CHANNELS: usize = 1024;
 
 /// Counters of what was dropped, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -203,6 +200,29 @@ pub struct DataChannelStats {
     pub bad_dcep: u64,
     /// Messages with a PPID data channels do not use.
     pub unknown_ppid: u64,
+    /// The peer's OPENs refused by resetting their stream: over
+    /// [`ChannelLimits::max_channels`], or naming a label or protocol longer
+    /// than the limits.
+    pub refused_opens: u64,
+}
+
+/// What the peer may make us keep for its channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelLimits {
+    /// Channels open at once, ours and the peer's (default 1,024); the peer's
+    /// OPENs beyond are refused by resetting their stream (RFC 8832 6).
+    pub max_channels: usize,
+    /// Longest label the peer may name, in bytes (default 4 KiB; DCEP allows
+    /// 65,535). A longer one is refused like a channel over the cap.
+    pub max_label_len: usize,
+    /// Longest sub-protocol the peer may name, in bytes (default 4 KiB).
+    pub max_protocol_len: usize,
+}
+
+impl Default for ChannelLimits {
+    fn default() -> Self {
+        ChannelLimits { max_channels: 1024, max_label_len: 4096, max_protocol_len: 4096 }
+    }
 }
 
 /// All data channels of one association, and the association itself.
@@ -217,8 +237,7 @@ pub struct DataChannels {
     channels: BTreeMap<u16, Channel>,
     events: VecDeque<DataChannelEvent>,
     stats: DataChannelStats,
-    /// Most channels a peer may open; OPENs beyond are refused (its stream reset).
-    max_channels: usize,
+    limits: ChannelLimits,
     /// Bytes in all reopen backlogs.
     reopen_bytes: usize,
 }
@@ -234,9 +253,15 @@ impl DataChannels {
             channels: BTreeMap::new(),
             events: VecDeque::new(),
             stats: DataChannelStats::default(),
-            max_channels: MAX_CHANNELS,
+            limits: ChannelLimits::default(),
             reopen_bytes: 0,
         }
+    }
+
+    /// Sets what the peer may make us keep (see [`ChannelLimits`]); the
+    /// limits apply to the OPENs that come after.
+    pub fn set_limits(&mut self, limits: ChannelLimits) {
+        self.limits = limits;
     }
 
     /// The association underneath (stats, state).
@@ -506,6 +531,8 @@ impl DataChannels {
                     }
                 }
                 SctpEvent::IncomingStreamsReset { streams } => {
+                    // An empty list resets every stream (RFC 6525 4.1).
+                    let streams = if streams.is_empty() { self.channels.keys().copied().collect() } else { streams };
                     for id in streams {
                         let Some(ch) = self.channels.get_mut(&id) else { continue };
                         ch.incoming_reset = true;
@@ -659,9 +686,21 @@ impl DataChannels {
                         return;
                     }
                 }
-                if !theirs || self.channels.contains_key(&stream) || self.channels.len() >= self.max_channels {
+                if !theirs || self.channels.contains_key(&stream) {
                     debug!(stream, "DCEP OPEN for an id that is ours or taken; dropped");
                     self.stats.bad_dcep += 1;
+                    return;
+                }
+                let l = &self.limits;
+                if self.channels.len() >= l.max_channels
+                    || open.label.len() > l.max_label_len
+                    || open.protocol.len() > l.max_protocol_len
+                {
+                    // Refused as RFC 8832 6 says: resetting the stream closes
+                    // the peer's channel, which it sees as closed.
+                    debug!(stream, channels = self.channels.len(), "DCEP OPEN over the limits; stream reset");
+                    self.stats.refused_opens += 1;
+                    self.reset(now, stream);
                     return;
                 }
                 self.accept_open(now, stream, open);

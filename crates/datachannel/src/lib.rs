@@ -72,7 +72,7 @@ pub mod dcep;
 pub mod fuzzing;
 
 pub use channels::{
-    ppid, ChannelEvent, ChannelInfo, ChannelInit, DataChannelError, DataChannelEvent, DataChannelStats, DataChannels,
-    ReadyState,
+    ppid, ChannelEvent, ChannelInfo, ChannelInit, ChannelLimits, DataChannelError, DataChannelEvent, DataChannelStats,
+    DataChannels, ReadyState,
 };
 pub use dcep::{DcepError, Reliability};

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Pair, Simulation};
-use datachannel::{ppid, ChannelEvent, ChannelInit, DataChannelError, DataChannelEvent, ReadyState, Reliability};
+use datachannel::{
+    ppid, ChannelEvent, ChannelInit, ChannelLimits, DataChannelError, DataChannelEvent, ReadyState, Reliability,
+};
 use sctp::{SctpConfig, SendError};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -574,8 +576,8 @@ fn an_aborted_association_errors_then_closes_every_channel() {
 }
 
 /// A peer may have at most 1,024 channels open at once (each keeps a label and a
-/// protocol): its further OPENs are dropped and counted, and the open channels keep
-/// working.
+/// protocol): its further OPENs are refused by resetting their streams (so they close on
+/// its side) and counted, and the open channels keep working.
 #[test]
 fn a_peer_opens_at_most_1024_channels() {
     let mut p = Pair::connected(15);
@@ -590,7 +592,10 @@ fn a_peer_opens_at_most_1024_channels() {
         })
         .collect();
     assert_eq!(incoming, ids[..1024], "the first 1,024 OPENs open channels");
-    assert_eq!(p.dc[1].stats().bad_dcep, 1100 - 1024, "the others are dropped and counted");
+    assert_eq!(p.dc[1].stats().refused_opens, 1100 - 1024, "the others are refused and counted");
+    for &id in &ids[1024..] {
+        assert!(p.has(0, &DataChannelEvent::Channel(id, ChannelEvent::Closed)), "refused channel {id} closes");
+    }
     p.send(0, ids[1023], b"the last one open", false);
     p.settle(SEC);
     assert_eq!(p.messages(1, ids[1023]), vec![(Bytes::from_static(b"the last one open"), false)]);
@@ -635,4 +640,46 @@ fn reopen_backlogs_hold_at_most_1_mib() {
     let got = p.messages(1, id);
     assert_eq!(got.len(), 17);
     assert!(got.iter().zip(0..).all(|((data, binary), k)| *binary && data[..] == message(k)[..]));
+}
+
+/// An OPEN over the limits (too many channels, a label or protocol too long) is refused as
+/// RFC 8832 6 says: its stream is reset, so the peer's channel closes instead of staying
+/// `connecting`; the channels within the limits keep working.
+#[test]
+fn opens_over_the_limits_are_refused_by_a_stream_reset() {
+    let mut p = Pair::connected(31);
+    p.dc[0].set_limits(ChannelLimits { max_channels: 2, max_label_len: 16, max_protocol_len: 8 });
+    let a = open_in_band(&mut p, 1, ChannelInit::new("one"));
+    let b = open_in_band(&mut p, 1, ChannelInit::new("two"));
+    let now = p.now();
+    let over_count = p.dc[1].create(now, ChannelInit::new("three")).unwrap();
+    p.flush_all();
+    assert!(p.run_until(5 * SEC, |p| p.has(1, &DataChannelEvent::Channel(over_count, ChannelEvent::Closed))));
+    assert!(p.incoming(0, over_count).is_none());
+    assert_eq!(p.dc[0].stats().refused_opens, 1);
+    // Within the count again once a channel closed, but naming too much.
+    let now = p.now();
+    p.dc[1].close(now, b);
+    assert!(p.run_until(5 * SEC, |p| p.has(0, &DataChannelEvent::Channel(b, ChannelEvent::Closed))));
+    let long_label = p.dc[1].create(p.now(), ChannelInit::new("a label of 17 byt")).unwrap();
+    let mut init = ChannelInit::new("ok");
+    init.protocol = "protocol".into(); // 8 bytes: allowed
+    let fits = p.dc[1].create(p.now(), init).unwrap();
+    let mut init = ChannelInit::new("ok2");
+    init.protocol = "protocol9".into();
+    let long_protocol = p.dc[1].create(p.now(), init).unwrap();
+    p.flush_all();
+    assert!(p.run_until(5 * SEC, |p| [long_label, long_protocol]
+        .iter()
+        .all(|&id| p.has(1, &DataChannelEvent::Channel(id, ChannelEvent::Closed)))));
+    // (Ids are reused: ask the channels, not the event log.)
+    assert!(p.dc[0].info(fits).is_some() && p.dc[0].info(long_label).is_none());
+    assert!(p.dc[0].info(long_protocol).is_none());
+    assert_eq!(p.dc[0].stats().refused_opens, 3);
+    // The accepted channels still carry messages both ways.
+    p.send(1, a, b"still open", false);
+    p.send(0, fits, b"and this one", true);
+    p.settle(SEC);
+    assert_eq!(p.messages(0, a), vec![(Bytes::from_static(b"still open"), false)]);
+    assert_eq!(p.messages(1, fits), vec![(Bytes::from_static(b"and this one"), true)]);
 }

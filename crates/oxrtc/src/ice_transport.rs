@@ -350,7 +350,7 @@ impl Endpoint for Ortc {
                 }
             }
             Command::AttachSctp(config, done) => {
-                let _ = done.send(t.attach_sctp(now, *config));
+                let _ = done.send(t.attach_sctp(now, *config, datachannel::ChannelLimits::default()));
             }
             Command::CreateChannel(init, done) => {
                 let r = match t.channels_mut(now) {

@@ -54,6 +54,10 @@ pub struct RTCConfiguration {
     /// The DTLS engine (extra): dimpl by default; `dtls::Engine::OpenSsl`
     /// (feature `openssl`) to accept peers with RSA certificates.
     pub dtls_engine: dtls::Engine,
+    /// What a peer may make us keep for its data channels (extra): at most
+    /// 1,024 channels, labels and protocols of 4 KiB by default; an OPEN
+    /// over these is refused by resetting its stream.
+    pub channel_limits: datachannel::ChannelLimits,
 }
 
 /// The W3C `RTCIceCandidateInit`.
@@ -154,6 +158,7 @@ impl RTCPeerConnection {
             dtls_engine: config.dtls_engine,
             max_message_size: config.max_message_size.unwrap_or(defaults.max_message_size),
             send_buffer_limit,
+            channel_limits: config.channel_limits.clone(),
             // Pull-style delivery: a channel whose reader is slow keeps its
             // messages in SCTP's receive window, so the peer slows down
             // instead of the task holding an ever longer queue.

@@ -35,6 +35,9 @@ pub struct PeerConfig {
     /// zero checksum (RFC 9653) and I-DATA (RFC 8260) are offered; each is
     /// used only when the peer offers it too.
     pub sctp: sctp::SctpConfig,
+    /// What the peer may make us keep for its data channels: how many, how
+    /// long their labels and protocols (over the limits, its OPEN is refused).
+    pub channel_limits: datachannel::ChannelLimits,
     /// The DTLS handshake must finish this long after it starts (default 30 s).
     pub dtls_handshake_timeout: Duration,
     /// Seed for session ids and SCTP; random when `None`.
@@ -53,6 +56,7 @@ impl Default for PeerConfig {
             send_buffer_limit: sctp::SctpConfig::default().send_buffer_limit,
             // Both negotiated in INIT: used only when the peer offers them too.
             sctp: sctp::SctpConfig { zero_checksum: true, interleaving: true, ..sctp::SctpConfig::default() },
+            channel_limits: datachannel::ChannelLimits::default(),
             dtls_handshake_timeout: Duration::from_secs(30),
             seed: None,
         }

@@ -607,7 +607,7 @@ impl PeerConnection {
             seed: self.rng.gen(),
             ..self.config.sctp.clone()
         };
-        if let Err(e) = self.transport.attach_sctp(now, config) {
+        if let Err(e) = self.transport.attach_sctp(now, config, self.config.channel_limits.clone()) {
             self.events.push_back(PeerEvent::Warning(PeerWarning::DtlsNotStarted(e)));
             return;
         }

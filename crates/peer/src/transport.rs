@@ -281,7 +281,12 @@ impl Transport {
 
     /// Attaches data channels over an SCTP association; it connects once
     /// DTLS is up. Fails when one is attached already.
-    pub fn attach_sctp(&mut self, now: Instant, config: sctp::SctpConfig) -> Result<(), DtlsError> {
+    pub fn attach_sctp(
+        &mut self,
+        now: Instant,
+        config: sctp::SctpConfig,
+        limits: datachannel::ChannelLimits,
+    ) -> Result<(), DtlsError> {
         if self.sctp.is_some() {
             return Err(DtlsError::InvalidConfig("an SCTP association is already attached".into()));
         }
@@ -292,6 +297,7 @@ impl Transport {
         };
         let client = role == dtls::Role::Client;
         let mut dc = DataChannels::new(sctp::Association::new(now, config), client);
+        dc.set_limits(limits);
         if self.dtls_state == DtlsTransportState::Connected {
             connect_sctp(&mut dc, now);
         }

@@ -371,3 +371,48 @@ fn overlapping_gap_blocks_ack_each_chunk_once() {
     // The one missing chunk is retransmitted and the message goes through.
     still_works(&mut sim);
 }
+
+/// A peer's reset requests that wait for TSNs still to come (RFC 6525 5.2.2) join: a
+/// "reset every stream" (an empty list) joining a listed one, or the other way round,
+/// resets every stream; a request naming thousands of streams joins in linear time.
+#[test]
+fn deferred_resets_join_and_reset_all_wins() {
+    let lists: [(Vec<u16>, Vec<u16>); 3] =
+        [(vec![1], vec![]), (vec![], vec![1]), ((0..30_000).collect(), (15_000..45_000).collect())];
+    for (first, second) in lists {
+        let mut sim = established(config(2));
+        let d = probe(&mut sim, "first");
+        let now = sim.now();
+        let both_all = first.is_empty() || second.is_empty();
+        let expected: Vec<u16> = if both_all { vec![] } else { (0..45_000).collect() };
+        for (i, streams) in [first, second].into_iter().enumerate() {
+            let req = ReconfigParam::OutgoingReset {
+                req_seq: d.tsn.wrapping_add(i as u32),
+                resp_seq: 0,
+                last_tsn: d.tsn.wrapping_add(2),
+                streams,
+            };
+            let p = forge(&sim, vec![Chunk::ReConfig(ReConfig { params: vec![req] })]);
+            sim.b.handle_receive(now, &p);
+        }
+        while let Some(e) = sim.b.poll_event() {
+            assert!(!matches!(e, SctpEvent::IncomingStreamsReset { .. }), "performed before its TSNs came");
+        }
+        // The two TSNs the requests wait for.
+        for k in 1..=2u32 {
+            let mut f = d.clone();
+            f.tsn = d.tsn.wrapping_add(k);
+            f.mid = d.mid.wrapping_add(k);
+            let p = forge(&sim, vec![Chunk::Data(f)]);
+            sim.b.handle_receive(now, &p);
+        }
+        let resets: Vec<Vec<u16>> = std::iter::from_fn(|| sim.b.poll_event())
+            .filter_map(|e| match e {
+                SctpEvent::IncomingStreamsReset { streams } => Some(streams),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(resets.len(), 1);
+        assert_eq!(resets[0], expected, "the joined request");
+    }
+}

@@ -5,6 +5,7 @@ mod config;
 mod reconfig;
 mod recv;
 mod send;
+mod streamset;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::streamset::StreamSet;
 use super::{unwrap_tsn, Association, SctpEvent, State};
 use crate::chunk::{Chunk, ReConfig, ReconfigParam, ReconfigResult};
 use crate::error::SendError;
@@ -10,17 +11,19 @@ use crate::error::SendError;
 #[derive(Default)]
 pub(crate) struct ReconfigState {
     next_req_seq: u32,
-    /// Streams waiting for a request.
+    /// Streams waiting for a request, in the order asked.
     pending: Vec<u16>,
+    /// The same streams, for a duplicate check in constant time.
+    pending_set: Option<StreamSet>,
     /// Our request on the wire: (seq, streams, last TSN).
     in_flight: Option<(u32, Vec<u16>, u32)>,
     peer_next_req_seq: u32,
     last_response: Option<(u32, ReconfigResult)>,
     /// The peer's request waiting for our cumulative TSN: (seq, last TSN, streams).
-    deferred: Option<(u32, u64, Vec<u16>)>,
+    deferred: Option<(u32, u64, StreamSet)>,
     /// The last deferred reset performed: (last TSN, streams). A peer that asks again with a
     /// new sequence number after "in progress" gets "performed" without a second reset.
-    performed: Option<(u64, Vec<u16>)>,
+    performed: Option<(u64, StreamSet)>,
 }
 
 impl ReconfigState {
@@ -30,7 +33,7 @@ impl ReconfigState {
 
     /// Whether a chunk must wait for a deferred reset of its stream.
     pub(crate) fn defers(&self, stream: u16, tsn: u64) -> bool {
-        self.deferred.as_ref().is_some_and(|(_, last, s)| tsn > *last && (s.is_empty() || s.contains(&stream)))
+        self.deferred.as_ref().is_some_and(|(_, last, s)| tsn > *last && s.contains(stream))
     }
 }
 
@@ -49,9 +52,14 @@ impl Association {
         if let Some(&s) = streams.iter().find(|&&s| s >= self.num_outbound) {
             return Err(SendError::InvalidStream { stream: s, limit: self.num_outbound });
         }
+        if self.rcf.pending.is_empty() {
+            self.rcf.pending_set = None;
+        }
+        let set = self.rcf.pending_set.get_or_insert_with(StreamSet::empty);
         for &s in streams {
             self.snd.streams.entry(s).or_default().resetting = true;
-            if !self.rcf.pending.contains(&s) {
+            if !set.contains(s) {
+                set.insert(s);
                 self.rcf.pending.push(s);
             }
         }
@@ -149,29 +157,24 @@ impl Association {
             ReconfigResult::Denied
         } else {
             let last = unwrap_tsn(last_tsn, self.rcv.cum);
-            let repeated =
-                self.rcf.performed.as_ref().is_some_and(|(l, done)| {
-                    *l == last && !streams.is_empty() && streams.iter().all(|s| done.contains(s))
-                });
+            let set = StreamSet::from_request(&streams);
+            let repeated = self.rcf.performed.as_ref().is_some_and(|(l, done)| *l == last && done.covers(&set));
             if repeated {
                 ReconfigResult::SuccessPerformed
             } else if last <= self.rcv.cum && self.rcf.deferred.is_none() {
-                self.reset_incoming(&streams);
+                self.reset_incoming(&set);
                 self.events.push_back(SctpEvent::IncomingStreamsReset { streams });
                 ReconfigResult::SuccessPerformed
             } else {
                 // Deferred (RFC 6525 5.2.2): perform once everything up to `last` arrived.
-                // A newer request for more streams joins the waiting one.
-                let (last, mut all) = match self.rcf.deferred.take() {
-                    Some((_, l, s)) => (l.max(last), s),
-                    None => (last, Vec::new()),
-                };
-                for s in streams {
-                    if !all.contains(&s) {
-                        all.push(s);
+                // A newer request joins the waiting one (a "reset all" makes it all).
+                let (last, all) = match self.rcf.deferred.take() {
+                    Some((_, l, mut waiting)) => {
+                        waiting.merge(&set);
+                        (l.max(last), waiting)
                     }
-                }
-                all.truncate(65536);
+                    None => (last, set),
+                };
                 self.rcf.deferred = Some((seq, last, all));
                 ReconfigResult::InProgress
             }
@@ -190,8 +193,9 @@ impl Association {
         let seq = *seq;
         let Some((_, last, streams)) = self.rcf.deferred.take() else { return };
         self.reset_incoming(&streams);
-        self.rcf.performed = Some((last, streams.clone()));
-        self.events.push_back(SctpEvent::IncomingStreamsReset { streams });
+        let list = streams.to_list();
+        self.rcf.performed = Some((last, streams));
+        self.events.push_back(SctpEvent::IncomingStreamsReset { streams: list });
         self.rcf.last_response = Some((seq, ReconfigResult::SuccessPerformed));
         let param = ReconfigParam::Response { resp_seq: seq, result: ReconfigResult::SuccessPerformed };
         self.ctrl.push_back(Chunk::ReConfig(ReConfig { params: vec![param] }));

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use super::streamset::StreamSet;
 use super::{unwrap_tsn, Association, SctpEvent, State};
 use crate::chunk::{cause, Chunk, DataChunk, ErrorCause, ForwardTsn, Sack};
 
@@ -457,33 +458,27 @@ impl Association {
         self.events.push_back(SctpEvent::Message { stream, ppid, data });
     }
 
-    /// Resets the incoming sequence numbers of `streams` (RFC 6525).
-    pub(crate) fn reset_incoming(&mut self, streams: &[u16]) {
+    /// Resets the incoming sequence numbers of `streams` (RFC 6525), in time linear in
+    /// what is held.
+    pub(crate) fn reset_incoming(&mut self, streams: &StreamSet) {
         // Partial I-DATA messages of reset streams can never complete: MIDs restart at 0.
         let rcv = &mut self.rcv;
-        let gone: Vec<_> =
-            rcv.ifrags.keys().filter(|k| streams.is_empty() || streams.contains(&k.0)).copied().collect();
+        let gone: Vec<_> = rcv.ifrags.keys().filter(|k| streams.contains(k.0)).copied().collect();
         for k in gone {
             if let Some(p) = rcv.ifrags.remove(&k) {
                 rcv.release(p.size, p.frags.len());
             }
         }
-        if streams.is_empty() {
-            let (mut w, mut n) = (0, 0);
-            for st in self.rcv.streams.values_mut() {
-                w += st.waiting.values().map(|(_, d)| d.len()).sum::<usize>();
-                n += st.waiting.len();
-                *st = InStream::default();
+        let (mut bytes, mut items) = (0, 0);
+        rcv.streams.retain(|&s, st| {
+            if !streams.contains(s) {
+                return true;
             }
-            self.rcv.release(w, n);
-            return;
-        }
-        for s in streams {
-            if let Some(st) = self.rcv.streams.remove(s) {
-                let w: usize = st.waiting.values().map(|(_, d)| d.len()).sum();
-                self.rcv.release(w, st.waiting.len());
-            }
-        }
+            bytes += st.waiting.values().map(|(_, d)| d.len()).sum::<usize>();
+            items += st.waiting.len();
+            false
+        });
+        rcv.release(bytes, items);
     }
 
     /// Decides when to SACK after a packet with DATA (RFC 9260 6.2).

@@ -83,8 +83,9 @@ pub use ice_server::RTCIceServer;
 pub use ice_transport::{IceTransport, IceTransportConfig, IceTransportEvent};
 pub use net::{bind_udp, InterfaceFilter};
 pub use peer::{
-    PeerConnectionState as RTCPeerConnectionState, PeerError, SdpType as RTCSdpType,
-    SessionDescription as RTCSessionDescription, SignalingState as RTCSignalingState,
+    DtlsTransportState as RTCDtlsTransportState, PeerConnectionState as RTCPeerConnectionState, PeerError,
+    SctpTransportState as RTCSctpTransportState, SdpType as RTCSdpType, SessionDescription as RTCSessionDescription,
+    SignalingState as RTCSignalingState,
 };
 pub use peer_connection::{
     RTCConfiguration, RTCDataChannelInit, RTCIceCandidateInit, RTCPeerConnection, RTCPeerConnectionEvent,

@@ -88,6 +88,14 @@ pub enum RTCPeerConnectionEvent {
     SignalingStateChange(SignalingState),
     /// `negotiationneeded`.
     NegotiationNeeded,
+    /// `pc.sctp.transport.onstatechange`: the DTLS transport's state. A
+    /// peer's close_notify shows here as `Closed` at once (the connection
+    /// state stays `connected` until ICE notices, as W3C says): a server
+    /// releases the connection on it.
+    DtlsStateChange(peer::DtlsTransportState),
+    /// `pc.sctp.onstatechange`: the SCTP transport's state; `Closed` when the
+    /// peer aborts or shuts the association down.
+    SctpStateChange(peer::SctpTransportState),
 }
 
 /// What handles see without asking the task.
@@ -727,6 +735,8 @@ impl Pc {
             PeerEvent::ConnectionStateChange(s) => self.emit(RTCPeerConnectionEvent::ConnectionStateChange(s)),
             PeerEvent::SignalingStateChange(s) => self.emit(RTCPeerConnectionEvent::SignalingStateChange(s)),
             PeerEvent::NegotiationNeeded => self.emit(RTCPeerConnectionEvent::NegotiationNeeded),
+            PeerEvent::DtlsStateChange(s) => self.emit(RTCPeerConnectionEvent::DtlsStateChange(s)),
+            PeerEvent::SctpStateChange(s) => self.emit(RTCPeerConnectionEvent::SctpStateChange(s)),
             PeerEvent::DataChannel(h, _) => {
                 let ch = self.channel_handle(h);
                 ch.shared().set_state(ReadyState::Open);

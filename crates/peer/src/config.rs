@@ -187,6 +187,18 @@ impl DtlsTransportState {
     }
 }
 
+/// The W3C `RTCSctpTransportState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SctpTransportState {
+    /// The association is being set up.
+    Connecting,
+    /// The association is up.
+    Connected,
+    /// The association ended: shut down or aborted by either side, or its
+    /// DTLS transport closed.
+    Closed,
+}
+
 /// A local ICE candidate to signal (the W3C `icecandidate` event's candidate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceCandidate {
@@ -217,6 +229,13 @@ pub enum PeerEvent {
     ConnectionStateChange(PeerConnectionState),
     /// `signalingstatechange`.
     SignalingStateChange(SignalingState),
+    /// The DTLS transport's `statechange` (`RTCDtlsTransport.state`): a peer
+    /// that says goodbye with close_notify shows here as `Closed` at once,
+    /// while the connection state stays `Connected` until ICE notices (W3C).
+    DtlsStateChange(DtlsTransportState),
+    /// The SCTP transport's `statechange` (`RTCSctpTransport.state`): a peer
+    /// that aborts or shuts the association down shows here as `Closed`.
+    SctpStateChange(SctpTransportState),
     /// `negotiationneeded`: create and send an offer.
     NegotiationNeeded,
     /// `datachannel`: the peer opened a channel; it is open.

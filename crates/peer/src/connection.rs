@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use sdp::Setup;
 
 use crate::config::{
-    ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, PeerWarning, SdpType,
-    SessionDescription, SignalingState,
+    ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, PeerWarning,
+    SctpTransportState, SdpType, SessionDescription, SignalingState,
 };
 use crate::data::DataPart;
 use crate::jsep::{self, LocalTransport, RemoteTransport};
@@ -52,6 +52,9 @@ pub struct PeerConnection {
     data: DataPart,
 
     state: PeerConnectionState,
+    /// The DTLS and SCTP transport states last announced.
+    dtls_state: DtlsTransportState,
+    sctp_state: Option<SctpTransportState>,
     events: VecDeque<PeerEvent>,
     /// Sends are packetized at the next poll (at this time).
     pending_drive: Option<Instant>,
@@ -110,6 +113,8 @@ impl PeerConnection {
             ice: IceSide::default(),
             data: DataPart::default(),
             state: PeerConnectionState::New,
+            dtls_state: DtlsTransportState::New,
+            sctp_state: None,
             events: VecDeque::new(),
             pending_drive: None,
         })
@@ -812,6 +817,31 @@ impl PeerConnection {
                 TransportEvent::Rtp(_) | TransportEvent::Rtcp(_) => {}
                 TransportEvent::Datagram(_) | TransportEvent::DtlsData(_) => {}
             }
+        }
+        self.announce_transport_states();
+    }
+
+    /// Announces the DTLS and SCTP transports' state changes (W3C
+    /// `RTCDtlsTransport` and `RTCSctpTransport` `statechange`).
+    fn announce_transport_states(&mut self) {
+        let dtls = self.transport.dtls_state();
+        if dtls != self.dtls_state {
+            self.dtls_state = dtls;
+            self.events.push_back(PeerEvent::DtlsStateChange(dtls));
+        }
+        let sctp = self.transport.channels().map(|dc| {
+            let a = dc.association();
+            if a.is_closed() {
+                SctpTransportState::Closed
+            } else if a.is_established() {
+                SctpTransportState::Connected
+            } else {
+                SctpTransportState::Connecting
+            }
+        });
+        if sctp.is_some() && sctp != self.sctp_state {
+            self.sctp_state = sctp;
+            self.events.push_back(PeerEvent::SctpStateChange(sctp.unwrap_or(SctpTransportState::Closed)));
         }
     }
 

@@ -115,8 +115,8 @@ mod stats;
 mod transport;
 
 pub use config::{
-    ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, PeerWarning, SdpType,
-    SessionDescription, SignalingState, SCTP_PORT,
+    ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, PeerWarning,
+    SctpTransportState, SdpType, SessionDescription, SignalingState, SCTP_PORT,
 };
 pub use connection::PeerConnection;
 pub use stats::{ChannelStats, PeerStats};

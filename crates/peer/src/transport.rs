@@ -559,6 +559,13 @@ impl Transport {
             DtlsEvent::Closed => {
                 self.dtls_state = DtlsTransportState::Closed;
                 self.events.push_back(TransportEvent::DtlsClosed);
+                // Nothing can carry SCTP any more: its channels close now,
+                // not when its retransmissions give up.
+                if let Some(dc) = &mut self.sctp {
+                    if !dc.association().is_closed() {
+                        dc.abort(now);
+                    }
+                }
             }
             DtlsEvent::Failed(e) => {
                 self.dtls_state = DtlsTransportState::Failed;

@@ -95,6 +95,29 @@ fn a_vanished_peer_goes_disconnected_then_failed() {
     assert_eq!(s.connection_states(0), vec![PeerConnectionState::Disconnected, PeerConnectionState::Failed]);
 }
 
+/// A goodbye is acted on at once: when one side closes (SCTP ABORT, then DTLS
+/// close_notify), the other sees its SCTP and DTLS transports closed and its channels
+/// closed within a second, while its connection state stays `connected` as W3C says
+/// (only ICE consent may fail it later); a server releases the connection on these events.
+#[test]
+fn a_peer_goodbye_closes_the_transports_within_a_second() {
+    let mut s = Sim::perfect(24);
+    let (_, b) = s.connect_with_channel("one");
+    assert!(s.events[1].contains(&PeerEvent::DtlsStateChange(peer::DtlsTransportState::Connected)));
+    assert!(s.events[1].contains(&PeerEvent::SctpStateChange(peer::SctpTransportState::Connected)));
+    s.events = [Vec::new(), Vec::new()];
+    let now = s.now();
+    s.pc[0].close(now);
+    s.flush_all();
+    assert!(s.run(SEC, |s| {
+        s.events[1].contains(&PeerEvent::SctpStateChange(peer::SctpTransportState::Closed))
+            && s.events[1].contains(&PeerEvent::DtlsStateChange(peer::DtlsTransportState::Closed))
+            && s.events[1].contains(&PeerEvent::Channel(b, ChannelEvent::Closed))
+    }));
+    assert_eq!(s.pc[1].connection_state(), PeerConnectionState::Connected);
+    assert_eq!(s.count(1, &PeerEvent::SctpStateChange(peer::SctpTransportState::Closed)), 1);
+}
+
 #[test]
 fn close_closes_channels_on_both_sides() {
     let mut s = Sim::perfect(23);

@@ -77,6 +77,7 @@ PAGE = """<!doctype html>
 <script>
 const VIDEO_CODEC = %(codec)s;
 const MAX_BITRATE = %(max_bitrate)d;
+const SIMULCAST = %(simulcast)s;
 async function post(path, body) {
   const r = await fetch(path, {method: 'POST', body: JSON.stringify(body)});
   return r.json();
@@ -93,7 +94,11 @@ async function main() {
   };
   pc.onconnectionstatechange = () => say('connection ' + pc.connectionState);
   for (const track of stream.getTracks()) {
-    const t = pc.addTransceiver(track, {direction: 'sendrecv', streams: [stream]});
+    const init = {direction: 'sendrecv', streams: [stream]};
+    if (track.kind === 'video' && SIMULCAST) {
+      init.sendEncodings = [{rid: 'l', scaleResolutionDownBy: 2}, {rid: 'h'}];
+    }
+    const t = pc.addTransceiver(track, init);
     if (track.kind === 'video') {
       const caps = RTCRtpSender.getCapabilities('video').codecs;
       const main = caps.filter(c => c.mimeType.toLowerCase() === 'video/' + VIDEO_CODEC.toLowerCase()
@@ -102,10 +107,8 @@ async function main() {
       const rtx = caps.filter(c => c.mimeType.toLowerCase() === 'video/rtx');
       t.setCodecPreferences(main.slice(0, 1).concat(rtx));
       const p = t.sender.getParameters();
-      if (p.encodings && p.encodings.length) {
-        p.encodings[0].maxBitrate = MAX_BITRATE;
-        await t.sender.setParameters(p);
-      }
+      for (const e of p.encodings || []) e.maxBitrate = MAX_BITRATE;
+      if (p.encodings && p.encodings.length) await t.sender.setParameters(p);
     }
   }
   await pc.setLocalDescription(await pc.createOffer());
@@ -179,6 +182,11 @@ def edit_answer(offer_sdp, answer_sdp):
         if not any(line.startswith("a=mid:") for line in kept):
             new.extend(offered_ext)
         new.extend(offered_fb)
+        # Accept the offer's simulcast (aiortc knows none): its rids, received.
+        rids = [line.split()[0][6:] for line in o if line.startswith("a=rid:") and line.endswith(" send")]
+        if rids:
+            new.extend(f"a=rid:{rid} recv" for rid in rids)
+            new.append("a=simulcast:recv " + ";".join(rids))
         out_media.append(new)
     return "\r\n".join(a_session + [line for m in out_media for line in m]) + "\r\n"
 
@@ -309,7 +317,8 @@ async def run(args):
         try:
             method, path, body = await asyncio.wait_for(read_request(reader), 10)
             if method == "GET" and path == "/":
-                page = PAGE % {"codec": json.dumps(args.video_codec), "max_bitrate": args.max_bitrate}
+                page = PAGE % {"codec": json.dumps(args.video_codec), "max_bitrate": args.max_bitrate,
+                               "simulcast": json.dumps(args.simulcast)}
                 writer.write(response("200 OK", "text/html", page.encode()))
             elif method == "POST" and path == "/log":
                 log.info("page: %s", json.loads(body)["msg"])
@@ -392,6 +401,8 @@ def main():
     parser.add_argument("--video-codec", default="VP8", choices=["VP8", "H264"])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max-bitrate", type=int, default=200_000, help="Chromium's video maxBitrate (bit/s)")
+    parser.add_argument("--simulcast", action="store_true",
+                        help="send the video as two simulcast encodings (rids l and h)")
     parser.add_argument("--twcc-from", type=float, default=0.5,
                         help="share of the run after which aiortc stamps transport-wide sequence numbers")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")

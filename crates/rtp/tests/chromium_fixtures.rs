@@ -4,13 +4,17 @@
 //! extensions read as plausible typed values through the map of Chromium's
 //! offer, RTX carries the originals, the media depacketizes into frames that
 //! start with a keyframe, and the RTCP holds the reports and feedback the
-//! capture provoked.
+//! capture provoked. Three captures: Opus with VP8, with H.264, and with VP8
+//! simulcast (RID, repaired RID, dependency descriptor, two-byte extensions).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use rtp::extension::{AbsSendTime, AudioLevel, ExtensionKind, ExtensionMap, Mid, TransportCc, VideoOrientation};
+use rtp::extension::{
+    needs_two_byte, AbsSendTime, AudioLevel, ExtensionKind, ExtensionMap, Mid, RepairedRtpStreamId, RtpStreamId,
+    TransportCc, VideoOrientation, ONE_BYTE_PROFILE, TWO_BYTE_PROFILE,
+};
 use rtp::packet::extend_seq;
 use rtp::packet::RtpPacket;
 use rtp::payload::{h264, opus, rtx, vp8, Depacketized, Depacketizer, PayloadFormat};
@@ -58,6 +62,8 @@ struct Section {
     /// `a=ssrc-group:FID media rtx`.
     fid: Option<(u32, u32)>,
     cname: Option<String>,
+    /// `a=rid:<rid> send` (simulcast).
+    rids: Vec<String>,
 }
 
 fn parse_sdp(text: &str) -> Vec<Section> {
@@ -97,6 +103,7 @@ fn parse_sdp(text: &str) -> Vec<Section> {
                     s.cname = Some(cname.to_string());
                 }
             }
+            "rid" if value.ends_with(" send") => s.rids.push(words.next().unwrap().to_string()),
             "ssrc-group" if words.next() == Some("FID") => {
                 let media = words.next().unwrap().parse().unwrap();
                 let rtx = words.next().unwrap().parse().unwrap();
@@ -115,22 +122,53 @@ struct Capture {
     answer: Vec<Section>,
     rtp: Vec<Record>,
     rtcp: Vec<Record>,
+    /// Chromium's SSRCs, learned from the packets' payload types: audio, video, video RTX.
+    ssrcs: (u32, u32, u32),
 }
 
 impl Capture {
     fn load(name: &'static str) -> Self {
         let dir = fixture_dir(name);
         let sdp = |file: &str| parse_sdp(&std::fs::read_to_string(dir.join(file)).unwrap());
-        let capture = Capture {
+        let mut capture = Capture {
             name,
             offer: sdp("offer.sdp"),
             answer: sdp("answer.sdp"),
             rtp: read_records(&dir.join("rtp.bin")),
             rtcp: read_records(&dir.join("rtcp.bin")),
+            ssrcs: (0, 0, 0),
         };
         assert_eq!(capture.offer.len(), 2, "{name}: an audio and a video section");
         assert!(!capture.rtp.is_empty() && !capture.rtcp.is_empty());
+        capture.ssrcs = capture.learn_ssrcs();
         capture
+    }
+
+    /// Which SSRC sends audio, video and video RTX, from the payload types (with
+    /// simulcast the offer has no a=ssrc lines for video). One of each: with simulcast
+    /// Chromium sent only its lower layer at the bitrate it had.
+    fn learn_ssrcs(&self) -> (u32, u32, u32) {
+        let (mut audio, mut video, mut rtx) = (Vec::new(), Vec::new(), Vec::new());
+        for record in &self.rtp {
+            let pt = record.data[1] & 0x7f;
+            let ssrc = u32::from_be_bytes(record.data[8..12].try_into().unwrap());
+            let list = if self.answer[0].codecs.contains_key(&pt) {
+                &mut audio
+            } else if self.answer[1].apt.contains_key(&pt) {
+                &mut rtx
+            } else {
+                &mut video
+            };
+            if !list.contains(&ssrc) {
+                list.push(ssrc);
+            }
+        }
+        assert!(audio.len() == 1 && video.len() == 1 && rtx.len() == 1, "{}: {audio:?} {video:?} {rtx:?}", self.name);
+        assert_eq!(self.offer[0].ssrcs, audio, "{}: the offer's audio SSRC", self.name);
+        if let Some(fid) = self.offer[1].fid {
+            assert_eq!(fid, (video[0], rtx[0]), "{}: the offer's video FID group", self.name);
+        }
+        (audio[0], video[0], rtx[0])
     }
 
     /// The extension map of the BUNDLE group: Chromium gives each URI one id across sections.
@@ -147,10 +185,12 @@ impl Capture {
 
     /// The offer's section that sends `ssrc`.
     fn section_of(&self, ssrc: u32) -> &Section {
-        let i = self.offer.iter().position(|s| s.ssrcs.contains(&ssrc)).unwrap_or_else(|| {
-            panic!("{}: SSRC {ssrc} is in no a=ssrc line of the offer", self.name);
-        });
-        &self.offer[i]
+        let (audio, video, rtx) = self.ssrcs;
+        match ssrc {
+            _ if ssrc == audio => &self.offer[0],
+            _ if ssrc == video || ssrc == rtx => &self.offer[1],
+            _ => panic!("{}: SSRC {ssrc} is none of Chromium's", self.name),
+        }
     }
 
     /// The codec name of `pt` in the answer's section `kind`.
@@ -161,9 +201,7 @@ impl Capture {
 
     /// Chromium's SSRCs: audio, video, video RTX.
     fn chromium_ssrcs(&self) -> (u32, u32, u32) {
-        let audio = self.offer[0].ssrcs[0];
-        let (video, rtx) = self.offer[1].fid.expect("the offer's video has an FID group");
-        (audio, video, rtx)
+        self.ssrcs
     }
 
     /// aiortc's video SSRC (the one Chromium sends feedback about).
@@ -176,7 +214,7 @@ impl Capture {
     }
 }
 
-const CAPTURES: [&str; 2] = ["vp8", "h264"];
+const CAPTURES: [&str; 3] = ["vp8", "h264", "vp8-simulcast"];
 
 #[test]
 fn every_rtp_packet_round_trips_byte_for_byte() {
@@ -197,7 +235,7 @@ fn every_rtp_packet_round_trips_byte_for_byte() {
             assert!(packet.header.csrcs.is_empty());
             *per_ssrc.entry(ssrc).or_default() += 1;
         }
-        assert!(per_ssrc[&audio] > 250 && per_ssrc[&video] > 80 && per_ssrc[&rtx] > 0, "{name}: {per_ssrc:?}");
+        assert!(per_ssrc[&audio] > 200 && per_ssrc[&video] > 80 && per_ssrc[&rtx] > 0, "{name}: {per_ssrc:?}");
     }
 }
 
@@ -213,10 +251,16 @@ fn chromium_header_extensions_read_as_plausible_values() {
         let mut first_mid: HashMap<u32, bool> = HashMap::new();
         let mut first_send_time: Option<(u32, u64)> = None;
         let mut last_send_time = 0u64;
+        let mut two_byte_packets = 0;
+        let rids = &capture.offer[1].rids;
         for (micros, packet) in &packets {
             let exts = &packet.header.extensions;
             let ssrc = packet.header.ssrc;
-            assert_eq!(exts.profile(), Some(rtp::extension::ONE_BYTE_PROFILE), "{name}: Chromium uses one-byte");
+            // The one-byte form unless an element does not fit it (a=extmap-allow-mixed).
+            let two_byte = exts.iter().any(|(id, value)| needs_two_byte(id, value.len()));
+            let profile = if two_byte { TWO_BYTE_PROFILE } else { ONE_BYTE_PROFILE };
+            assert_eq!(exts.profile(), Some(profile), "{name}: {exts:?}");
+            two_byte_packets += two_byte as usize;
             for (id, value) in exts.iter() {
                 let uri = map.uri(id).unwrap_or_else(|| panic!("{name}: extension id {id} is not in the offer"));
                 *seen.entry(uri).or_default() += 1;
@@ -250,6 +294,15 @@ fn chromium_header_extensions_read_as_plausible_values() {
             first_mid.insert(ssrc, true);
             if let Some(mid) = mid {
                 assert_eq!(mid.as_str(), capture.section_of(ssrc).mid, "{name}: MID of SSRC {ssrc}");
+            }
+            // RID (simulcast) alongside the MID: a layer's on its media, repaired on its RTX.
+            let rid = map.read::<RtpStreamId>(exts).unwrap().map(|r| r.as_str());
+            let repaired = map.read::<RepairedRtpStreamId>(exts).unwrap().map(|r| r.as_str());
+            if rids.is_empty() {
+                assert_eq!((rid, repaired), (None, None), "{name}");
+            } else if ssrc != audio && mid.is_some() {
+                let (on, off) = if ssrc == capture.ssrcs.1 { (rid, repaired) } else { (repaired, rid) };
+                assert!(rids.iter().any(|r| Some(r.as_str()) == on) && off.is_none(), "{name}: {rid:?} {repaired:?}");
             }
 
             let level = map.read::<AudioLevel>(exts).unwrap();
@@ -286,6 +339,17 @@ fn chromium_header_extensions_read_as_plausible_values() {
         assert!(count(ExtensionKind::Mid) >= 3 && count(ExtensionKind::Mid) < packets.len() / 2, "{name}: {seen:?}");
         assert!(count(ExtensionKind::VideoOrientation) >= 1, "{name}: {seen:?}");
         assert!(seen.get("http://www.webrtc.org/experiments/rtp-hdrext/video-timing").copied().unwrap_or(0) > 10);
+        let simulcast_only = [
+            ExtensionKind::RtpStreamId.uri(),
+            ExtensionKind::RepairedRtpStreamId.uri(),
+            "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension",
+            "http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00",
+        ];
+        for uri in simulcast_only {
+            assert_eq!(seen.contains_key(uri), !rids.is_empty(), "{name}: {uri} in {seen:?}");
+        }
+        // Only the dependency descriptor outgrows the one-byte form (on keyframes).
+        assert_eq!(two_byte_packets > 0, !rids.is_empty(), "{name}: {two_byte_packets} two-byte packets");
     }
 }
 
@@ -380,8 +444,15 @@ fn media_depacketizes_into_frames_starting_with_a_keyframe() {
         let keyframes: Vec<bool> = match codec {
             "VP8" => {
                 let frames = depacketize(name, vp8::Vp8Depacketizer::default(), &video_packets);
-                assert_eq!(frames[0].meta.size, Some((640, 480)), "{name}: the first keyframe's size");
-                assert!(frames.iter().all(|f| f.meta.descriptor.picture_id.is_some()), "{name}: picture ids");
+                // Simulcast: Chromium sent only its lower layer, at half the size.
+                let size = if capture.offer[1].rids.is_empty() { (640, 480) } else { (320, 240) };
+                assert_eq!(frames[0].meta.size, Some(size), "{name}: the first keyframe's size");
+                // Picture ids, except with simulcast, where the dependency descriptor
+                // numbers the frames and Chromium sends the one-byte VP8 descriptor.
+                let simulcast = !capture.offer[1].rids.is_empty();
+                for f in &frames {
+                    assert_eq!(f.meta.descriptor.picture_id.is_some(), !simulcast, "{name}: {:?}", f.meta.descriptor);
+                }
                 frames.iter().map(|f| f.keyframe).collect()
             }
             "H264" => {
@@ -405,7 +476,8 @@ fn media_depacketizes_into_frames_starting_with_a_keyframe() {
 fn every_rtcp_datagram_round_trips_with_the_feedback_provoked() {
     for name in CAPTURES {
         let capture = Capture::load(name);
-        let (audio, video, _) = capture.chromium_ssrcs();
+        let (audio, video, rtx) = capture.chromium_ssrcs();
+        let simulcast = !capture.offer[1].rids.is_empty();
         let aiortc_video = capture.aiortc_video_ssrc();
         let cname = capture.offer[0].cname.clone().unwrap();
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -427,7 +499,9 @@ fn every_rtcp_datagram_round_trips_with_the_feedback_provoked() {
                 RtcpPacket::SenderReport(_) => assert!(full, "{name}: datagram {i}: {packets:?}"),
                 RtcpPacket::TransportFeedback(_) => assert_eq!(packets.len(), 1, "{name}: datagram {i}"),
                 RtcpPacket::ReceiverReport(rr) => {
-                    assert!(!full && rr.ssrc == video, "{name}: datagram {i}: {packets:?}")
+                    // With simulcast also from the upper layer's SSRC, which sent no RTP.
+                    let from = rr.ssrc == video || (simulcast && ![audio, rtx].contains(&rr.ssrc));
+                    assert!(!full && from, "{name}: datagram {i}: {packets:?}")
                 }
                 other => panic!("{name}: datagram {i} starts with {other:?}"),
             }
@@ -445,7 +519,12 @@ fn every_rtcp_datagram_round_trips_with_the_feedback_provoked() {
                     RtcpPacket::Sdes(sdes) => {
                         for chunk in &sdes.chunks {
                             assert!([audio, video].contains(&chunk.ssrc), "{name}: SDES of {}", chunk.ssrc);
-                            assert_eq!(chunk.items[0].as_str(), Some(cname.as_str()), "{name}: CNAME");
+                            // Chromium's CNAME, but empty for a simulcast video SSRC (its
+                            // offer has no a=ssrc line to give it one).
+                            let simulcast_video = chunk.ssrc == video && simulcast;
+                            let expected = if simulcast_video { "" } else { cname.as_str() };
+                            assert_eq!(chunk.items[0].kind, 1, "{name}: CNAME first");
+                            assert_eq!(chunk.items[0].as_str(), Some(expected), "{name}: CNAME of {}", chunk.ssrc);
                         }
                         "SDES"
                     }

@@ -142,6 +142,14 @@ pub trait Simulation: Sized {
     /// before the endpoints' timeouts. Whatever it makes endpoints send is flushed after.
     fn handle_extra(&mut self, _now: Instant) {}
 
+    /// Whether an endpoint's output is flushed after each datagram it receives (as a
+    /// driver that answers every datagram at once) rather than after all deliveries due
+    /// at one instant (as a driver that reads a batch first). Both happen in real drivers;
+    /// the order changes which packets meet in flight, so scenario tests may run both.
+    fn flush_each_delivery(&self) -> bool {
+        false
+    }
+
     /// The network between the endpoints.
     fn net(&mut self) -> &mut Network {
         self.world().0
@@ -189,6 +197,9 @@ pub trait Simulation: Sized {
         while let Some(d) = self.net().poll_delivery(now) {
             let Some(i) = self.route(d.to) else { continue };
             self.endpoint(i).handle_receive(now, d.to, d.from, &d.data);
+            if self.flush_each_delivery() {
+                self.flush(i);
+            }
         }
         self.handle_extra(now);
         self.flush_all();

@@ -107,6 +107,17 @@ impl Rto {
     fn back_off(&mut self) {
         self.rto = (self.rto * 2).min(self.max);
     }
+
+    /// Forgets the back-off once the peer acknowledges new data: the path
+    /// works again, so the next timer runs on the measured RTO (as Linux TCP
+    /// and dcsctp do), not on a doubled one that may have reached a minute
+    /// while every chunk was retransmitted or abandoned (no RTT sample, per
+    /// Karn) and that would make each lost FORWARD-TSN cost that minute.
+    fn progress(&mut self) {
+        if let Some(s) = self.srtt {
+            self.rto = (s + (self.rttvar * 4).max(Duration::from_millis(1))).clamp(self.min, self.max);
+        }
+    }
 }
 
 /// One SCTP association, sans-IO. See the [crate documentation](crate) for the loop.

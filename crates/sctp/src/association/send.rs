@@ -615,6 +615,7 @@ impl Association {
         }
         if cum_advanced {
             self.error_count = 0;
+            self.rto.progress();
         }
         self.expire_lifetimes(now);
         self.snd.advance_peer_ack_point();
@@ -702,11 +703,31 @@ impl Association {
         }
         self.stats.messages_abandoned += 1;
         // Drop the unsent rest of the message.
+        let mut placeholder = None;
         if !found_end {
             if let Some(st) = self.snd.streams.get_mut(&key.0) {
                 if let Some(m) = st.queue.front() {
                     if m.offset > 0 && m.mid == Some(key.2) && m.ordered != key.1 {
                         let rest = m.data.len() - m.offset;
+                        // The message's end gets a TSN that is never sent, abandoned from
+                        // the start (as dcsctp and usrsctp do): the FORWARD-TSN that skips
+                        // it then moves the peer's cumulative TSN past every fragment it
+                        // holds of this message, even when it already acknowledged them
+                        // all; without it the FORWARD-TSN would be stale there and ignored,
+                        // and the stream would wait for this message forever.
+                        placeholder = Some(DataChunk {
+                            tsn: self.snd.next_tsn as u32,
+                            stream: key.0,
+                            mid: key.2,
+                            ppid: m.ppid,
+                            fsn: m.next_fsn,
+                            unordered: key.1,
+                            beginning: false,
+                            ending: true,
+                            immediate: false,
+                            interleaved: self.idata,
+                            payload: Bytes::new(),
+                        });
                         st.queue.pop_front();
                         st.buffered -= rest;
                         self.snd.buffered_total -= rest;
@@ -725,6 +746,22 @@ impl Association {
                     }
                 }
             }
+        }
+        if let Some(chunk) = placeholder {
+            self.snd.next_tsn += 1;
+            self.snd.outstanding.push_back(Sent {
+                chunk,
+                sent_at: None,
+                tx_count: 0,
+                acked: false,
+                abandoned: true,
+                in_flight: false,
+                misses: 0,
+                fast_rtx_done: false,
+                marked: false,
+                max_rtx: None,
+                expires: None,
+            });
         }
     }
 

@@ -22,6 +22,9 @@ pub struct Sim {
     pub ev_b: Vec<SctpEvent>,
     /// When set, every packet either side sends is recorded here.
     pub tap: Option<Vec<Vec<u8>>>,
+    /// Flush an association after each datagram it receives (see
+    /// [`Simulation::flush_each_delivery`]).
+    pub eager: bool,
 }
 
 pub fn config(seed: u64) -> SctpConfig {
@@ -66,6 +69,7 @@ impl Sim {
             ev_a: Vec::new(),
             ev_b: Vec::new(),
             tap: None,
+            eager: false,
         }
     }
 
@@ -145,6 +149,10 @@ impl Simulation for Sim {
 
     fn route(&self, to: SocketAddr) -> Option<usize> {
         Some(usize::from(to == self.addr_b))
+    }
+
+    fn flush_each_delivery(&self) -> bool {
+        self.eager
     }
 }
 

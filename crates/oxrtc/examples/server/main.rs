@@ -250,6 +250,29 @@ fn usage(why: &str) -> ! {
     std::process::exit(2);
 }
 
+/// Says so when the caps allow more sockets than the process may open (each
+/// connection holds a UDP socket per local address, each HTTP client a TCP
+/// one). Nothing breaks then: an offer that finds no descriptor gets 503 and
+/// a failed `accept` is retried, but the caps are not what limits.
+fn warn_if_descriptors_short(caps: &Caps, limits: &http::Limits) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/limits") else { return };
+    let Some(soft) = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let wanted = caps.max_total + limits.max_connections + 32;
+    if wanted > soft {
+        eprintln!(
+            "server: the caps allow about {wanted} open files (--max-connections {} and --max-http-connections {}), \
+             the limit is {soft} (ulimit -n): past it offers get 503 and accepts are retried",
+            caps.max_total, limits.max_connections
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut host: IpAddr = "127.0.0.1".parse().unwrap();
@@ -279,6 +302,7 @@ async fn main() -> std::io::Result<()> {
     // ICE candidates from the interface the server listens on: loopback by
     // default, every interface when listening on all of them.
     let interfaces = if host.is_loopback() { InterfaceFilter::loopback_only() } else { InterfaceFilter::default() };
+    warn_if_descriptors_short(&caps, &limits);
     let peers = Arc::new(Peers { caps, counts: Mutex::default() });
     let handler: http::Handler = Arc::new(move |r: Request| {
         let interfaces = interfaces.clone();

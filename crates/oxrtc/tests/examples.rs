@@ -1,20 +1,22 @@
 //! Smoke tests of the examples, run as the programs they are: the
 //! datachannel-cli against itself and against aiortc's datachannel-cli
 //! (same signaling wire format), the server example with an oxrtc peer
-//! playing the browser, and datachannel-filexfer. `cargo test` builds the
-//! examples next to the test binaries.
+//! playing the browser and with hostile clients (out of file descriptors,
+//! slow and oversized requests, offers over its caps, peers that never
+//! connect), and datachannel-filexfer. `cargo test` builds the examples next
+//! to the test binaries.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{env, repo_root};
 use oxrtc::{
-    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCPeerConnection, RTCPeerConnectionEvent, RTCSdpType,
-    RTCSessionDescription,
+    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCPeerConnectionEvent,
+    RTCSdpType, RTCSessionDescription,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
@@ -136,47 +138,190 @@ async fn aiortc_offers_to_datachannel_cli_over_a_unix_socket() {
     assert!(out.contains("channel(chat) > pong "), "{out}");
 }
 
-/// POSTs `body` to `http://addr/path` and returns the response body.
-async fn post(addr: &str, path: &str, body: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+/// One request on a connection of its own (`Connection: close`): the
+/// status and the body of the response.
+async fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).await.unwrap();
-    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    resp.split_once("\r\n\r\n").unwrap().1.to_string()
+    let resp = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(req.as_bytes()).await?;
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).await?;
+        std::io::Result::Ok(resp)
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{method} {path}: no response within 20 s"))
+    .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    parse_response(&resp).unwrap_or_else(|| panic!("{method} {path}: not HTTP: {:?}", String::from_utf8_lossy(&resp)))
 }
 
-#[tokio::test]
-async fn server_example_answers_an_offer_and_pongs() {
-    let port = free_port().to_string();
-    let mut server = spawn(Command::new(example("server")).args(["--host", "127.0.0.1", "--port", port.as_str()]));
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
-    assert!(first.contains(&format!("http://127.0.0.1:{port}/")), "{first}");
-    let addr = format!("127.0.0.1:{port}");
+/// The status and body of one HTTP/1.1 response, whole in `resp`.
+fn parse_response(resp: &[u8]) -> Option<(u16, String)> {
+    let text = String::from_utf8_lossy(resp);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
 
-    // The page is served.
-    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-    let mut page = String::new();
-    s.read_to_string(&mut page).await.unwrap();
-    assert!(page.contains("client.js"), "{page}");
+/// POSTs `body` to `http://addr/path` and returns the response body of a 200.
+async fn post(addr: &str, path: &str, body: &str) -> String {
+    let (status, body) = request(addr, "POST", path, body).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
 
-    // An oxrtc peer plays the browser: offer, non-trickle.
+/// The `server` example, its output lines gathered as they come.
+struct Server {
+    child: Child,
+    addr: String,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts the example on a free loopback port with `args`, under
+    /// `prlimit --nofile=N` when `nofile` is given, and waits for its first line.
+    async fn start(args: &[&str], nofile: Option<u32>) -> Server {
+        let port = free_port().to_string();
+        let mut cmd = match nofile {
+            Some(n) => {
+                // prlimit execs the server: the child's pid is the server's.
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(example("server"));
+                c
+            }
+            None => Command::new(example("server")),
+        };
+        cmd.args(["--host", "127.0.0.1", "--port", port.as_str()]).args(args);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = cmd.spawn().unwrap();
+        let stdout = gather(child.stdout.take().unwrap(), false);
+        let stderr = gather(child.stderr.take().unwrap(), true);
+        let mut server = Server { child, addr: format!("127.0.0.1:{port}"), stdout, stderr };
+        let first = server.wait_line(false, "the server's first line", |l| l.contains("http://")).await;
+        assert!(first.contains(&format!("http://127.0.0.1:{port}/")), "{first}");
+        server
+    }
+
+    /// The first line (of stderr or stdout) that `pred` accepts, within 20 s.
+    async fn wait_line(&mut self, stderr: bool, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let lines = if stderr { self.stderr.clone() } else { self.stdout.clone() };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(l) = lines.lock().unwrap().iter().find(|l| pred(l)) {
+                return l.clone();
+            }
+            assert!(self.alive(), "the server exited while waiting for {what}");
+            assert!(tokio::time::Instant::now() < deadline, "{what} not printed within 20 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// Open file descriptors of the server.
+    fn fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).unwrap().count()
+    }
+
+    /// `GET /stats`: pending and total connections.
+    async fn stats(&self) -> (u64, u64) {
+        let (status, body) = request(&self.addr, "GET", "/stats", "").await;
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        (v["pending"].as_u64().unwrap(), v["total"].as_u64().unwrap())
+    }
+
+    /// Waits (at most `secs`) until `GET /stats` says `want`.
+    async fn wait_stats(&self, want: (u64, u64), secs: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let now = self.stats().await;
+            if now == want {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "stats {now:?}, not {want:?}, after {secs} s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Reads lines from `from` into a list (echoing stderr to ours).
+fn gather(from: impl tokio::io::AsyncRead + Unpin + Send + 'static, echo: bool) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let into = lines.clone();
+    tokio::spawn(async move {
+        let mut from = BufReader::new(from).lines();
+        while let Ok(Some(l)) = from.next_line().await {
+            if echo {
+                eprintln!("server: {l}");
+            }
+            into.lock().unwrap().push(l);
+        }
+    });
+    lines
+}
+
+/// A non-trickle offer from an oxrtc peer playing the browser, with a
+/// channel labelled `label`: the peer, the channel and the JSON to POST.
+async fn offer(label: &str) -> (Arc<RTCPeerConnection>, RTCDataChannel, String) {
     let pc = Arc::new(
         RTCPeerConnection::new(RTCConfiguration { interfaces: InterfaceFilter::loopback_only(), ..Default::default() })
             .await
             .unwrap(),
     );
-    let chat = pc.create_data_channel("chat", None).await.unwrap();
+    let ch = pc.create_data_channel(label, None).await.unwrap();
     pc.set_local_description(None).await.unwrap();
-    while !matches!(pc.next_event().await, Some(RTCPeerConnectionEvent::IceCandidate(None))) {}
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !matches!(pc.next_event().await, Some(RTCPeerConnectionEvent::IceCandidate(None))) {}
+    })
+    .await
+    .expect("gathering completes");
     let offer = pc.local_description().unwrap();
     let body = serde_json::json!({"sdp": offer.sdp, "type": "offer"}).to_string();
+    (pc, ch, body)
+}
+
+/// An offer whose peer will never connect: it is closed before the offer is
+/// sent, so the server's checks go unanswered.
+async fn dead_offer() -> String {
+    let (pc, _, body) = offer("chat").await;
+    pc.close().await;
+    body
+}
+
+async fn next_channel_event(ch: &RTCDataChannel) -> DataChannelEvent {
+    tokio::time::timeout(Duration::from_secs(10), ch.next_event())
+        .await
+        .expect("a channel event within 10 s")
+        .expect("the channel ended")
+}
+
+#[tokio::test]
+async fn server_example_answers_an_offer_and_pongs() {
+    let mut server = Server::start(&[], None).await;
+    let addr = server.addr.clone();
+
+    // The page is served.
+    let (status, page) = request(&addr, "GET", "/", "").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("client.js"), "{page}");
+
+    // An oxrtc peer plays the browser: offer, non-trickle. Its label and
+    // messages are long and hold control characters: the server prints them
+    // cut and escaped.
+    let label = format!("chat\x1b[2J{}", "l".repeat(1000));
+    let (pc, chat, body) = offer(&label).await;
     let answer: serde_json::Value = serde_json::from_str(&post(&addr, "/offer", &body).await).unwrap();
     assert_eq!(answer["type"], "answer");
     pc.set_remote_description(RTCSessionDescription {
@@ -185,26 +330,248 @@ async fn server_example_answers_an_offer_and_pongs() {
     })
     .await
     .unwrap();
+    while !matches!(next_channel_event(&chat).await, DataChannelEvent::Open) {}
+    let ping = format!("ping 42\x07{}", "x".repeat(5000));
+    chat.send_text(ping.clone()).await.unwrap();
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), chat.next_event()).await.unwrap() {
-            Some(DataChannelEvent::Open) => break,
-            Some(_) => {}
-            None => panic!("channel ended"),
+        if let DataChannelEvent::Message { data, .. } = next_channel_event(&chat).await {
+            assert_eq!(&data[..], pong(&ping).as_bytes());
+            break;
         }
     }
-    chat.send_text("ping 42").await.unwrap();
+    // Connected: held, no longer pending.
+    server.wait_stats((0, 1), 10).await;
+    let opened = server.wait_line(false, "the channel's label", |l| l.starts_with("channel \"")).await;
+    assert!(opened.starts_with("channel \"chat\\u{1b}[2Jlll"), "{opened}");
+    assert!(opened.contains("(1008 characters, 1008 bytes)"), "{opened}");
+    let got = server.wait_line(false, "the ping", |l| l.contains(") < ping")).await;
+    assert!(got.len() < 300, "{got}");
+    assert!(got.contains("ping 42\\u{7}xxx") && got.contains("(5008 characters"), "{got}");
+    assert!(!server.stdout.lock().unwrap().iter().any(|l| l.chars().any(|c| c.is_control())));
+    // Released once it fails or closes. The library does not yet act on a
+    // peer's goodbye (DTLS close_notify, SCTP ABORT): the connection fails
+    // when ICE consent does, about 30 s later; then the server lets it go.
+    pc.close().await;
+    server.wait_stats((0, 0), 45).await;
+    server.wait_line(false, "the release", |l| l.starts_with("connection released: 0 pending, 0 in all")).await;
+    server.child.kill().await.unwrap();
+}
+
+fn pong(ping: &str) -> String {
+    format!("pong{}", ping.strip_prefix("ping").unwrap())
+}
+
+/// Raises this process's soft limit on open files to at least `want`.
+fn ensure_nofile(want: u64) {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let f: Vec<&str> = limits.lines().find(|l| l.starts_with("Max open files")).unwrap().split_whitespace().collect();
+    let parse = |s: &str| s.parse::<u64>().unwrap_or(u64::MAX);
+    let (soft, hard) = (parse(f[3]), parse(f[4]));
+    if soft >= want {
+        return;
+    }
+    let spec = if hard >= want { format!("--nofile={want}:") } else { format!("--nofile={want}:{want}") };
+    let st = std::process::Command::new("prlimit").arg(format!("--pid={}", std::process::id())).arg(spec).status();
+    assert!(st.is_ok_and(|s| s.success()), "could not raise the open-file limit to {want}");
+}
+
+/// 1,100 idle TCP connections to a server allowed 256 open files: its
+/// `accept` fails with EMFILE, which it logs and survives; the header
+/// timeout closes the idle connections in turn and an offer is answered.
+#[tokio::test]
+async fn server_example_survives_running_out_of_file_descriptors() {
+    ensure_nofile(4096);
+    // More HTTP connections allowed than file descriptors, so that accept fails.
+    let mut server = Server::start(&["--header-timeout", "1", "--max-http-connections", "2000"], Some(256)).await;
+    let body = dead_offer().await;
+    let start = tokio::time::Instant::now();
+    let mut connects = tokio::task::JoinSet::new();
+    for _ in 0..1100 {
+        let addr = server.addr.clone();
+        connects.spawn(async move {
+            tokio::time::timeout(Duration::from_secs(20), tokio::net::TcpStream::connect(addr)).await.ok()?.ok()
+        });
+    }
+    let idle: Vec<_> = connects.join_all().await.into_iter().flatten().collect();
+    assert_eq!(idle.len(), 1100, "every idle connection was made");
+    let connected = tokio::time::Instant::now();
+    let line = server.wait_line(true, "an accept error", |l| l.contains("accept failed")).await;
+    assert!(line.contains("Too many open files") || line.contains("os error 24"), "{line}");
+
+    // Still serving: the offer is answered (503 while the descriptors are
+    // all taken, then 200), all 1,100 still open on our side.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let mut refused = 0;
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), chat.next_event()).await.unwrap() {
-            Some(DataChannelEvent::Message { data, .. }) => {
-                assert_eq!(&data[..], b"pong 42");
+        let (status, answer) = request(&server.addr, "POST", "/offer", &body).await;
+        if status == 200 {
+            assert!(answer.contains("\"answer\""), "{answer}");
+            break;
+        }
+        assert_eq!(status, 503, "{answer}");
+        refused += 1;
+        assert!(tokio::time::Instant::now() < deadline, "no answer within 40 s ({refused} refused)");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "1,100 connections made in {:?}; offer answered {:?} later, {refused} refused before",
+        connected - start,
+        connected.elapsed()
+    );
+    assert!(server.alive());
+    drop(idle);
+    let (status, _) = request(&server.addr, "POST", "/offer", &body).await;
+    assert_eq!(status, 200);
+    assert!(server.alive());
+}
+
+/// Slow clients are cut off: a header dripped a byte at a time and an idle
+/// connection by the header timeout, a dripped body by the request timeout;
+/// a body over the limit gets 413; keep-alive serves two requests on one
+/// connection.
+#[tokio::test]
+async fn server_example_bounds_slow_and_large_requests() {
+    let server = Server::start(&["--header-timeout", "1", "--request-timeout", "1", "--max-body", "65536"], None).await;
+    let addr = server.addr.clone();
+
+    // A header a byte every 100 ms: closed after about 1 s.
+    let start = tokio::time::Instant::now();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut closed = false;
+    for b in head.iter() {
+        if s.write_all(&[*b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await {
+            Ok(Ok(n)) => {
+                // EOF, or a 408 before it.
+                assert!(n == 0 || buf.starts_with(b"HTTP/1.1 408"), "{:?}", String::from_utf8_lossy(&buf[..n]));
+                closed = true;
                 break;
             }
-            Some(_) => {}
-            None => panic!("channel ended"),
+            Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Err(_) => {}
         }
     }
-    pc.close().await;
-    server.kill().await.unwrap();
+    let took = start.elapsed();
+    assert!(closed, "a header dripped over {took:?} was read to its end");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "closed after {took:?}");
+
+    // An idle connection: closed after about 1 s.
+    let start = tokio::time::Instant::now();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await.expect("idle closed");
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "closed after {took:?}");
+
+    // Too large, said by Content-Length: 413 before the body is sent.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"POST /offer HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n").await.unwrap();
+    let mut resp = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut resp)).await.unwrap().unwrap();
+    assert_eq!(parse_response(&resp).unwrap().0, 413, "{:?}", String::from_utf8_lossy(&resp));
+
+    // Too large, found while reading a chunked body: 413.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"POST /offer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").await.unwrap();
+    let chunk = format!("8000\r\n{}\r\n", "a".repeat(0x8000));
+    let mut resp = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        for _ in 0..3 {
+            if s.write_all(chunk.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        let _ = s.read_to_end(&mut resp).await;
+    })
+    .await
+    .unwrap();
+    assert_eq!(parse_response(&resp).map(|r| r.0), Some(413), "{:?}", String::from_utf8_lossy(&resp));
+
+    // A body that never ends: 408 after the request timeout.
+    let start = tokio::time::Instant::now();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"POST /offer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"sdp\"").await.unwrap();
+    let mut resp = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut resp)).await.unwrap().unwrap();
+    assert_eq!(parse_response(&resp).unwrap().0, 408, "{:?}", String::from_utf8_lossy(&resp));
+    assert!(start.elapsed() < Duration::from_secs(4));
+
+    // Keep-alive: two requests, one connection.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\nGET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut resp = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut resp)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+}
+
+/// Offers over the pending cap get 503 until the pending ones expire; over
+/// the total cap too.
+#[tokio::test]
+async fn server_example_caps_pending_connections() {
+    let server = Server::start(&["--max-pending", "2", "--pending-timeout", "1"], None).await;
+    let body = dead_offer().await;
+    for _ in 0..2 {
+        assert_eq!(request(&server.addr, "POST", "/offer", &body).await.0, 200);
+    }
+    let start = tokio::time::Instant::now();
+    let (status, why) = request(&server.addr, "POST", "/offer", &body).await;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains("waiting to connect"), "{why}");
+    // Answered again once the two expire, about 1 s after they were answered.
+    loop {
+        let (status, why) = request(&server.addr, "POST", "/offer", &body).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{why}");
+        assert!(start.elapsed() < Duration::from_secs(5), "still refused after {:?}", start.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let server = Server::start(&["--max-connections", "1", "--pending-timeout", "1"], None).await;
+    assert_eq!(request(&server.addr, "POST", "/offer", &body).await.0, 200);
+    let (status, why) = request(&server.addr, "POST", "/offer", &body).await;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains("server full"), "{why}");
+}
+
+/// A pending connection whose peer never connects is closed after the
+/// pending timeout, its sockets with it.
+#[tokio::test]
+async fn server_example_releases_a_pending_connection_that_never_connects() {
+    let mut server = Server::start(&["--pending-timeout", "1"], None).await;
+    server.wait_stats((0, 0), 5).await;
+    // Once the connection that asked for the stats is closed.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = server.fds();
+    let body = dead_offer().await;
+    let start = tokio::time::Instant::now();
+    assert_eq!(request(&server.addr, "POST", "/offer", &body).await.0, 200);
+    assert_eq!(server.stats().await, (1, 1));
+    let during = server.fds();
+    eprintln!("descriptors: {before} before, {during} while pending");
+    assert!(during > before, "the pending connection holds sockets");
+    server.wait_stats((0, 0), 5).await;
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(900), "released after {took:?}");
+    server.wait_line(false, "the release", |l| l.contains("not connected within 1 s: closed")).await;
+    // Its sockets are closed (the count may lag the stats a little).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while server.fds() > before {
+        assert!(tokio::time::Instant::now() < deadline, "{} descriptors, {before} before", server.fds());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

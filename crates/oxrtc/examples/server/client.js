@@ -37,6 +37,12 @@ async function start() {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
   });
+  if (!response.ok) {
+    // 503 when the server is at its caps: say why and let the user retry.
+    log('server: ' + response.status + ' ' + (await response.text()));
+    stop();
+    return;
+  }
   await pc.setRemoteDescription(await response.json());
 }
 

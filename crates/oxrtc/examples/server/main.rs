@@ -8,11 +8,20 @@
 //! cargo run -p oxrtc --example server -- [--host 127.0.0.1] [--port 8080]
 //! ```
 //! then open http://127.0.0.1:8080 in a browser on the same machine.
+//!
+//! What strangers can make it hold is bounded: at most `--max-pending`
+//! connections answered but not yet connected, each closed (its sockets
+//! with it) if it is not connected within `--pending-timeout` seconds, and
+//! at most `--max-connections` in all; an offer over either cap gets
+//! `503 Service Unavailable`. A connection that fails or closes is released
+//! at once. `GET /stats` reports the counts as JSON. The HTTP side has its
+//! own limits (see `http.rs`), and what a peer sends is printed cut short
+//! and escaped.
 
 mod http;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -30,50 +39,170 @@ pub fn pong(text: &str) -> Option<String> {
     text.strip_prefix("ping").map(|rest| format!("pong{rest}"))
 }
 
-async fn offer(body: &[u8], interfaces: InterfaceFilter) -> Result<Value, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let (Some(sdp), Some("offer")) = (v["sdp"].as_str(), v["type"].as_str()) else {
-        return Err("expected {\"sdp\": ..., \"type\": \"offer\"}".into());
-    };
-    let pc = Arc::new(
-        RTCPeerConnection::new(RTCConfiguration { interfaces, ..Default::default() })
-            .await
-            .map_err(|e| e.to_string())?,
-    );
-    pc.set_remote_description(RTCSessionDescription { kind: RTCSdpType::Offer, sdp: sdp.into() })
-        .await
-        .map_err(|e| e.to_string())?;
-    pc.set_local_description(None).await.map_err(|e| e.to_string())?;
-    // Non-trickle: wait until gathering is complete (host candidates are
-    // immediate; STUN/TURN would take longer).
-    let mut answer = None;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while answer.is_none() {
-        match tokio::time::timeout_at(deadline, pc.next_event()).await {
-            Ok(Some(RTCPeerConnectionEvent::IceCandidate(None))) | Err(_) => answer = pc.local_description(),
-            Ok(Some(_)) => {}
-            Ok(None) => return Err("peer connection closed".into()),
+/// Characters of a peer's label or message that are printed.
+const SHOWN: usize = 64;
+
+/// `text` as it may be printed: control characters escaped (no terminal
+/// sequences), and cut to [`SHOWN`] characters with a note of the full
+/// length.
+fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(SHOWN) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
         }
     }
-    let answer = answer.ok_or("no local description")?;
-    tokio::spawn(run(pc));
-    Ok(json!({"sdp": answer.sdp, "type": answer.kind.as_str()}))
+    let n = text.chars().count();
+    if n > SHOWN {
+        out.push_str(&format!("… ({n} characters, {} bytes)", text.len()));
+    }
+    out
+}
+
+/// The server's caps on WebRTC connections.
+#[derive(Debug, Clone)]
+struct Caps {
+    max_pending: usize,
+    max_total: usize,
+    pending_timeout: Duration,
+}
+
+/// Connections held now: the counts behind the caps.
+struct Peers {
+    caps: Caps,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    /// Answered (or being answered) and not connected yet.
+    pending: usize,
+    /// Every connection held, pending or not.
+    total: usize,
+}
+
+impl Peers {
+    fn counts(&self) -> Counts {
+        *self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A place for one more pending connection, or why there is none.
+    fn reserve(self: &Arc<Self>) -> Result<Slot, String> {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if c.total >= self.caps.max_total {
+            return Err(format!(
+                "server full: {} connections (the most it holds); try again later",
+                self.caps.max_total
+            ));
+        }
+        if c.pending >= self.caps.max_pending {
+            return Err(format!(
+                "server busy: {} connections waiting to connect (the most it holds); try again later",
+                self.caps.max_pending
+            ));
+        }
+        c.pending += 1;
+        c.total += 1;
+        Ok(Slot { peers: self.clone(), pending: true })
+    }
+}
+
+/// One connection's place in the counts, given back on drop.
+struct Slot {
+    peers: Arc<Peers>,
+    pending: bool,
+}
+
+impl Slot {
+    fn connected(&mut self) {
+        if std::mem::take(&mut self.pending) {
+            self.peers.counts.lock().unwrap_or_else(|p| p.into_inner()).pending -= 1;
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut c = self.peers.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.pending -= self.pending as usize;
+        c.total -= 1;
+    }
+}
+
+/// The answer to a `POST /offer`.
+async fn offer(body: &[u8], interfaces: InterfaceFilter, peers: Arc<Peers>) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Response::bad_request("body is not JSON");
+    };
+    let (Some(sdp), Some("offer")) = (v["sdp"].as_str(), v["type"].as_str()) else {
+        return Response::bad_request("expected {\"sdp\": ..., \"type\": \"offer\"}");
+    };
+    let slot = match peers.reserve() {
+        Ok(slot) => slot,
+        Err(why) => return Response::unavailable(&why),
+    };
+    let pc = match RTCPeerConnection::new(RTCConfiguration { interfaces, ..Default::default() }).await {
+        Ok(pc) => Arc::new(pc),
+        // Out of sockets or file descriptors, most likely.
+        Err(e) => return Response::unavailable(&format!("cannot open a connection now: {e}")),
+    };
+    // On an error below, dropping `pc` closes it.
+    let offer = RTCSessionDescription { kind: RTCSdpType::Offer, sdp: sdp.into() };
+    if let Err(e) = pc.set_remote_description(offer).await {
+        return Response::bad_request(&e.to_string());
+    }
+    if let Err(e) = pc.set_local_description(None).await {
+        return Response::bad_request(&e.to_string());
+    }
+    // Non-trickle: wait until gathering is complete (host candidates are
+    // immediate; STUN/TURN would take longer).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, pc.next_event()).await {
+            Ok(Some(RTCPeerConnectionEvent::IceCandidate(None))) | Err(_) => break,
+            Ok(Some(_)) => {}
+            Ok(None) => return Response::unavailable("the connection closed while gathering"),
+        }
+    }
+    let Some(answer) = pc.local_description() else { return Response::unavailable("no local description") };
+    tokio::spawn(run(pc, slot));
+    Response::ok("application/json", json!({"sdp": answer.sdp, "type": answer.kind.as_str()}).to_string())
 }
 
 /// Serves one browser: pong every ping on every channel until the
-/// connection ends.
-async fn run(pc: Arc<RTCPeerConnection>) {
-    while let Some(e) = pc.next_event().await {
+/// connection ends, or closes it if it is not connected in time.
+async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
+    let pending_timeout = slot.peers.caps.pending_timeout;
+    let deadline = tokio::time::Instant::now() + pending_timeout;
+    if pc.connection_state() == RTCPeerConnectionState::Connected {
+        slot.connected();
+    }
+    loop {
+        let e = if slot.pending {
+            match tokio::time::timeout_at(deadline, pc.next_event()).await {
+                Ok(e) => e,
+                Err(_) => {
+                    println!("connection not connected within {} s: closed", pending_timeout.as_secs_f32());
+                    break;
+                }
+            }
+        } else {
+            pc.next_event().await
+        };
+        let Some(e) = e else { break };
         match e {
             RTCPeerConnectionEvent::DataChannel(ch) => {
-                println!("channel {:?} opened by the browser", ch.label());
+                let label = shown(ch.label());
+                println!("channel \"{label}\" opened by the browser");
                 tokio::spawn(async move {
                     while let Some(e) = ch.next_event().await {
                         if let DataChannelEvent::Message { data, binary: false } = e {
                             let text = String::from_utf8_lossy(&data);
-                            println!("channel({}) < {text}", ch.label());
+                            println!("channel({label}) < {}", shown(&text));
                             if let Some(reply) = pong(&text) {
-                                println!("channel({}) > {reply}", ch.label());
+                                println!("channel({label}) > {}", shown(&reply));
                                 let _ = ch.send_text(reply).await;
                             }
                         }
@@ -82,50 +211,125 @@ async fn run(pc: Arc<RTCPeerConnection>) {
             }
             RTCPeerConnectionEvent::ConnectionStateChange(s) => {
                 println!("connection {s:?}");
-                if matches!(s, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) {
-                    break;
+                match s {
+                    RTCPeerConnectionState::Connected => slot.connected(),
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => break,
+                    _ => {}
                 }
             }
             _ => {}
         }
     }
     pc.close().await;
+    let peers = slot.peers.clone();
+    drop(slot);
+    let c = peers.counts();
+    println!("connection released: {} pending, {} in all", c.pending, c.total);
+}
+
+/// Seconds, whole or not, as a duration.
+fn seconds(flag: &str, v: Option<String>) -> Duration {
+    v.and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or_else(|| usage(&format!("{flag} takes a number of seconds")))
+}
+
+fn count(flag: &str, v: Option<String>) -> usize {
+    v.and_then(|s| s.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| usage(&format!("{flag} takes a positive number")))
+}
+
+fn usage(why: &str) -> ! {
+    eprintln!("server: {why}");
+    eprintln!(
+        "usage: server [--host IP] [--port PORT] [--max-pending N] [--max-connections N] [--pending-timeout SECS]\n\
+         \x20             [--max-http-connections N] [--header-timeout SECS] [--request-timeout SECS] [--max-body BYTES]"
+    );
+    std::process::exit(2);
+}
+
+/// Says so when the caps allow more sockets than the process may open (each
+/// connection holds a UDP socket per local address, each HTTP client a TCP
+/// one). Nothing breaks then: an offer that finds no descriptor gets 503 and
+/// a failed `accept` is retried, but the caps are not what limits.
+fn warn_if_descriptors_short(caps: &Caps, limits: &http::Limits) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/limits") else { return };
+    let Some(soft) = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let wanted = caps.max_total + limits.max_connections + 32;
+    if wanted > soft {
+        eprintln!(
+            "server: the caps allow about {wanted} open files (--max-connections {} and --max-http-connections {}), \
+             the limit is {soft} (ulimit -n): past it offers get 503 and accepts are retried",
+            caps.max_total, limits.max_connections
+        );
+    }
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut host: IpAddr = "127.0.0.1".parse().unwrap();
     let mut port = 8080u16;
+    let mut caps = Caps { max_pending: 100, max_total: 1000, pending_timeout: Duration::from_secs(10) };
+    let mut limits = http::Limits::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--host" => host = args.next().and_then(|h| h.parse().ok()).expect("--host takes an IP address"),
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).expect("--port takes a number"),
-            _ => {
-                eprintln!("usage: server [--host IP] [--port PORT]");
-                std::process::exit(2);
+            "--host" => {
+                host = args.next().and_then(|h| h.parse().ok()).unwrap_or_else(|| usage("--host takes an IP address"))
             }
+            "--port" => {
+                port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage("--port takes a number"))
+            }
+            "--max-pending" => caps.max_pending = count(&a, args.next()),
+            "--max-connections" => caps.max_total = count(&a, args.next()),
+            "--pending-timeout" => caps.pending_timeout = seconds(&a, args.next()),
+            "--max-http-connections" => limits.max_connections = count(&a, args.next()),
+            "--header-timeout" => limits.header_timeout = seconds(&a, args.next()),
+            "--request-timeout" => limits.request_timeout = seconds(&a, args.next()),
+            "--max-body" => limits.max_body = count(&a, args.next()),
+            "-h" | "--help" => usage("an HTTP server with a WebRTC ping/pong page"),
+            other => usage(&format!("unknown argument {other:?}")),
         }
     }
     // ICE candidates from the interface the server listens on: loopback by
     // default, every interface when listening on all of them.
     let interfaces = if host.is_loopback() { InterfaceFilter::loopback_only() } else { InterfaceFilter::default() };
+    warn_if_descriptors_short(&caps, &limits);
+    let peers = Arc::new(Peers { caps, counts: Mutex::default() });
     let handler: http::Handler = Arc::new(move |r: Request| {
         let interfaces = interfaces.clone();
+        let peers = peers.clone();
         Box::pin(async move {
             let path = r.path.split('?').next().unwrap_or_default();
             match (r.method.as_str(), path) {
                 ("GET", "/") | ("GET", "/index.html") => Response::ok("text/html; charset=utf-8", INDEX),
                 ("GET", "/client.js") => Response::ok("application/javascript", CLIENT),
-                ("POST", "/offer") => match offer(&r.body, interfaces).await {
-                    Ok(answer) => Response::ok("application/json", answer.to_string()),
-                    Err(e) => Response::bad_request(&e),
-                },
+                ("GET", "/stats") => {
+                    let c = peers.counts();
+                    let caps = &peers.caps;
+                    let stats = json!({
+                        "pending": c.pending,
+                        "total": c.total,
+                        "max_pending": caps.max_pending,
+                        "max_connections": caps.max_total,
+                        "pending_timeout_s": caps.pending_timeout.as_secs_f64(),
+                    });
+                    Response::ok("application/json", stats.to_string())
+                }
+                ("POST", "/offer") => offer(&r.body, interfaces, peers).await,
                 _ => Response::not_found(),
             }
         })
     });
-    let (addr, task) = http::serve(SocketAddr::new(host, port), handler).await?;
+    let (addr, task) = http::serve_with(SocketAddr::new(host, port), handler, limits).await?;
     println!("oxrtc server: open http://{addr}/ in a browser");
     let _ = task.await;
     Ok(())

@@ -348,11 +348,10 @@ async fn server_example_answers_an_offer_and_pongs() {
     assert!(got.len() < 300, "{got}");
     assert!(got.contains("ping 42\\u{7}xxx") && got.contains("(5008 characters"), "{got}");
     assert!(!server.stdout.lock().unwrap().iter().any(|l| l.chars().any(|c| c.is_control())));
-    // Released once it fails or closes. The library does not yet act on a
-    // peer's goodbye (DTLS close_notify, SCTP ABORT): the connection fails
-    // when ICE consent does, about 30 s later; then the server lets it go.
+    // Released at once when the peer says goodbye (SCTP ABORT, then DTLS
+    // close_notify), not when ICE consent fails about 30 s later.
     pc.close().await;
-    server.wait_stats((0, 0), 45).await;
+    server.wait_stats((0, 0), 2).await;
     server.wait_line(false, "the release", |l| l.starts_with("connection released: 0 pending, 0 in all")).await;
     server.child.kill().await.unwrap();
 }

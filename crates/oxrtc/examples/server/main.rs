@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use oxrtc::{
-    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCPeerConnection, RTCPeerConnectionEvent,
-    RTCPeerConnectionState, RTCSdpType, RTCSessionDescription,
+    DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCDtlsTransportState, RTCPeerConnection,
+    RTCPeerConnectionEvent, RTCPeerConnectionState, RTCSctpTransportState, RTCSdpType, RTCSessionDescription,
 };
 use serde_json::{json, Value};
 
@@ -216,6 +216,14 @@ async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => break,
                     _ => {}
                 }
+            }
+            // A goodbye (SCTP ABORT or SHUTDOWN, DTLS close_notify) ends the
+            // connection's use at once; the connection state would stay
+            // `connected` until ICE consent fails, about 30 s later.
+            RTCPeerConnectionEvent::SctpStateChange(RTCSctpTransportState::Closed)
+            | RTCPeerConnectionEvent::DtlsStateChange(RTCDtlsTransportState::Closed) => {
+                println!("the browser said goodbye");
+                break;
             }
             _ => {}
         }

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Soak test of the `server` example (not run by the test command): one aiortc
 # client pinging at 50 messages/s plus a new connection every second, for
-# SOAK_SECONDS (default 600), while the server's RSS is sampled every 10 s.
+# SOAK_SECONDS (default 600; SOAK_PROBE_EVERY=0.1 for ten connections a
+# second), while the server's RSS is sampled every 10 s, then 30 s idle.
 # Prints the RSS series (kB) and the client's counts; a flat series is the
-# pass mark. Loopback only. Usage: scripts/soak.sh [--release]
+# pass mark. Loopback only. Usage: scripts/soak.sh [--release] [--mimalloc]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${SOAK_SECONDS:-600}
 port=${SOAK_PORT:-18080}
 profile=debug
 build=()
-if [ "${1:-}" = "--release" ]; then profile=release; build=(--release); fi
+for a in "$@"; do
+  case "$a" in
+    --release) profile=release; build+=(--release) ;;
+    --mimalloc) build+=(--features mimalloc) ;;
+    *) echo "usage: scripts/soak.sh [--release] [--mimalloc]" >&2; exit 2 ;;
+  esac
+done
 cargo build -q "${build[@]}" -p oxrtc --example server
 python=$(scripts/pyenv.sh)
 target=${CARGO_TARGET_DIR:-target}
@@ -21,7 +28,8 @@ for _ in $(seq 50); do
   curl -fs "http://127.0.0.1:$port/stats" >/dev/null 2>&1 && break
   sleep 0.2
 done
-"$python" tests/peers/soak_client.py "http://127.0.0.1:$port" --seconds "$seconds" > /tmp/oxrtc-soak-client.log 2>&1 &
+"$python" tests/peers/soak_client.py "http://127.0.0.1:$port" --seconds "$seconds" \
+  --probe-every "${SOAK_PROBE_EVERY:-1}" > /tmp/oxrtc-soak-client.log 2>&1 &
 client=$!
 echo "t_s,rss_kb,pending,total"
 t=0
@@ -35,4 +43,10 @@ while kill -0 "$client" 2>/dev/null; do
   t=$((t + 10))
 done
 wait "$client" || echo "soak client exited with $?" >&2
+# After the load: does the memory come back?
+for _ in 1 2 3; do
+  sleep 10
+  t=$((t + 10))
+  echo "$t,$(awk '/^VmRSS/ {print $2}' "/proc/$server/status"),idle,"
+done
 tail -1 /tmp/oxrtc-soak-client.log

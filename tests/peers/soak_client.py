@@ -2,11 +2,12 @@
 """Soak client for oxrtc's `server` example (aiortc, loopback only).
 
 One long-lived connection pings at RATE messages per second; besides it, a new
-connection every second opens a channel, gets one pong and closes. Prints one
+connection every second (or every --probe-every seconds) opens a channel, gets
+one pong and closes. Prints one
 JSON line every 10 s with the counts, and a final one. Not run by the test
 command: scripts/soak.sh drives it and records the server's RSS.
 
-Usage: python soak_client.py URL [--seconds S] [--rate N]
+Usage: python soak_client.py URL [--seconds S] [--rate N] [--probe-every S]
 """
 
 import argparse
@@ -81,6 +82,7 @@ async def main():
     ap.add_argument("url")
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--rate", type=float, default=50)
+    ap.add_argument("--probe-every", type=float, default=1.0)
     a = ap.parse_args()
     start = time.monotonic()
     stop = start + a.seconds
@@ -89,7 +91,7 @@ async def main():
     while time.monotonic() < stop:
         tasks.append(asyncio.create_task(probe(a.url)))
         tasks = [t for t in tasks if not t.done()]
-        await asyncio.sleep(1)
+        await asyncio.sleep(a.probe_every)
         if time.monotonic() >= next_report:
             print(json.dumps({"t": round(time.monotonic() - start), **counts}), flush=True)
             next_report += 10

@@ -3,6 +3,7 @@
 # client pinging at 50 messages/s plus a new connection every second, for
 # SOAK_SECONDS (default 600; SOAK_PROBE_EVERY=0.1 for ten connections a
 # second), while the server's RSS is sampled every 10 s, then 30 s idle.
+# SOAK_SERVER_BIN runs a server binary built already instead of building one.
 # Prints the RSS series (kB) and the client's counts; a flat series is the
 # pass mark. Loopback only. Usage: scripts/soak.sh [--release] [--mimalloc]
 set -euo pipefail
@@ -18,10 +19,13 @@ for a in "$@"; do
     *) echo "usage: scripts/soak.sh [--release] [--mimalloc]" >&2; exit 2 ;;
   esac
 done
-cargo build -q "${build[@]}" -p oxrtc --example server
 python=$(scripts/pyenv.sh)
-target=${CARGO_TARGET_DIR:-target}
-"$target/$profile/examples/server" --port "$port" --max-pending 50 > /tmp/oxrtc-soak-server.log 2>&1 &
+bin=${SOAK_SERVER_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build -q "${build[@]}" -p oxrtc --example server
+  bin="${CARGO_TARGET_DIR:-target}/$profile/examples/server"
+fi
+"$bin" --port "$port" --max-pending 50 > /tmp/oxrtc-soak-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

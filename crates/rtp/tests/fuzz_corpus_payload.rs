@@ -10,7 +10,7 @@ use rtp::payload::{av1, g711, g722, h264, h265, opus, red, rtx, vp8, vp9, Packet
 
 #[test]
 fn rtp_depacketize_corpus() {
-    testkit::replay_corpus("rtp_depacketize", 36, rtp_depacketize);
+    testkit::replay_corpus("rtp_depacketize", 194, rtp_depacketize);
 }
 
 fn annexb(units: &[&[u8]]) -> Vec<u8> {

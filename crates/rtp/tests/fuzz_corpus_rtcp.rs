@@ -13,7 +13,7 @@ use rtp::rtcp::{
 
 #[test]
 fn rtcp_parse_corpus() {
-    testkit::replay_corpus("rtcp_parse", 26, rtcp_parse);
+    testkit::replay_corpus("rtcp_parse", 167, rtcp_parse);
 }
 
 fn compound(packets: Vec<RtcpPacket>) -> Vec<u8> {

@@ -7,7 +7,7 @@ use rtp::fuzzing::rtp_parse;
 
 #[test]
 fn rtp_parse_corpus() {
-    testkit::replay_corpus("rtp_parse", 32, rtp_parse);
+    testkit::replay_corpus("rtp_parse", 224, rtp_parse);
 }
 
 /// A packet: the fixed header (V=2, `flags` in the first byte's low bits, `m_pt`, seq 1,

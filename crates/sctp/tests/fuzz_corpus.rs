@@ -14,7 +14,7 @@ use sctp::{SctpConfig, SendParams};
 #[test]
 fn sctp_packet_corpus() {
     let now = Instant::now();
-    testkit::replay_corpus("sctp_packet", 415, |data| sctp::fuzzing::sctp_packet(now, data));
+    testkit::replay_corpus("sctp_packet", 301, |data| sctp::fuzzing::sctp_packet(now, data));
 }
 
 /// Records a session (handshake, PR and reliable data, a stream reset, a shutdown on a

@@ -87,7 +87,9 @@ pub struct IceConfig {
     /// With no consent response for this long, consent expires and the
     /// transport is `failed` (RFC 7675: 30 s).
     pub consent_timeout: Duration,
-    /// Cap on remote candidates kept; more are dropped and counted.
+    /// Cap on remote candidates kept. At the cap, a new one takes the place
+    /// of a peer-reflexive candidate whose pairs have all failed; otherwise
+    /// it is dropped and counted.
     pub max_remote_candidates: usize,
     /// Cap on candidate pairs; more are dropped and counted.
     pub max_pairs: usize,

@@ -84,7 +84,8 @@
 //!   retransmission on a reliable stream) and ChannelData is padded.
 //! - Bad input is dropped and counted in [`IceStats`]; remote candidates
 //!   and pairs are capped ([`IceConfig::max_remote_candidates`],
-//!   [`IceConfig::max_pairs`]).
+//!   [`IceConfig::max_pairs`]); at the cap, failed peer-reflexive
+//!   candidates make room for new ones.
 //! - mDNS `.local` remote candidates are resolved by the driver
 //!   ([`Candidate::parse_unresolved`]) with the wire codec in [`mdns`];
 //!   ICE-TCP candidates are parsed but not paired yet.

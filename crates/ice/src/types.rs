@@ -101,6 +101,9 @@ pub struct IceStats {
     pub dropped_unknown_source: u64,
     /// Remote candidates or pairs refused because a cap was reached.
     pub dropped_over_limit: u64,
+    /// Peer-reflexive remote candidates whose pairs had all failed, dropped
+    /// at the candidate cap to make room for a new one.
+    pub pruned_peer_reflexive: u64,
     /// Application bytes sent and received through the selected pair.
     pub bytes_sent: u64,
     /// Application bytes received.

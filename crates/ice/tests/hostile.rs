@@ -336,6 +336,59 @@ fn check_with_the_wrong_password_is_dropped_unanswered() {
 }
 
 #[test]
+fn failed_peer_reflexive_candidates_make_room_at_the_cap() {
+    let mut s = connected(6);
+    let (pair_a, pair_b) = (selected(&s.a), selected(&s.b));
+    let cap = IceConfig::default().max_remote_candidates;
+    let pwd = b_pwd(&s);
+    let mut rng = SmallRng::seed_from_u64(0x6a7b_0006);
+    let mut check_from = |s: &mut Scenario, from: SocketAddr| {
+        let check = check_to_b(s, TransactionId(rng.gen()), &pwd, &[]);
+        let (out, sent) = inject(s, from, &check);
+        assert_eq!((out, sent.len()), (Outcome::Handled, 1), "check from {from}");
+    };
+    // An authenticated peer fills B's table with addresses that never answer.
+    let mut i = 0;
+    while s.b.agent.remote_candidates().len() < cap {
+        check_from(&mut s, stranger(i));
+        i += 1;
+    }
+    let knows = |s: &Scenario, a: SocketAddr| s.b.agent.remote_candidates().iter().any(|c| c.address == a);
+    // While B still checks them, nothing makes room: a new address is refused.
+    let start = s.b.agent.stats().clone();
+    check_from(&mut s, stranger(50_000));
+    assert!(!knows(&s, stranger(50_000)));
+    assert_eq!(s.b.agent.stats().dropped_over_limit - start.dropped_over_limit, 1);
+    assert_eq!(s.b.agent.stats().pruned_peer_reflexive, 0);
+
+    // B's checks to them all time out (7 sends, about 10 s each, paced).
+    for _ in 0..30 {
+        s.run_for(Duration::from_secs(1));
+        assert!(s.both_connected(), "A {:?} B {:?}", s.a.state(), s.b.state());
+    }
+    // Now each new address takes the place of a failed one, whether the
+    // peer shows it by a check or signals it.
+    let start = s.b.agent.stats().clone();
+    check_from(&mut s, stranger(50_001));
+    assert!(knows(&s, stranger(50_001)), "a new peer-reflexive address was refused at the cap");
+    let signalled = addr("10.0.0.1:5999");
+    let now = s.clock.now();
+    s.b.agent.add_remote_candidate(now, Candidate::host(signalled, 65535));
+    assert!(knows(&s, signalled), "a signalled candidate was refused at the cap");
+    let end = s.b.agent.stats().clone();
+    assert_eq!(end.pruned_peer_reflexive - start.pruned_peer_reflexive, 2);
+    assert_eq!(end.dropped_over_limit, start.dropped_over_limit);
+    assert_eq!(s.b.agent.remote_candidates().len(), cap);
+    // The selected pair's candidate is never the one pruned.
+    assert!(knows(&s, pair_b.1));
+    // B checks the new candidates.
+    let sent_before = s.b.agent.stats().checks_sent;
+    s.run_for(Duration::from_millis(500));
+    assert!(s.b.agent.stats().checks_sent >= sent_before + 2, "B did not check the candidates it made room for");
+    assert_session_survives(&mut s, pair_a, pair_b);
+}
+
+#[test]
 fn authenticated_flood_from_many_sources_is_capped() {
     let mut s = connected(5);
     let (pair_a, pair_b) = (selected(&s.a), selected(&s.b));
@@ -364,7 +417,11 @@ fn authenticated_flood_from_many_sources_is_capped() {
     let end = s.b.agent.stats().clone();
     assert_eq!(s.b.agent.remote_candidates().len(), cap);
     let learned = (cap - before) as u64;
-    assert_eq!(end.dropped_over_limit - start.dropped_over_limit, FLOOD as u64 - learned);
+    // At the cap, a new address replaces one that has no live pair: here the
+    // IPv6 ones, which B (IPv4 only) cannot pair at all. The rest is refused.
+    let pruned = end.pruned_peer_reflexive - start.pruned_peer_reflexive;
+    assert!(pruned > 0 && pruned < FLOOD as u64 / 4, "{pruned} pruned");
+    assert_eq!(end.dropped_over_limit - start.dropped_over_limit, FLOOD as u64 - learned - pruned);
     assert_eq!(end.checks_received - start.checks_received, FLOOD as u64);
     assert_eq!(selected(&s.b), pair_b);
 

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stun::{IntegrityKey, Message, RetransmitTimer, TransactionId};
+use tracing::debug;
 
 use crate::candidate::{Candidate, CandidateKind, Protocol};
 use crate::config::{IceConfig, TransportPolicy, TurnTransport};
@@ -362,14 +363,66 @@ impl IceAgent {
             }
             return;
         }
-        if self.remotes.len() >= self.config.max_remote_candidates {
-            self.stats.dropped_over_limit += 1;
+        let Some(ri) = self.admit_remote(cand) else {
             return;
-        }
-        self.remotes.push(cand);
-        let ri = self.remotes.len() - 1;
+        };
         self.pair_remote(now, ri);
         self.update_state(now);
+    }
+
+    /// Stores a new remote candidate and returns its index. Below
+    /// [`IceConfig::max_remote_candidates`] it is appended. At the cap it
+    /// takes the place of a peer-reflexive candidate whose every pair has
+    /// failed (RFC 8445 lets an agent drop those), so that a peer cannot fill
+    /// the table for good with addresses that never answer; its pairs start
+    /// over as new. `None` when nothing can make room (counted in
+    /// `dropped_over_limit`). The cost is one pass over the pairs.
+    fn admit_remote(&mut self, cand: Candidate) -> Option<usize> {
+        if self.remotes.len() < self.config.max_remote_candidates {
+            self.remotes.push(cand);
+            return Some(self.remotes.len() - 1);
+        }
+        let mut live = vec![false; self.remotes.len()];
+        for p in &self.pairs {
+            if p.state != PairState::Failed {
+                live[p.remote] = true;
+            }
+        }
+        if let Some(p) = self.selected {
+            live[self.pairs[p].remote] = true;
+        }
+        let Some(ri) =
+            (0..self.remotes.len()).find(|&ri| !live[ri] && self.remotes[ri].kind == CandidateKind::PeerReflexive)
+        else {
+            self.stats.dropped_over_limit += 1;
+            return None;
+        };
+        debug!(old = %self.remotes[ri].address, new = %cand.address, "pruned a failed peer-reflexive candidate");
+        self.remotes[ri] = cand;
+        self.stats.pruned_peer_reflexive += 1;
+        for p in 0..self.pairs.len() {
+            if self.pairs[p].remote != ri {
+                continue;
+            }
+            let li = self.pairs[p].local;
+            let priority = self.pair_priority_of(self.locals[li].cand.priority, self.remotes[ri].priority);
+            let relay = self.locals[li].relay;
+            self.pairs[p] = Pair {
+                local: li,
+                remote: ri,
+                priority,
+                state: PairState::Waiting,
+                nominated: false,
+                peer_nominated: false,
+                nominate_next: false,
+                awaiting_permission: relay.is_some(),
+            };
+            if let Some(rl) = relay {
+                let ip = self.remotes[ri].address.ip();
+                self.request_permission(rl, ip);
+            }
+        }
+        Some(ri)
     }
 
     /// The peer signalled end-of-candidates.

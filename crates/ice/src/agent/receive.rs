@@ -174,19 +174,17 @@ impl IceAgent {
         let ri = match self.remotes.iter().position(|r| r.address == source) {
             Some(ri) => ri,
             None => {
-                if self.remotes.len() >= self.config.max_remote_candidates {
-                    self.stats.dropped_over_limit += 1;
-                    return Received::Handled;
-                }
                 let prio = msg
                     .find(|a| match a {
                         Attribute::Priority(p) => Some(*p),
                         _ => None,
                     })
                     .unwrap_or(0);
+                let Some(ri) = self.admit_remote(Candidate::peer_reflexive(source, prio, source)) else {
+                    return Received::Handled;
+                };
                 debug!(%source, "learned a peer-reflexive remote candidate");
-                self.remotes.push(Candidate::peer_reflexive(source, prio, source));
-                self.remotes.len() - 1
+                ri
             }
         };
         let li = self.pair_local(li);

@@ -46,16 +46,7 @@ impl IceAgent {
         }
         let priority = self.pair_priority_of(l.cand.priority, r.priority);
         let awaiting_permission = l.relay.is_some();
-        self.pairs.push(Pair {
-            local: li,
-            remote: ri,
-            priority,
-            state: PairState::Waiting,
-            nominated: false,
-            peer_nominated: false,
-            nominate_next: false,
-            awaiting_permission,
-        });
+        self.pairs.push(Pair::new(li, ri, priority, awaiting_permission));
         if let Some(rl) = l.relay {
             let ip = r.address.ip();
             self.request_permission(rl, ip);

@@ -69,6 +69,22 @@ struct Pair {
     awaiting_permission: bool,
 }
 
+impl Pair {
+    /// A pair not checked yet; one through a relay first needs a permission.
+    fn new(local: usize, remote: usize, priority: u64, awaiting_permission: bool) -> Self {
+        Pair {
+            local,
+            remote,
+            priority,
+            state: PairState::Waiting,
+            nominated: false,
+            peer_nominated: false,
+            nominate_next: false,
+            awaiting_permission,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Check {
     tid: TransactionId,
@@ -407,16 +423,7 @@ impl IceAgent {
             let li = self.pairs[p].local;
             let priority = self.pair_priority_of(self.locals[li].cand.priority, self.remotes[ri].priority);
             let relay = self.locals[li].relay;
-            self.pairs[p] = Pair {
-                local: li,
-                remote: ri,
-                priority,
-                state: PairState::Waiting,
-                nominated: false,
-                peer_nominated: false,
-                nominate_next: false,
-                awaiting_permission: relay.is_some(),
-            };
+            self.pairs[p] = Pair::new(li, ri, priority, relay.is_some());
             if let Some(rl) = relay {
                 let ip = self.remotes[ri].address.ip();
                 self.request_permission(rl, ip);

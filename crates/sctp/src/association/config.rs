@@ -13,6 +13,11 @@ pub struct SctpConfig {
     pub remote_port: u16,
     /// Largest SCTP packet we send, in bytes (the DTLS record payload limit). At least 256.
     pub mtu: usize,
+    /// Largest SCTP packet we take in, in bytes; larger ones are dropped and
+    /// counted in [`Stats::dropped_packets`]. WebRTC stacks send packets of
+    /// about 1,200 B, so the default, 8,192, leaves room for a peer with a
+    /// larger path MTU. Raised to at least `mtu`.
+    pub max_receive_packet: usize,
     /// Largest message we accept (we advertise it in SDP as `a=max-message-size`). A peer
     /// sending more is aborted. The receive window is raised to at least this.
     pub max_message_size: usize,
@@ -73,6 +78,7 @@ impl Default for SctpConfig {
             local_port: 5000,
             remote_port: 5000,
             mtu: 1200,
+            max_receive_packet: 8192,
             max_message_size: 256 * 1024,
             remote_max_message_size: 65536,
             send_buffer_limit: 4 * 1024 * 1024,
@@ -172,7 +178,7 @@ pub struct Stats {
     /// Their bytes.
     pub bytes_received: u64,
     /// Packets dropped whole: bad checksum, malformed, wrong verification tag, wrong port,
-    /// unexpected in this state.
+    /// larger than [`SctpConfig::max_receive_packet`], unexpected in this state.
     pub dropped_packets: u64,
     /// DATA chunks dropped: TSN far outside the window, receive window full.
     pub dropped_chunks: u64,

@@ -167,6 +167,7 @@ impl Association {
     /// (in WebRTC both sides may; collisions are resolved per RFC 9260 5.2).
     pub fn new(now: Instant, mut config: SctpConfig) -> Association {
         config.mtu = config.mtu.clamp(256, 65535);
+        config.max_receive_packet = config.max_receive_packet.max(config.mtu);
         config.max_message_size = config.max_message_size.max(1);
         config.receive_window = config.receive_window.max(config.max_message_size.min(u32::MAX as usize) as u32);
         config.receive_window = config.receive_window.max(16 * config.mtu as u32);
@@ -523,6 +524,9 @@ impl Association {
     }
 
     fn receive(&mut self, now: Instant, pkt: Bytes) -> bool {
+        if pkt.len() > self.config.max_receive_packet {
+            return false;
+        }
         self.rcv.packet_len = pkt.len();
         let data = &pkt[..];
         let Ok(h) = CommonHeader::parse(data) else { return false };

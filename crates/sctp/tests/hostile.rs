@@ -345,7 +345,11 @@ fn out_of_order_tsn_ranges_are_capped_at_1024() {
 /// outstanding.
 #[test]
 fn overlapping_gap_blocks_ack_each_chunk_once() {
-    let mut sim = established(config(2));
+    // A takes in the 16 KB SACK below: the bound under test is the work per
+    // gap block, whatever the packet size.
+    let big = SctpConfig { max_receive_packet: 65535, ..config(1) };
+    let mut sim = Sim::new(1, common::link(5), common::link(5), big, config(2));
+    sim.connect();
     let d = probe(&mut sim, "first");
     let a_tag = sim.a.local_tag_for_fuzzing().unwrap();
     assert!(sim.run_until(Duration::from_secs(1), |s| s.a.stats().outstanding_chunks == 0));
@@ -380,7 +384,9 @@ fn deferred_resets_join_and_reset_all_wins() {
     let lists: [(Vec<u16>, Vec<u16>); 3] =
         [(vec![1], vec![]), (vec![], vec![1]), ((0..30_000).collect(), (15_000..45_000).collect())];
     for (first, second) in lists {
-        let mut sim = established(config(2));
+        // B takes in 60 KB requests: the bound under test is the work per
+        // named stream, whatever the packet size.
+        let mut sim = established(SctpConfig { max_receive_packet: 65535, ..config(2) });
         let d = probe(&mut sim, "first");
         let now = sim.now();
         let both_all = first.is_empty() || second.is_empty();
@@ -415,4 +421,159 @@ fn deferred_resets_join_and_reset_all_wins() {
         assert_eq!(resets.len(), 1);
         assert_eq!(resets[0], expected, "the joined request");
     }
+}
+
+#[test]
+fn packets_larger_than_max_receive_packet_are_dropped() {
+    let mut sim = established(config(2));
+    let d = probe(&mut sim, "first");
+    let max = SctpConfig::default().max_receive_packet;
+    // One DATA chunk whose packet is exactly the limit, then one byte more.
+    let packet_of = |tsn_off: u32, len: usize| {
+        let mut c = d.clone();
+        c.tsn = d.tsn.wrapping_add(tsn_off);
+        c.mid = tsn_off;
+        c.payload = Bytes::from(vec![b'x'; len]);
+        forge(&sim, vec![Chunk::Data(c)])
+    };
+    let at_limit = packet_of(1, max - 12 - 16);
+    assert_eq!(at_limit.len(), max);
+    let over = packet_of(2, max - 12 - 16 + 1);
+    let before = sim.b.stats().dropped_packets;
+    let now = sim.now();
+    sim.b.handle_receive(now, &over);
+    assert_eq!(sim.b.stats().dropped_packets - before, 1, "a packet over the limit was taken in");
+    sim.b.handle_receive(now, &at_limit);
+    assert_eq!(sim.b.stats().dropped_packets - before, 1, "a packet at the limit was dropped");
+    let mut got = Vec::new();
+    while let Some(e) = sim.b.poll_event() {
+        if let SctpEvent::Message { data, .. } = e {
+            got.push(data.len());
+        }
+    }
+    assert_eq!(got, vec![max - 28]);
+}
+
+#[test]
+fn forward_tsn_skips_by_range_across_the_wrap_and_ignores_unknown_streams() {
+    let mut sim = established(SctpConfig { max_inbound_streams: 16, ..config(2) });
+    let d = probe(&mut sim, "first");
+    let now = sim.now();
+    let ftsn = |sim: &Sim, cum_off: u32, streams: Vec<(u16, u32)>| {
+        let streams = streams
+            .into_iter()
+            .map(|(stream, mid)| sctp::chunk::ForwardTsnStream { stream, unordered: false, mid })
+            .collect();
+        forge(
+            sim,
+            vec![Chunk::ForwardTsn(sctp::chunk::ForwardTsn {
+                new_cum_tsn: d.tsn.wrapping_add(cum_off),
+                streams,
+                interleaved: false,
+            })],
+        )
+    };
+    // Stream 1 skips to SSN 0xfff0 (in steps of less than half the SSN
+    // space), so it expects 0xfff1 next. The entries for streams B never
+    // negotiated are ignored, a thousand of them.
+    let unknown: Vec<(u16, u32)> = (0..1000).map(|i| (16 + i, 0x7000)).collect();
+    for (off, ssn) in [(1, 0x7000), (2, 0xe000), (3, 0xfff0)] {
+        let mut entries = vec![(1, ssn)];
+        entries.extend(unknown.iter().copied());
+        sim.b.handle_receive(now, &ftsn(&sim, off, entries));
+    }
+    // Four messages arrive around the wrap with TSN cum+4 missing.
+    for (off, ssn) in [(5u32, 0xfff3u32), (6, 0xfff5), (7, 0x0002), (8, 0x0004)] {
+        let mut c = d.clone();
+        c.tsn = d.tsn.wrapping_add(off);
+        c.stream = 1;
+        c.mid = ssn;
+        c.payload = Bytes::from(format!("ssn {ssn:#x}"));
+        sim.b.handle_receive(now, &forge(&sim, vec![Chunk::Data(c)]));
+    }
+    let messages = |sim: &mut Sim| {
+        let mut got = Vec::new();
+        while let Some(e) = sim.b.poll_event() {
+            if let SctpEvent::Message { stream, data, .. } = e {
+                got.push((stream, String::from_utf8(data.to_vec()).unwrap()));
+            }
+        }
+        got
+    };
+    assert_eq!(messages(&mut sim), vec![], "delivered before the gap was skipped");
+    let held = sim.b.stats().receive_buffered;
+    assert!(held > 0);
+    // The peer abandons TSN cum+4 and SSNs up to 0x0001 (across the wrap):
+    // what waited up to there goes out in order, then 0x0002, which is next.
+    let mut entries = unknown.clone();
+    entries.push((1, 0x0001));
+    sim.b.handle_receive(now, &ftsn(&sim, 4, entries));
+    let expect = ["ssn 0xfff3", "ssn 0xfff5", "ssn 0x2"].map(|s| (1u16, s.to_string()));
+    assert_eq!(messages(&mut sim), expect);
+    // 0x0004 still waits for 0x0003; abandoning 0x0003 (TSN cum+9) releases it and empties the buffer.
+    sim.b.handle_receive(now, &ftsn(&sim, 9, vec![(1, 0x0003)]));
+    assert_eq!(messages(&mut sim), vec![(1u16, "ssn 0x4".to_string())]);
+    assert_eq!(sim.b.stats().receive_buffered, 0);
+    assert!(!sim.b.is_closed());
+}
+
+/// A FORWARD-TSN flood against a stream with thousands of messages waiting:
+/// each packet names that stream a thousand times. The work per entry is a
+/// lookup (it used to be a scan of the stream's whole queue, 3,000 messages
+/// here), the messages stay waiting, and the association lives on. The time
+/// per packet is printed (`--nocapture`; measure with `--release`).
+#[test]
+fn forward_tsn_flood_on_a_busy_stream() {
+    let packets: u32 = std::env::var("FTSN_FLOOD_PACKETS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let mut sim = established(config(2));
+    let d = probe(&mut sim, "first");
+    let now = sim.now();
+    // SSNs 2..=3001 of stream 1 wait for 0 and 1, which never come.
+    const WAITING: u32 = 3000;
+    for i in 0..WAITING {
+        let mut c = d.clone();
+        c.tsn = d.tsn.wrapping_add(2 + i);
+        c.stream = 1;
+        c.mid = 2 + i;
+        c.payload = Bytes::copy_from_slice(&i.to_be_bytes());
+        sim.b.handle_receive(now, &forge(&sim, vec![Chunk::Data(c)]));
+    }
+    while sim.b.poll_transmit(now).is_some() {}
+    let held = sim.b.stats().receive_buffered;
+    assert!(held >= WAITING as usize * 4, "held {held}");
+    let ftsn = |sim: &Sim, cum_off: u32, mid: u32| {
+        let streams = vec![sctp::chunk::ForwardTsnStream { stream: 1, unordered: false, mid }; 1000];
+        forge(
+            sim,
+            vec![Chunk::ForwardTsn(sctp::chunk::ForwardTsn {
+                new_cum_tsn: d.tsn.wrapping_add(cum_off),
+                streams,
+                interleaved: false,
+            })],
+        )
+    };
+    let flood: Vec<Vec<u8>> = (0..packets).map(|k| ftsn(&sim, WAITING + 2 + k, 0)).collect();
+    let started = std::time::Instant::now();
+    for p in &flood {
+        sim.b.handle_receive(now, p);
+        while sim.b.poll_transmit(now).is_some() {}
+    }
+    let took = started.elapsed();
+    println!(
+        "{packets} FORWARD-TSN packets of 1,000 entries against {WAITING} waiting messages: {:.1} µs per packet",
+        took.as_secs_f64() * 1e6 / f64::from(packets)
+    );
+    assert!(!sim.b.is_closed());
+    assert_eq!(sim.b.stats().receive_buffered, held, "the flood released or added held data");
+    assert!(std::iter::from_fn(|| sim.b.poll_event()).all(|e| !matches!(e, SctpEvent::Message { stream: 1, .. })));
+    // Skipping 0 and 1 at last delivers all of it, in order.
+    sim.b.handle_receive(now, &ftsn(&sim, WAITING + 2 + packets, 1));
+    let got: Vec<u32> = std::iter::from_fn(|| sim.b.poll_event())
+        .filter_map(|e| match e {
+            SctpEvent::Message { stream: 1, data, .. } => Some(u32::from_be_bytes(data[..].try_into().unwrap())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, (0..WAITING).collect::<Vec<_>>());
+    assert_eq!(sim.b.stats().receive_buffered, 0);
 }

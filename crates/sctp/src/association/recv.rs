@@ -7,6 +7,7 @@
 //! growing past `max_message_size` aborts the association.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -38,6 +39,9 @@ pub(crate) const CHUNK_OVERHEAD: usize = 160;
 /// of the packet before it is kept, so that a small payload never pins a
 /// large datagram: what is held is at most twice what is charged.
 const COPY_BELOW_SHARE: usize = 2;
+/// Most stream entries of one FORWARD-TSN that are looked at; the rest are
+/// ignored (a peer abandons messages on at most a few streams at once).
+pub(crate) const MAX_FORWARD_TSN_ENTRIES: usize = 1024;
 /// Most gap blocks one SACK reports (the lowest ones).
 pub(crate) const MAX_SACK_GAPS: usize = 64;
 
@@ -216,6 +220,20 @@ fn newer(a: u32, b: u32, idata: bool) -> bool {
         (a.wrapping_sub(b) as i32) > 0
     } else {
         ((a as u16).wrapping_sub(b as u16) as i16) > 0
+    }
+}
+
+/// The sequence numbers not newer than `mid` (RFC 1982 serial order: 16-bit
+/// SSNs, or 32-bit MIDs with I-DATA), `mid - half ..= mid`, as one or two
+/// ranges of raw values (two when the span wraps).
+fn not_newer_than(mid: u32, idata: bool) -> [Option<RangeInclusive<u32>>; 2] {
+    let (max, half) = if idata { (u32::MAX, 1 << 31) } else { (0xffff, 1 << 15) };
+    let mid = mid & max;
+    let lower = mid.wrapping_sub(half) & max;
+    if lower <= mid {
+        [Some(lower..=mid), None]
+    } else {
+        [Some(lower..=max), Some(0..=mid)]
     }
 }
 
@@ -517,15 +535,19 @@ impl Association {
             rcv.release(dropped.values().map(|(c, _)| c.payload.len()).sum::<usize>(), dropped.len());
         }
         let idata = self.idata;
-        for e in f.streams.iter().take(1024) {
+        // Each entry costs a lookup plus what it frees: the held pieces it
+        // names are found by range, never by scanning a stream's queue.
+        for e in f.streams.iter().take(MAX_FORWARD_TSN_ENTRIES) {
+            if e.stream >= self.num_inbound {
+                continue; // no such stream: nothing to skip
+            }
             if idata {
-                let gone: Vec<_> = self
-                    .rcv
-                    .ifrags
-                    .range((e.stream, e.unordered, 0)..=(e.stream, e.unordered, u32::MAX))
-                    .filter(|(k, _)| !newer(k.2, e.mid, true))
-                    .map(|(k, _)| *k)
-                    .collect();
+                let mut gone = Vec::new();
+                for r in not_newer_than(e.mid, true).into_iter().flatten() {
+                    let keys =
+                        self.rcv.ifrags.range((e.stream, e.unordered, *r.start())..=(e.stream, e.unordered, *r.end()));
+                    gone.extend(keys.map(|(k, _)| *k));
+                }
                 for k in gone {
                     if let Some(p) = self.rcv.ifrags.remove(&k) {
                         self.rcv.release(p.size, p.frags.len());
@@ -535,13 +557,18 @@ impl Association {
             if e.unordered {
                 continue;
             }
-            if e.stream >= self.num_inbound {
-                continue; // no such stream: nothing to skip
-            }
-            let mut held_freed = 0;
             let st = self.rcv.streams.entry(e.stream).or_default();
+            let after = inc(e.mid, idata);
+            if !newer(after, st.next, idata) {
+                // Already past it: every waiting message is newer than `next`.
+                continue;
+            }
             // Deliver what waited for the skipped messages, in order, then move on.
-            let mut ready: Vec<u32> = st.waiting.keys().copied().filter(|&k| !newer(k, e.mid, idata)).collect();
+            let mut held_freed = 0;
+            let mut ready: Vec<u32> = Vec::new();
+            for r in not_newer_than(e.mid, idata).into_iter().flatten() {
+                ready.extend(st.waiting.range(r).map(|(k, _)| *k));
+            }
             let next = st.next;
             ready.sort_by_key(|&k| k.wrapping_sub(next) & if idata { u32::MAX } else { 0xffff });
             let mut out = Vec::new();
@@ -551,10 +578,7 @@ impl Association {
                     out.push((ppid, data));
                 }
             }
-            let after = inc(e.mid, idata);
-            if newer(after, st.next, idata) {
-                st.next = after;
-            }
+            st.next = after;
             self.rcv.release(held_freed, out.len());
             for (ppid, data) in out {
                 self.deliver(e.stream, ppid, data);
@@ -593,6 +617,28 @@ mod tests {
         r.mark(108);
         let s = r.make_sack(1000, 10, 100);
         assert_eq!((s.cum_tsn_ack, s.gaps), (105, vec![(3, 3), (5, 5)]));
+    }
+
+    #[test]
+    fn not_newer_than_is_the_complement_of_newer() {
+        let inside =
+            |k: u32, mid: u32, idata: bool| not_newer_than(mid, idata).into_iter().flatten().any(|r| r.contains(&k));
+        for mid in [0u32, 1, 0x7fff, 0x8000, 0x8001, 0xfffe, 0xffff] {
+            for k in 0..=0xffffu32 {
+                assert_eq!(inside(k, mid, false), !newer(k, mid, false), "ssn {k} vs {mid}");
+            }
+        }
+        let mut x = 0x9e37_79b9_u32;
+        for mid in [0u32, 1, 1 << 31, (1 << 31) + 1, u32::MAX, 12345] {
+            for _ in 0..10_000 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                for k in [x, mid, mid.wrapping_add(1), mid.wrapping_sub(1 << 31), mid.wrapping_add(1 << 31)] {
+                    assert_eq!(inside(k, mid, true), !newer(k, mid, true), "mid {k} vs {mid}");
+                }
+            }
+        }
     }
 
     #[test]

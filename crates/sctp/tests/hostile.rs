@@ -454,25 +454,22 @@ fn packets_larger_than_max_receive_packet_are_dropped() {
     assert_eq!(got, vec![max - 28]);
 }
 
+/// A FORWARD-TSN to B: new cumulative TSN and (stream, SSN) entries, all ordered.
+fn forward_tsn(sim: &Sim, new_cum_tsn: u32, entries: Vec<(u16, u32)>) -> Vec<u8> {
+    let streams = entries
+        .into_iter()
+        .map(|(stream, mid)| sctp::chunk::ForwardTsnStream { stream, unordered: false, mid })
+        .collect();
+    forge(sim, vec![Chunk::ForwardTsn(sctp::chunk::ForwardTsn { new_cum_tsn, streams, interleaved: false })])
+}
+
 #[test]
 fn forward_tsn_skips_by_range_across_the_wrap_and_ignores_unknown_streams() {
     let mut sim = established(SctpConfig { max_inbound_streams: 16, ..config(2) });
     let d = probe(&mut sim, "first");
     let now = sim.now();
-    let ftsn = |sim: &Sim, cum_off: u32, streams: Vec<(u16, u32)>| {
-        let streams = streams
-            .into_iter()
-            .map(|(stream, mid)| sctp::chunk::ForwardTsnStream { stream, unordered: false, mid })
-            .collect();
-        forge(
-            sim,
-            vec![Chunk::ForwardTsn(sctp::chunk::ForwardTsn {
-                new_cum_tsn: d.tsn.wrapping_add(cum_off),
-                streams,
-                interleaved: false,
-            })],
-        )
-    };
+    let ftsn =
+        |sim: &Sim, cum_off: u32, streams: Vec<(u16, u32)>| forward_tsn(sim, d.tsn.wrapping_add(cum_off), streams);
     // Stream 1 skips to SSN 0xfff0 (in steps of less than half the SSN
     // space), so it expects 0xfff1 next. The entries for streams B never
     // negotiated are ignored, a thousand of them.
@@ -541,17 +538,7 @@ fn forward_tsn_flood_on_a_busy_stream() {
     while sim.b.poll_transmit(now).is_some() {}
     let held = sim.b.stats().receive_buffered;
     assert!(held >= WAITING as usize * 4, "held {held}");
-    let ftsn = |sim: &Sim, cum_off: u32, mid: u32| {
-        let streams = vec![sctp::chunk::ForwardTsnStream { stream: 1, unordered: false, mid }; 1000];
-        forge(
-            sim,
-            vec![Chunk::ForwardTsn(sctp::chunk::ForwardTsn {
-                new_cum_tsn: d.tsn.wrapping_add(cum_off),
-                streams,
-                interleaved: false,
-            })],
-        )
-    };
+    let ftsn = |sim: &Sim, cum_off: u32, mid: u32| forward_tsn(sim, d.tsn.wrapping_add(cum_off), vec![(1, mid); 1000]);
     let flood: Vec<Vec<u8>> = (0..packets).map(|k| ftsn(&sim, WAITING + 2 + k, 0)).collect();
     let started = std::time::Instant::now();
     for p in &flood {

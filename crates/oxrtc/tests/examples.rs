@@ -7,6 +7,8 @@
 //! to the test binaries.
 
 mod common;
+#[path = "../examples/common/shown.rs"]
+mod shown;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -77,6 +79,18 @@ fn free_port() -> u16 {
 fn assert_rtts(out: &str, n: usize) {
     let rtts = out.lines().filter(|l| l.trim_start().starts_with("RTT ")).count();
     assert!(rtts >= n, "expected {n} round-trip times:\n{out}");
+}
+
+/// What the server and the datachannel-cli print of a peer's text.
+#[test]
+fn peer_text_is_printed_escaped_and_cut() {
+    assert_eq!(shown::shown("ping 1"), "ping 1");
+    assert_eq!(shown::shown("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
+    let long = format!("é{}", "x".repeat(199));
+    let out = shown::shown(&long);
+    assert!(out.starts_with(&long[..shown::SHOWN + 1]), "{out}");
+    assert!(out.ends_with("… (200 characters, 201 bytes)"), "{out}");
+    assert_eq!(out.chars().count(), shown::SHOWN + "… (200 characters, 201 bytes)".chars().count());
 }
 
 #[tokio::test]
@@ -184,14 +198,14 @@ struct Server {
 
 impl Server {
     /// Starts the example on a free loopback port with `args`, under
-    /// `prlimit --nofile=N` when `nofile` is given, and waits for its first line.
-    async fn start(args: &[&str], nofile: Option<u32>) -> Server {
+    /// `prlimit --nofile=SOFT:HARD` when `nofile` is given, and waits for its first line.
+    async fn start(args: &[&str], nofile: Option<(u32, u32)>) -> Server {
         let port = free_port().to_string();
         let mut cmd = match nofile {
-            Some(n) => {
+            Some((soft, hard)) => {
                 // prlimit execs the server: the child's pid is the server's.
                 let mut c = Command::new("prlimit");
-                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(example("server"));
+                c.arg(format!("--nofile={soft}:{hard}")).arg("--").arg(example("server"));
                 c
             }
             None => Command::new(example("server")),
@@ -374,6 +388,29 @@ fn ensure_nofile(want: u64) {
     assert!(st.is_ok_and(|s| s.success()), "could not raise the open-file limit to {want}");
 }
 
+/// A server started with a soft open-file limit below what its caps need
+/// raises it itself, up to the hard limit, and says so.
+#[tokio::test]
+async fn server_example_raises_its_open_file_limit() {
+    ensure_nofile(4096);
+    let mut server = Server::start(&[], Some((256, 4096))).await;
+    let line = server.wait_line(true, "the raise", |l| l.contains("open-file limit")).await;
+    // 1,000 connections + 256 HTTP clients + 32 spare.
+    assert!(line.contains("raised the open-file limit from 256 to 1288"), "{line}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let soft: Vec<&str> =
+        limits.lines().find(|l| l.starts_with("Max open files")).unwrap().split_whitespace().collect();
+    assert_eq!((soft[3], soft[4]), ("1288", "4096"));
+    // With the hard limit short too, it raises what it can and warns.
+    let mut short = Server::start(&[], Some((256, 512))).await;
+    let line = short.wait_line(true, "the raise", |l| l.contains("open-file limit")).await;
+    assert!(line.contains("from 256 to 512"), "{line}");
+    let warn = short.wait_line(true, "the warning", |l| l.contains("the caps allow about 1288")).await;
+    assert!(warn.contains("hard limit 512"), "{warn}");
+    server.child.kill().await.unwrap();
+    short.child.kill().await.unwrap();
+}
+
 /// 1,100 idle TCP connections to a server allowed 256 open files: its
 /// `accept` fails with EMFILE, which it logs and survives; the header
 /// timeout closes the idle connections in turn and an offer is answered.
@@ -381,7 +418,8 @@ fn ensure_nofile(want: u64) {
 async fn server_example_survives_running_out_of_file_descriptors() {
     ensure_nofile(4096);
     // More HTTP connections allowed than file descriptors, so that accept fails.
-    let mut server = Server::start(&["--header-timeout", "1", "--max-http-connections", "2000"], Some(256)).await;
+    let mut server =
+        Server::start(&["--header-timeout", "1", "--max-http-connections", "2000"], Some((256, 256))).await;
     let body = dead_offer().await;
     let start = tokio::time::Instant::now();
     let mut connects = tokio::task::JoinSet::new();

@@ -13,6 +13,8 @@
 //! `--count N` (the offerer stops after N pongs), `--interval-ms MS`,
 //! `--all-interfaces` (candidates on every interface, not just loopback).
 
+#[path = "../common/shown.rs"]
+mod shown;
 mod signaling;
 
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use oxrtc::{
     DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCPeerConnection, RTCPeerConnectionEvent,
     RTCPeerConnectionState,
 };
+use shown::shown;
 use signaling::{gathered, Message, Method, Signaling};
 use tokio::sync::mpsc;
 
@@ -106,7 +109,7 @@ async fn main() {
                         }
                         Some(DataChannelEvent::Message { data, binary: false }) => {
                             let text = String::from_utf8_lossy(&data);
-                            println!("channel(chat) < {text}");
+                            println!("channel(chat) < {}", shown(&text));
                             if let Some(Ok(sent)) = text.strip_prefix("pong ").map(|t| t.trim().parse::<u64>()) {
                                 let rtt = start.elapsed().as_micros() as u64 - sent;
                                 println!(" RTT {:.3} ms", rtt as f64 / 1000.0);
@@ -164,15 +167,16 @@ async fn main() {
             },
             Some(e) = events.recv() => match e {
                 RTCPeerConnectionEvent::DataChannel(ch) => {
-                    println!("channel({}) opened by the remote side", ch.label());
+                    let label = shown(ch.label());
+                    println!("channel({label}) opened by the remote side");
                     tokio::spawn(async move {
                         while let Some(e) = ch.next_event().await {
                             if let DataChannelEvent::Message { data, binary: false } = e {
                                 let text = String::from_utf8_lossy(&data).to_string();
-                                println!("channel({}) < {text}", ch.label());
+                                println!("channel({label}) < {}", shown(&text));
                                 if let Some(rest) = text.strip_prefix("ping") {
                                     let reply = format!("pong{rest}");
-                                    println!("channel({}) > {reply}", ch.label());
+                                    println!("channel({label}) > {}", shown(&reply));
                                     let _ = ch.send_text(reply).await;
                                 }
                             }

@@ -19,6 +19,8 @@
 //! and escaped.
 
 mod http;
+#[path = "../common/shown.rs"]
+mod shown;
 
 /// With `--features mimalloc`: mimalloc instead of the system allocator.
 #[cfg(feature = "mimalloc")]
@@ -35,6 +37,7 @@ use oxrtc::{
     RTCPeerConnectionEvent, RTCPeerConnectionState, RTCSctpTransportState, RTCSdpType, RTCSessionDescription,
 };
 use serde_json::{json, Value};
+use shown::shown;
 
 const INDEX: &str = include_str!("index.html");
 const CLIENT: &str = include_str!("client.js");
@@ -42,28 +45,6 @@ const CLIENT: &str = include_str!("client.js");
 /// The reply to a text message, if any: `ping X` gets `pong X`.
 pub fn pong(text: &str) -> Option<String> {
     text.strip_prefix("ping").map(|rest| format!("pong{rest}"))
-}
-
-/// Characters of a peer's label or message that are printed.
-const SHOWN: usize = 64;
-
-/// `text` as it may be printed: control characters escaped (no terminal
-/// sequences), and cut to [`SHOWN`] characters with a note of the full
-/// length.
-fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().take(SHOWN) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    let n = text.chars().count();
-    if n > SHOWN {
-        out.push_str(&format!("… ({n} characters, {} bytes)", text.len()));
-    }
-    out
 }
 
 /// The server's caps on WebRTC connections.
@@ -263,25 +244,32 @@ fn usage(why: &str) -> ! {
     std::process::exit(2);
 }
 
-/// Says so when the caps allow more sockets than the process may open (each
-/// connection holds a UDP socket per local address, each HTTP client a TCP
-/// one). Nothing breaks then: an offer that finds no descriptor gets 503 and
+/// Raises the soft open-file limit (`ulimit -n`) as far as the hard limit
+/// allows toward what the caps may need: each connection holds a UDP socket
+/// per local address, each HTTP client a TCP one. Says so when that is still
+/// short. Nothing breaks then: an offer that finds no descriptor gets 503 and
 /// a failed `accept` is retried, but the caps are not what limits.
-fn warn_if_descriptors_short(caps: &Caps, limits: &http::Limits) {
-    let Ok(text) = std::fs::read_to_string("/proc/self/limits") else { return };
-    let Some(soft) = text
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
-    else {
+fn fit_descriptor_limit(caps: &Caps, limits: &http::Limits) {
+    let wanted = (caps.max_total + limits.max_connections + 32) as libc::rlim_t;
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return;
-    };
-    let wanted = caps.max_total + limits.max_connections + 32;
-    if wanted > soft {
+    }
+    let soft = lim.rlim_cur;
+    if soft < wanted {
+        let raised = libc::rlimit { rlim_cur: wanted.min(lim.rlim_max), rlim_max: lim.rlim_max };
+        // SAFETY: as above.
+        if raised.rlim_cur > soft && unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            eprintln!("server: raised the open-file limit from {soft} to {}", raised.rlim_cur);
+            lim = raised;
+        }
+    }
+    if lim.rlim_cur < wanted {
         eprintln!(
             "server: the caps allow about {wanted} open files (--max-connections {} and --max-http-connections {}), \
-             the limit is {soft} (ulimit -n): past it offers get 503 and accepts are retried",
-            caps.max_total, limits.max_connections
+             the limit is {} (hard limit {}): past it offers get 503 and accepts are retried",
+            caps.max_total, limits.max_connections, lim.rlim_cur, lim.rlim_max
         );
     }
 }
@@ -315,7 +303,7 @@ async fn main() -> std::io::Result<()> {
     // ICE candidates from the interface the server listens on: loopback by
     // default, every interface when listening on all of them.
     let interfaces = if host.is_loopback() { InterfaceFilter::loopback_only() } else { InterfaceFilter::default() };
-    warn_if_descriptors_short(&caps, &limits);
+    fit_descriptor_limit(&caps, &limits);
     let peers = Arc::new(Peers { caps, counts: Mutex::default() });
     let handler: http::Handler = Arc::new(move |r: Request| {
         let interfaces = interfaces.clone();

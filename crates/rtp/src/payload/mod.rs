@@ -76,6 +76,7 @@
 
 pub(crate) mod annexb;
 mod depacketizer;
+mod nal;
 
 pub mod audio;
 pub mod av1;

@@ -516,11 +516,9 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Pacer::new(PacerConfig::default());
         let mut now = t0;
-        let mut x: u64 = 88_172_645_463_325_252;
+        let mut rng = testkit::Rng::xorshift64(88_172_645_463_325_252);
         for i in 0..20_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             p.set_rates(Bitrate::bps(4_900_000 + x % 200_000), Bitrate::ZERO);
             if i % 3 == 0 {
                 p.enqueue(now, PacketKind::Video, 1_200, ()).unwrap();

@@ -2,11 +2,9 @@
 //! the fuzz target's body, checks the seed corpus is what the writer makes,
 //! and runs seeded mutations of the seeds (cargo-fuzz is not needed for it).
 
-mod payload_support;
-
-use payload_support::Rng;
 use rtp::fuzzing::{rtp_depacketize, rtp_depacketize_input, FuzzPacket};
 use rtp::payload::{av1, g711, g722, h264, h265, opus, red, rtx, vp8, vp9, Packetizer};
+use testkit::Rng;
 
 #[test]
 fn rtp_depacketize_corpus() {
@@ -138,7 +136,7 @@ fn mutated_seeds_keep_the_fuzz_invariants() {
             let at = rng.below(data.len());
             match rng.below(5) {
                 0 => data[at] ^= 1 << rng.below(8),
-                1 => data[at] = rng.next() as u8,
+                1 => data[at] = rng.byte(),
                 2 => data.truncate(at.max(2)),
                 3 => {
                     let other = &seeds[rng.below(seeds.len())].1;

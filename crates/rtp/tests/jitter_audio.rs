@@ -2,13 +2,11 @@
 //! with 0, 30 and 100 ms of uniform jitter (so reordering above 20 ms) and
 //! 1% duplicates; plus late, duplicate, overflow, jump and silence cases.
 
-mod payload_support;
-
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use payload_support::Rng;
 use rtp::jitter::{AudioJitterBuffer, AudioJitterConfig, AudioJitterStats, AudioOutput, ConcealReason};
+use testkit::Rng;
 
 const FRAME: Duration = Duration::from_millis(20);
 const SAMPLES: u32 = 960;
@@ -45,12 +43,12 @@ fn run_profile(jitter: impl Fn(u64) -> Duration, seconds: u64, seed: u64) -> Run
     for i in 0..frames {
         let sent = start + FRAME * i as u32;
         let jitter = jitter(i);
-        let jitter_ns = if jitter.is_zero() { 0 } else { rng.next() % jitter.as_nanos() as u64 };
+        let jitter_ns = if jitter.is_zero() { 0 } else { rng.next_u64() % jitter.as_nanos() as u64 };
         let at = sent + BASE_LATENCY + Duration::from_nanos(jitter_ns);
         arrivals.push((at, i));
         if rng.below(100) == 0 {
             duplicates_sent += 1;
-            arrivals.push((at + Duration::from_nanos(rng.next() % 30_000_000), i));
+            arrivals.push((at + Duration::from_nanos(rng.next_u64() % 30_000_000), i));
         }
     }
     arrivals.sort();
@@ -202,7 +200,7 @@ fn a_flood_stays_bounded() {
     let mut jb = AudioJitterBuffer::new(AudioJitterConfig::new(48_000));
     for i in 0..100_000u64 {
         let now = at(start, i / 10);
-        jb.insert(now, rng.next() as u16, rng.next() as u32, Bytes::from_static(b"x"));
+        jb.insert(now, rng.next_u64() as u16, rng.next_u64() as u32, Bytes::from_static(b"x"));
         if i % 7 == 0 {
             drain(&mut jb, now);
         }

@@ -3,15 +3,13 @@
 //! an RTT; a sender that never answers; reordering; codec dependencies; a
 //! flood of garbage frames.
 
-mod payload_support;
-
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use payload_support::Rng;
 use rtp::jitter::{Dependencies, EncodedFrame, VideoJitterBuffer, VideoJitterConfig, VideoOutput};
 use rtp::packet::seq_diff;
+use testkit::Rng;
 
 const FRAME: Duration = Duration::from_millis(40);
 const TICKS: u32 = 3600;
@@ -82,7 +80,7 @@ fn run(seconds: u64, loss_percent: usize, jitter: Duration, answer: bool, seed: 
                 r.lost += 1;
                 lost_before = true;
             } else {
-                let delay = ONE_WAY + Duration::from_nanos(rng.next() % jitter.as_nanos().max(1) as u64);
+                let delay = ONE_WAY + Duration::from_nanos(rng.next_u64() % jitter.as_nanos().max(1) as u64);
                 let at = (sent_at + delay).max(last_arrival);
                 last_arrival = at;
                 in_flight.push_back((at, frame(seq, ts, keyframe, lost_before)));
@@ -289,8 +287,8 @@ fn a_flood_of_random_frames_stays_bounded_and_the_stream_recovers() {
     let mut jb = VideoJitterBuffer::new(config.clone());
     let mut now = start;
     for i in 0..100_000u32 {
-        now += Duration::from_micros(rng.next() % 1000);
-        let f = frame(rng.next() as u16, rng.next() as u32, rng.below(10) == 0, rng.below(2) == 0);
+        now += Duration::from_micros(rng.next_u64() % 1000);
+        let f = frame(rng.next_u64() as u16, rng.next_u64() as u32, rng.below(10) == 0, rng.below(2) == 0);
         jb.insert(now, f);
         if i % 5 == 0 {
             while jb.poll(now).is_some() {}
@@ -301,7 +299,7 @@ fn a_flood_of_random_frames_stays_bounded_and_the_stream_recovers() {
     assert!(flooded.dropped > 0 && flooded.overflowed > 0, "{flooded:?}");
     // A well-behaved stream afterwards: a keyframe then deltas, 40 ms apart.
     let released_before = flooded.released;
-    let (seq0, ts0) = (rng.next() as u16, rng.next() as u32);
+    let (seq0, ts0) = (rng.next_u64() as u16, rng.next_u64() as u32);
     let mut released = Vec::new();
     for n in 0..100u16 {
         now += FRAME;

@@ -2,11 +2,12 @@
 
 mod payload_support;
 
-use payload_support::{check_round_trip, receive, send, Rng};
+use payload_support::{check_round_trip, receive, send};
 use rtp::payload::g711::{G711Depacketizer, G711Packetizer};
 use rtp::payload::g722::{G722Depacketizer, G722Packetizer};
 use rtp::payload::opus::{packet_duration, OpusDepacketizer, OpusPacketizer};
 use rtp::payload::{DropReason, PayloadFormat};
+use testkit::Rng;
 
 #[test]
 fn clock_rates() {

@@ -3,9 +3,10 @@
 
 mod payload_support;
 
-use payload_support::{check_loss_each_position, check_round_trip, receive, send, Rng};
+use payload_support::{check_loss_each_position, check_round_trip, receive, send};
 use rtp::payload::av1::{write_leb128, Av1Depacketizer, Av1Packetizer};
 use rtp::payload::Packetizer;
+use testkit::Rng;
 
 /// An OBU with its size field: type, optional extension byte, payload.
 fn obu(kind: u8, extension: Option<u8>, payload: &[u8]) -> Vec<u8> {

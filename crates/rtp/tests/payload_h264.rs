@@ -3,9 +3,10 @@
 
 mod payload_support;
 
-use payload_support::{check_loss_each_position, check_round_trip, receive, send, Rng};
+use payload_support::{check_loss_each_position, check_round_trip, receive, send};
 use rtp::payload::h264::{H264Depacketizer, H264Packetizer, PacketizationMode, H264};
 use rtp::payload::{DropReason, Packetizer};
+use testkit::Rng;
 
 const SPS: &[u8] =
     &[0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50, 0x05, 0xbb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10];

@@ -3,8 +3,9 @@
 
 mod payload_support;
 
-use payload_support::{check_loss_each_position, check_round_trip, Rng};
+use payload_support::{check_loss_each_position, check_round_trip};
 use rtp::payload::h265::{H265Depacketizer, H265Packetizer};
+use testkit::Rng;
 
 const VPS: &[u8] = &[0x40, 0x01, 0x0c, 0x01, 0xff, 0xff, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90];
 const SPS: &[u8] =

@@ -3,8 +3,9 @@
 
 mod payload_support;
 
-use payload_support::{check_loss_each_position, check_round_trip, receive, send, Rng};
+use payload_support::{check_loss_each_position, check_round_trip, receive, send};
 use rtp::payload::vp8::{keyframe_size, PictureId, Vp8Depacketizer, Vp8Packetizer};
+use testkit::Rng;
 
 /// A VP8 keyframe: frame tag (P=0, show_frame, first partition size), start
 /// code 9d 01 2a, 14-bit width and height, then arbitrary data.

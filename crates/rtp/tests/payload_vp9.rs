@@ -4,9 +4,10 @@
 
 mod payload_support;
 
-use payload_support::{check_loss_each_position, check_round_trip, receive, Packet, Rng};
+use payload_support::{check_loss_each_position, check_round_trip, receive, Packet};
 use rtp::payload::vp8::PictureId;
 use rtp::payload::vp9::{Vp9Depacketizer, Vp9Descriptor, Vp9Layers, Vp9Packetizer};
+use testkit::Rng;
 
 /// A VP9 keyframe: uncompressed header (profile 0, 8-bit, BT.601) with the
 /// size, then arbitrary data.

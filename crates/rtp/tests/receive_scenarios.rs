@@ -2,7 +2,7 @@
 //! reordering link whose losses the NACK generator recovers; a long outage that becomes one
 //! keyframe request; and a flood of random sequence numbers that cannot grow memory.
 //!
-//! Time is a virtual millisecond counter over one `Instant`; randomness a seeded xorshift.
+//! Time is a virtual millisecond counter over one `Instant`; randomness a seeded xorshift (testkit).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -11,25 +11,9 @@ use rtp::session::receive::{
     KeyframeMethod, KeyframeRequest, KeyframeRequester, NackGenerator, NackOutput, ReceiveStats, MAX_NACK_PACKETS,
     MIN_KEYFRAME_INTERVAL,
 };
+use testkit::Rng;
 
 const MS: Duration = Duration::from_millis(1);
-
-/// xorshift64*: a tiny seeded generator, so tests need no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// True with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
 
 /// A packet on the wire to the receiver.
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +41,7 @@ impl Link {
         if self.rng.chance(self.loss) {
             return false;
         }
-        let extra = if self.rng.chance(self.reorder) { 1 + self.rng.next() % 2 } else { 0 };
+        let extra = if self.rng.chance(self.reorder) { 1 + self.rng.next_u64() % 2 } else { 0 };
         self.in_flight.entry(now + self.delay_ms + extra).or_default().push(packet);
         true
     }
@@ -76,7 +60,7 @@ fn five_percent_loss_with_reordering_is_recovered_by_nacks_paced_by_the_rtt() {
     let t0 = Instant::now();
     let at = |ms: u64| t0 + Duration::from_millis(ms);
     let mut link =
-        Link { rng: Rng(0x5eed), delay_ms: RTT_MS / 2, loss: 0.05, reorder: 0.02, in_flight: BTreeMap::new() };
+        Link { rng: Rng::new(0x5eed), delay_ms: RTT_MS / 2, loss: 0.05, reorder: 0.02, in_flight: BTreeMap::new() };
     let mut nack = NackGenerator::default();
     nack.set_rtt(Duration::from_millis(RTT_MS));
     let mut stats = ReceiveStats::new(0x1234, 90_000);
@@ -210,7 +194,7 @@ fn an_outage_of_2000_packets_becomes_one_keyframe_request() {
 #[test]
 fn a_flood_of_random_sequence_numbers_stays_bounded() {
     let t0 = Instant::now();
-    let mut rng = Rng(0xf100d);
+    let mut rng = Rng::new(0xf100d);
     let mut nack = NackGenerator::default();
     let mut keyframes = KeyframeRequester::new(KeyframeMethod::Fir);
     let mut stats = ReceiveStats::new(1, 90_000);
@@ -219,7 +203,7 @@ fn a_flood_of_random_sequence_numbers_stays_bounded() {
     let mut now = t0;
     for _ in 0..packets {
         now += Duration::from_micros(100);
-        let r = rng.next();
+        let r = rng.next_u64();
         let seq = r as u16;
         match (r >> 16) & 0xff {
             0..=2 => nack.on_packet(now, seq, true),

@@ -8,6 +8,7 @@ use rtp::extension::{
     TransportCc, VideoOrientation,
 };
 use rtp::packet::{Csrcs, RtpHeader, RtpPacket};
+use testkit::{mutate, Rng};
 
 /// The ids Chromium offers in BUNDLE (one id space for audio and video).
 fn chromium_map() -> ExtensionMap {
@@ -136,53 +137,29 @@ fn chromium_audio_packet() {
     assert_eq!(write(&RtpPacket::new(header, Bytes::from_static(&[0xFC, 0xFF, 0xFE, 0x00]))), wire);
 }
 
-/// xorshift64: a tiny seeded generator, so every run checks the same cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn bool(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
-
 /// A random element that fits the form allowed: with two-byte allowed any id and 0..=255
 /// bytes, else ids 1..=14 and 1..=16 bytes.
 fn random_element(rng: &mut Rng, two_byte: bool) -> (u8, Vec<u8>) {
     if two_byte && rng.below(3) == 0 {
         let id = 1 + rng.below(255) as u8;
         let max = if rng.bool() { 256 } else { 20 };
-        let len = rng.below(max) as usize;
+        let len = rng.below(max);
         (id, rng.bytes(len))
     } else {
         let id = 1 + rng.below(14) as u8;
-        let len = 1 + rng.below(16) as usize;
+        let len = 1 + rng.below(16);
         (id, rng.bytes(len))
     }
 }
 
 fn random_packet(rng: &mut Rng) -> (RtpPacket, Vec<(u8, Vec<u8>)>) {
-    let csrcs: Vec<u32> = (0..rng.below(16)).map(|_| rng.next() as u32).collect();
+    let csrcs: Vec<u32> = (0..rng.below(16)).map(|_| rng.next_u64() as u32).collect();
     let mut header = RtpHeader {
         marker: rng.bool(),
         payload_type: rng.below(128) as u8,
-        sequence_number: rng.next() as u16,
-        timestamp: rng.next() as u32,
-        ssrc: rng.next() as u32,
+        sequence_number: rng.next_u64() as u16,
+        timestamp: rng.next_u64() as u32,
+        ssrc: rng.next_u64() as u32,
         csrcs: Csrcs::from_slice(&csrcs).unwrap(),
         extensions: Extensions::new(),
     };
@@ -198,7 +175,7 @@ fn random_packet(rng: &mut Rng) -> (RtpPacket, Vec<(u8, Vec<u8>)>) {
             None => model.push((id, value)),
         }
     }
-    let payload_len = rng.below(300) as usize;
+    let payload_len = rng.below(300);
     let mut packet = RtpPacket::new(header, Bytes::from(rng.bytes(payload_len)));
     if rng.below(4) == 0 {
         packet.set_padding(rng.below(256) as u8);
@@ -212,7 +189,7 @@ fn elements(exts: &Extensions) -> Vec<(u8, Vec<u8>)> {
 
 #[test]
 fn random_headers_round_trip() {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::xorshift64(0x9E37_79B9_7F4A_7C15);
     let (mut one_byte_seen, mut two_byte_seen, mut padded_seen) = (0, 0, 0);
     for case in 0..3000 {
         let (packet, model) = random_packet(&mut rng);
@@ -254,7 +231,7 @@ fn random_headers_round_trip() {
 
 #[test]
 fn random_edits_of_parsed_packets() {
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut rng = Rng::xorshift64(0x2545_F491_4F6C_DD1D);
     for case in 0..2000 {
         let (packet, mut model) = random_packet(&mut rng);
         let mut parsed = RtpPacket::parse(Bytes::from(write(&packet))).unwrap();
@@ -262,7 +239,7 @@ fn random_edits_of_parsed_packets() {
         parsed.header.extensions.set_two_byte_allowed(two_byte).unwrap();
         for _ in 0..rng.below(5) {
             if rng.below(3) == 0 && !model.is_empty() {
-                let at = rng.below(model.len() as u64) as usize;
+                let at = rng.below(model.len());
                 let (id, _) = model.remove(at);
                 assert!(parsed.header.extensions.remove(id));
             } else {
@@ -286,17 +263,16 @@ fn random_edits_of_parsed_packets() {
 /// Corrupted packets either fail to parse with an error or write back as they came.
 #[test]
 fn corrupted_packets_never_panic() {
-    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut rng = Rng::xorshift64(0xD1B5_4A32_D192_ED03);
     let map = chromium_map();
     for _ in 0..3000 {
         let (packet, _) = random_packet(&mut rng);
         let mut wire = write(&packet);
         for _ in 0..1 + rng.below(4) {
-            let at = rng.below(wire.len() as u64) as usize;
-            wire[at] ^= 1 << rng.below(8);
+            mutate::flip_bit(&mut rng, &mut wire);
         }
         if rng.below(4) == 0 {
-            wire.truncate(rng.below(wire.len() as u64 + 1) as usize);
+            mutate::truncate(&mut rng, &mut wire);
         }
         if let Ok(parsed) = RtpPacket::parse(Bytes::from(wire.clone())) {
             assert_eq!(write(&parsed), wire);

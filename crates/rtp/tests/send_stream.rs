@@ -1,5 +1,5 @@
 //! Scenarios for the send side of the RTP session on virtual time: a sender and a simulated
-//! receiver, packets serialized and parsed on the way, a seeded xorshift for loss.
+//! receiver, packets serialized and parsed on the way, a seeded xorshift (testkit) for loss.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ use rtp::session::send::ntp::duration_to_compact;
 use rtp::session::send::{
     MediaKind, MediaPacket, NtpClock, RtxConfig, SendEvent, SendStream, SendStreamConfig, TransportSequence,
 };
+use testkit::Rng;
 
 const SSRC: u32 = 0xA1B2_C3D4;
 const RTX_SSRC: u32 = 0x0BAD_F00D;
@@ -20,23 +21,6 @@ const RECEIVER_SSRC: u32 = 0x1234;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// Marsaglia's xorshift64, for loss and flood patterns.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// True with probability `percent` / 100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
 }
 
 fn video_stream(t0: Instant, seed: u64) -> SendStream {
@@ -180,7 +164,7 @@ fn five_percent_loss_for_a_minute_every_nack_answered_once_per_rtt() {
     let mut tw = TransportSequence::new(1);
     let mut camera = Camera { frame: 0 };
     let mut receiver = Receiver::new(rtt);
-    let mut loss = XorShift(0x5EED);
+    let mut loss = Rng::xorshift64(0x5EED);
     let mut to_receiver: VecDeque<(Instant, RtpPacket)> = VecDeque::new();
     let mut to_sender: VecDeque<(Instant, Vec<RtcpPacket>)> = VecDeque::new();
     let mut reports: VecDeque<(Instant, Vec<RtcpPacket>)> = VecDeque::new();
@@ -222,7 +206,7 @@ fn five_percent_loss_for_a_minute_every_nack_answered_once_per_rtt() {
             }
         }
         for p in sent {
-            if loss.chance(5) {
+            if loss.below(100) < 5 {
                 lost += 1;
                 lost_media += (p.header.ssrc == SSRC) as u64;
             } else {
@@ -289,7 +273,7 @@ fn a_flood_of_nacks_stays_within_the_cap_and_the_bounds() {
     let max_pending = rtp::session::send::RetransmitConfig::default().max_pending;
     let mut tw = TransportSequence::new(1);
     let mut camera = Camera { frame: 0 };
-    let mut rng = XorShift(0xF100D);
+    let mut rng = Rng::xorshift64(0xF100D);
     let mut originals: HashMap<u16, Bytes> = HashMap::new();
     let mut resent_at: HashMap<u16, Instant> = HashMap::new();
     // Bytes per millisecond, media and resent.
@@ -307,11 +291,14 @@ fn a_flood_of_nacks_stays_within_the_cap_and_the_bounds() {
             }
         }
         for _ in 0..10 {
-            let entries = 1 + rng.next() % 4;
+            let entries = 1 + rng.next_u64() % 4;
             let lost = (0..entries).flat_map(|_| {
-                let pid =
-                    if rng.chance(50) { newest.wrapping_sub((rng.next() % 3000) as u16) } else { rng.next() as u16 };
-                let blp = rng.next() as u16;
+                let pid = if rng.below(100) < 50 {
+                    newest.wrapping_sub((rng.next_u64() % 3000) as u16)
+                } else {
+                    rng.next_u64() as u16
+                };
+                let blp = rng.next_u64() as u16;
                 rtp::rtcp::NackPair { pid, blp }.lost().collect::<Vec<_>>()
             });
             stream.handle_rtcp(now, &Nack::from_lost(RECEIVER_SSRC, SSRC, lost).into());
@@ -354,7 +341,7 @@ fn sr_rr_exchange_measures_the_configured_rtt() {
         let t0 = Instant::now();
         let mut stream = video_stream(t0, forward);
         let mut tw = TransportSequence::new(1);
-        let mut rng = XorShift(0xACE + forward);
+        let mut rng = Rng::xorshift64(0xACE + forward);
         let mut receiver = Receiver::new(ms(100));
         // SRs on their way to the receiver, RRs on their way back.
         let mut srs: VecDeque<(Instant, Vec<RtcpPacket>)> = VecDeque::new();
@@ -377,7 +364,7 @@ fn sr_rr_exchange_measures_the_configured_rtt() {
             while srs.front().is_some_and(|(at, _)| *at <= now) {
                 receiver.on_rtcp(now, &srs.pop_front().unwrap().1);
                 // The receiver holds it 0 to 1 s before it reports.
-                rr_due = Some(now + ms(rng.next() % 1000));
+                rr_due = Some(now + ms(rng.next_u64() % 1000));
             }
             if rr_due.is_some_and(|at| at <= now) {
                 rr_due = None;

@@ -2,6 +2,7 @@
 //! is an error naming its line, never a panic.
 
 use sdp::{SdpError, SessionDescription, MAX_MEDIA, MAX_SDP_LEN};
+use testkit::Rng;
 
 const HEAD: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
@@ -110,20 +111,14 @@ fn binary_garbage() {
 
     // A cheap xorshift stream of bytes, lines and SDP fragments: never a panic.
     let pieces = ["v=0", "o=- 1 2 IN IP4 x", "s=-", "t=0 0", "m=audio 9 RTP/AVP 0", "a=", "a=rtpmap:", "c=IN", "\r\n"];
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = Rng::xorshift64(0x9e37_79b9_7f4a_7c15);
     for _ in 0..2000 {
         let mut input = Vec::new();
-        for _ in 0..next() % 40 {
-            match next() % 4 {
-                0 => input.push(next() as u8),
+        for _ in 0..rng.below(40) {
+            match rng.below(4) {
+                0 => input.push(rng.byte()),
                 1 => input.extend_from_slice(b"\n"),
-                _ => input.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize].as_bytes()),
+                _ => input.extend_from_slice(pieces[rng.below(pieces.len())].as_bytes()),
             }
         }
         sdp::fuzzing::sdp_parse(&input);
@@ -164,27 +159,21 @@ fn mutated_fixtures_never_panic_and_round_trip() {
         b"a=",
         b"\x00",
     ];
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = Rng::xorshift64(0x2545_f491_4f6c_dd1d);
     let mut parsed = 0;
     for round in 0..3000 {
         let mut data = fixtures[round % fixtures.len()].clone();
-        for _ in 0..1 + next() % 4 {
-            let at = (next() as usize) % (data.len() + 1);
-            match next() % 3 {
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(data.len() + 1);
+            match rng.below(3) {
                 0 if at < data.len() => {
                     data.remove(at);
                 }
                 1 => {
-                    let piece = noise[(next() as usize) % noise.len()];
+                    let piece = noise[rng.below(noise.len())];
                     data.splice(at..at, piece.iter().copied());
                 }
-                _ if at < data.len() => data[at] = next() as u8,
+                _ if at < data.len() => data[at] = rng.byte(),
                 _ => {}
             }
         }

@@ -2,12 +2,18 @@
 //!
 //! The simulated network and the one drive loop of scenario tests live in `oxrtc-netsim`
 //! ([`netsim::Simulation`](https://docs.rs/oxrtc-netsim)); this crate holds what is not a
-//! network: replaying the committed fuzz corpora.
+//! network: replaying the committed fuzz corpora, a seeded generator ([`Rng`]) and the
+//! byte mutations robustness tests apply with it ([`mutate`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::path::PathBuf;
+
+pub mod mutate;
+mod rng;
+
+pub use rng::Rng;
 
 /// The folder of a fuzz target's committed corpus: `fuzz/corpus/<target>`.
 pub fn corpus_dir(target: &str) -> PathBuf {

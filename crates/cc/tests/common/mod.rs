@@ -1,6 +1,6 @@
 //! A small network on virtual time for the scenario tests: one bottleneck
 //! (capacity, drop-tail queue in ms, base one-way delay, optional random
-//! loss from a seeded xorshift), senders that encode at the controller's
+//! loss from a seeded xorshift, `testkit::Rng`), senders that encode at the controller's
 //! target through the pacer, and receivers that send transport-wide
 //! feedback every 50 ms over an uncongested return path.
 #![allow(dead_code)]
@@ -10,23 +10,9 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use cc::{Bitrate, CcConfig, CcEvent, CongestionController, PacedOutput, Pacer, PacerConfig, PacketKind, SentPacket};
+use testkit::Rng;
 
 pub const MS: Duration = Duration::from_millis(1);
-
-/// xorshift64*: small, seeded, good enough for loss decisions.
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn new(seed: u64) -> Self {
-        XorShift(seed.max(1))
-    }
-    pub fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// The bottleneck.
 pub struct Link {
@@ -37,7 +23,7 @@ pub struct Link {
     /// Extra delay per packet, uniform in [0, jitter), without reordering.
     pub jitter: Duration,
     last_arrival: Option<Instant>,
-    rng: XorShift,
+    rng: Rng,
     busy_until: Option<Instant>,
     pub dropped_queue: u64,
     pub dropped_random: u64,
@@ -53,7 +39,7 @@ impl Link {
             loss,
             jitter: Duration::ZERO,
             last_arrival: None,
-            rng: XorShift::new(seed),
+            rng: Rng::new(seed),
             busy_until: None,
             dropped_queue: 0,
             dropped_random: 0,
@@ -68,7 +54,7 @@ impl Link {
 
     /// A packet enters the link: its arrival time, or `None` if dropped.
     pub fn send(&mut self, now: Instant, size: usize) -> Option<Instant> {
-        if self.loss > 0.0 && self.rng.next_f64() < self.loss {
+        if self.loss > 0.0 && self.rng.unit_f64() < self.loss {
             self.dropped_random += 1;
             return None;
         }
@@ -80,7 +66,7 @@ impl Link {
         let done = now + wait + self.capacity.time_for(size as f64).unwrap();
         self.busy_until = Some(done);
         self.carried += 1;
-        let jitter = self.jitter.mul_f64(if self.jitter.is_zero() { 0.0 } else { self.rng.next_f64() });
+        let jitter = self.jitter.mul_f64(if self.jitter.is_zero() { 0.0 } else { self.rng.unit_f64() });
         let arrival = (done + self.one_way + jitter).max(self.last_arrival.unwrap_or(done));
         self.last_arrival = Some(arrival);
         Some(arrival)

@@ -2,7 +2,8 @@
 //! sample at 8 kHz, static payload types 0 and 8. A frame (typically 20 ms,
 //! 160 bytes) travels in one payload; the RTP timestamp advances by its length.
 
-use super::{single_packet, whole_frame, Depacketizer, PacketInfo, Packetizer, Payload, PayloadError, PayloadFormat};
+use super::audio::{AudioFormat, AudioPacketizer};
+use super::Depacketizer;
 
 /// The RTP clock rate of G.711, in Hz (also its sampling rate).
 pub const CLOCK_RATE: u32 = 8_000;
@@ -16,58 +17,26 @@ pub fn timestamp_increment(frame_len: usize) -> u32 {
     frame_len as u32
 }
 
-/// G.711 frames into payloads, one each.
-#[derive(Debug, Clone, Default)]
-pub struct G711Packetizer {
-    talkspurt: bool,
-}
-
-impl G711Packetizer {
-    /// A packetizer (the same for PCMU and PCMA).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the marker bit on the next payload: it begins a talkspurt.
-    pub fn start_talkspurt(&mut self) {
-        self.talkspurt = true;
-    }
-}
-
-impl Packetizer for G711Packetizer {
-    fn packetize(&mut self, frame: &[u8], mtu: usize) -> Result<Vec<Payload>, PayloadError> {
-        let mut out = single_packet(G711::NAME, frame, mtu)?;
-        out[0].marker = std::mem::take(&mut self.talkspurt);
-        Ok(out)
-    }
-}
-
 /// The G.711 payload format (PCMU or PCMA), for [`Depacketizer`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct G711;
 
-/// A depacketizer of PCMU or PCMA.
-pub type G711Depacketizer = Depacketizer<G711>;
-
-impl PayloadFormat for G711 {
-    type Meta = ();
+impl AudioFormat for G711 {
     const NAME: &'static str = "G.711";
     const CLOCK_RATE: u32 = CLOCK_RATE;
-
-    fn inspect(&self, payload: &[u8]) -> Result<PacketInfo, PayloadError> {
-        whole_frame(Self::NAME, payload)
-    }
-
-    fn append(&mut self, payload: &[u8], out: &mut Vec<u8>, _meta: &mut ()) -> Result<(), PayloadError> {
-        out.extend_from_slice(payload);
-        Ok(())
-    }
 }
+
+/// G.711 frames into payloads, one each (the same for PCMU and PCMA; the
+/// generic [`AudioPacketizer`]).
+pub type G711Packetizer = AudioPacketizer<G711>;
+
+/// A depacketizer of PCMU or PCMA.
+pub type G711Depacketizer = Depacketizer<G711>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::Depacketized;
+    use crate::payload::{Depacketized, Packetizer};
 
     #[test]
     fn twenty_ms_frames_round_trip() {

@@ -3,7 +3,8 @@
 //! (RFC 3551 says so explicitly), so the timestamp advances by one per byte,
 //! that is per two samples. One frame travels in one payload.
 
-use super::{single_packet, whole_frame, Depacketizer, PacketInfo, Packetizer, Payload, PayloadError, PayloadFormat};
+use super::audio::{AudioFormat, AudioPacketizer};
+use super::Depacketizer;
 
 /// The RTP clock rate of G.722, in Hz: 8000, half the sampling rate.
 pub const CLOCK_RATE: u32 = 8_000;
@@ -17,58 +18,25 @@ pub fn timestamp_increment(frame_len: usize) -> u32 {
     frame_len as u32
 }
 
-/// G.722 frames into payloads, one each.
-#[derive(Debug, Clone, Default)]
-pub struct G722Packetizer {
-    talkspurt: bool,
-}
-
-impl G722Packetizer {
-    /// A packetizer.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the marker bit on the next payload: it begins a talkspurt.
-    pub fn start_talkspurt(&mut self) {
-        self.talkspurt = true;
-    }
-}
-
-impl Packetizer for G722Packetizer {
-    fn packetize(&mut self, frame: &[u8], mtu: usize) -> Result<Vec<Payload>, PayloadError> {
-        let mut out = single_packet(G722::NAME, frame, mtu)?;
-        out[0].marker = std::mem::take(&mut self.talkspurt);
-        Ok(out)
-    }
-}
-
 /// The G.722 payload format, for [`Depacketizer`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct G722;
 
-/// A depacketizer of G.722.
-pub type G722Depacketizer = Depacketizer<G722>;
-
-impl PayloadFormat for G722 {
-    type Meta = ();
+impl AudioFormat for G722 {
     const NAME: &'static str = "G.722";
     const CLOCK_RATE: u32 = CLOCK_RATE;
-
-    fn inspect(&self, payload: &[u8]) -> Result<PacketInfo, PayloadError> {
-        whole_frame(Self::NAME, payload)
-    }
-
-    fn append(&mut self, payload: &[u8], out: &mut Vec<u8>, _meta: &mut ()) -> Result<(), PayloadError> {
-        out.extend_from_slice(payload);
-        Ok(())
-    }
 }
+
+/// G.722 frames into payloads, one each (the generic [`AudioPacketizer`]).
+pub type G722Packetizer = AudioPacketizer<G722>;
+
+/// A depacketizer of G.722.
+pub type G722Depacketizer = Depacketizer<G722>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::Depacketized;
+    use crate::payload::{Depacketized, Packetizer};
 
     #[test]
     fn clock_rate_is_half_the_sampling_rate() {

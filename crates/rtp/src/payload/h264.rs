@@ -10,13 +10,15 @@
 //!
 //! Frames are access units in Annex B form, both ways. A frame is a keyframe
 //! when it holds an IDR slice (type 5) or an SPS (type 7).
+//!
+//! STAP-A and FU-A are built and read by the code H.265's AP and FU share
+//! (`payload/nal.rs`), given this format's one-byte header and type codes.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::annexb::{nal_units, START_CODE};
-use super::{
-    even_chunks, Depacketizer, PacketInfo, Packetizer, Payload, PayloadError, PayloadFormat, Start, VIDEO_CLOCK_RATE,
-};
+use super::nal::{self, Fragment, NalSyntax, Reassembly};
+use super::{Depacketizer, PacketInfo, Packetizer, Payload, PayloadError, PayloadFormat, Start, VIDEO_CLOCK_RATE};
 
 const NAME: &str = "H.264";
 const STAP_A: u8 = 24;
@@ -59,6 +61,49 @@ fn start_of(kind: u8, next: Option<u8>) -> Start {
         Start::Probable
     } else {
         Start::Unknown
+    }
+}
+
+/// The RFC 6184 layout for the shared STAP-A and FU-A code: a one-byte
+/// header `F|NRI(2)|Type(5)`.
+struct Syntax;
+
+impl NalSyntax for Syntax {
+    type Header = [u8; 1];
+    const NAME: &'static str = NAME;
+    const HEADER_LEN: usize = 1;
+    const AGGREGATION: u8 = STAP_A;
+    const FRAGMENTATION: u8 = FU_A;
+    const FU_TYPE_MASK: u8 = 0x1f;
+    const AGGREGATION_SIZE_TRUNCATED: &'static str = "STAP-A NAL unit size";
+    const AGGREGATION_UNIT_TRUNCATED: &'static str = "STAP-A NAL unit";
+    const AGGREGATION_EMPTY: &'static str = "STAP-A without NAL units";
+    const FU_HEADER_TRUNCATED: &'static str = "FU-A header";
+    const FU_DATA_TRUNCATED: &'static str = "FU-A without data";
+    const FU_UNFINISHED: &'static str = "NAL unit (FU-A without its end)";
+    const FU_ORPHAN: &'static str = "FU-A fragment continues no open NAL unit";
+
+    fn nal_type(first: u8) -> u8 {
+        nal_type(first)
+    }
+
+    fn with_type(header: &[u8], kind: u8) -> [u8; 1] {
+        [header[0] & 0xe0 | kind]
+    }
+
+    /// F: any unit's F; NRI: the largest.
+    fn aggregation_fields(units: &[&[u8]]) -> [u8; 1] {
+        let f = units.iter().fold(0, |acc, n| acc | n[0] & 0x80);
+        let nri = units.iter().map(|n| n[0] & 0x60).max().unwrap_or(0);
+        [f | nri]
+    }
+
+    fn start_of(kind: u8, next: Option<u8>) -> Start {
+        start_of(kind, next)
+    }
+
+    fn is_keyframe(kind: u8) -> bool {
+        kind == NAL_IDR || kind == NAL_SPS
     }
 }
 
@@ -137,16 +182,7 @@ impl Packetizer for H264Packetizer {
     fn packetize(&mut self, frame: &[u8], mtu: usize) -> Result<Vec<Payload>, PayloadError> {
         let mode = self.mode;
         let units = self.units(frame);
-        if units.is_empty() {
-            return Err(PayloadError::EmptyFrame { format: NAME });
-        }
-        if let Some(unit) = units.iter().find(|u| matches!(nal_type(u[0]), 0 | 24..=31)) {
-            return Err(PayloadError::Unsupported {
-                format: NAME,
-                kind: nal_type(unit[0]),
-                what: "a NAL unit type reserved for RTP packetization cannot be sent",
-            });
-        }
+        nal::check_units::<Syntax>(&units, |kind| matches!(kind, 0 | 24..=31))?;
         let mut out = Vec::new();
         match mode {
             PacketizationMode::SingleNalUnit => {
@@ -157,70 +193,12 @@ impl Packetizer for H264Packetizer {
                     out.push(Payload { data: Bytes::copy_from_slice(unit), marker: false });
                 }
             }
-            PacketizationMode::NonInterleaved => {
-                if mtu < 3 {
-                    return Err(PayloadError::MtuTooSmall { format: NAME, min: 3, mtu });
-                }
-                let mut pending: Vec<&[u8]> = Vec::new();
-                let mut pending_len = 1;
-                for unit in units {
-                    if unit.len() > mtu {
-                        flush_aggregate(&mut pending, &mut out);
-                        pending_len = 1;
-                        fragment(unit, mtu, &mut out);
-                        continue;
-                    }
-                    if !pending.is_empty() && (pending_len + 2 + unit.len() > mtu || unit.len() > usize::from(u16::MAX))
-                    {
-                        flush_aggregate(&mut pending, &mut out);
-                        pending_len = 1;
-                    }
-                    pending.push(unit);
-                    pending_len += 2 + unit.len();
-                }
-                flush_aggregate(&mut pending, &mut out);
-            }
+            PacketizationMode::NonInterleaved => nal::packetize::<Syntax>(units, mtu, &mut out)?,
         }
         if let Some(last) = out.last_mut() {
             last.marker = true;
         }
         Ok(out)
-    }
-}
-
-/// Sends the pending small NAL units: one alone as a single NAL unit packet,
-/// more as a STAP-A (F: any unit's F; NRI: the largest).
-fn flush_aggregate(pending: &mut Vec<&[u8]>, out: &mut Vec<Payload>) {
-    match pending.len() {
-        0 => {}
-        1 => out.push(Payload { data: Bytes::copy_from_slice(pending[0]), marker: false }),
-        _ => {
-            let f = pending.iter().fold(0, |acc, n| acc | n[0] & 0x80);
-            let nri = pending.iter().map(|n| n[0] & 0x60).max().unwrap_or(0);
-            let len = 1 + pending.iter().map(|n| 2 + n.len()).sum::<usize>();
-            let mut data = BytesMut::with_capacity(len);
-            data.put_u8(f | nri | STAP_A);
-            for unit in pending.iter() {
-                data.put_u16(unit.len() as u16);
-                data.put_slice(unit);
-            }
-            out.push(Payload { data: data.freeze(), marker: false });
-        }
-    }
-    pending.clear();
-}
-
-/// Sends one NAL unit larger than `mtu` as FU-A fragments of balanced sizes.
-fn fragment(unit: &[u8], mtu: usize, out: &mut Vec<Payload>) {
-    let indicator = unit[0] & 0xe0 | FU_A;
-    let kind = nal_type(unit[0]);
-    let body = &unit[1..];
-    for range in even_chunks(body.len(), mtu - 2) {
-        let header = u8::from(range.start == 0) << 7 | u8::from(range.end == body.len()) << 6 | kind;
-        let mut data = BytesMut::with_capacity(2 + range.len());
-        data.put_slice(&[indicator, header]);
-        data.put_slice(&body[range]);
-        out.push(Payload { data: data.freeze(), marker: false });
     }
 }
 
@@ -236,8 +214,8 @@ pub struct H264Meta {
 pub struct H264 {
     insert_parameter_sets: bool,
     parameter_sets: ParameterSets,
-    /// Where the NAL unit being reassembled from FU-A fragments starts in the frame, and its type.
-    open_fragment: Option<(usize, u8)>,
+    /// The NAL unit being reassembled from FU-A fragments.
+    fragments: Reassembly,
     /// Where the first slice of the frame starts, and which units the frame has.
     first_slice: Option<usize>,
     has_sps: bool,
@@ -278,36 +256,10 @@ impl H264 {
     }
 
     fn whole(&mut self, nal: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
-        if self.open_fragment.is_some() {
-            return Err(PayloadError::Incomplete { format: NAME, what: "NAL unit (FU-A without its end)" });
-        }
-        let start = out.len();
-        out.extend_from_slice(&START_CODE);
-        out.extend_from_slice(nal);
+        let start = self.fragments.whole::<Syntax>(nal, out)?;
         self.complete(out, start);
         Ok(())
     }
-}
-
-/// The NAL units of a STAP-A payload (after its header byte), checked.
-fn stap_units(body: &[u8]) -> Result<Vec<&[u8]>, PayloadError> {
-    let mut units = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        let [hi, lo, tail @ ..] = rest else {
-            return Err(PayloadError::Truncated { format: NAME, what: "STAP-A NAL unit size" });
-        };
-        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        if len == 0 || len > tail.len() {
-            return Err(PayloadError::Truncated { format: NAME, what: "STAP-A NAL unit" });
-        }
-        units.push(&tail[..len]);
-        rest = &tail[len..];
-    }
-    if units.is_empty() {
-        return Err(PayloadError::Truncated { format: NAME, what: "STAP-A without NAL units" });
-    }
-    Ok(units)
 }
 
 impl PayloadFormat for H264 {
@@ -317,30 +269,10 @@ impl PayloadFormat for H264 {
 
     fn inspect(&self, payload: &[u8]) -> Result<PacketInfo, PayloadError> {
         let header = *payload.first().ok_or(PayloadError::Truncated { format: NAME, what: "empty payload" })?;
-        let is_key = |t: u8| t == NAL_IDR || t == NAL_SPS;
-        let info = |start, keyframe| Ok(PacketInfo { start, ends_frame: false, keyframe });
         match nal_type(header) {
-            kind @ 1..=23 => info(start_of(kind, payload.get(1).copied()), is_key(kind)),
-            STAP_A => {
-                let units = stap_units(&payload[1..])?;
-                let first = units[0];
-                let start = start_of(nal_type(first[0]), first.get(1).copied());
-                info(start, units.iter().any(|n| is_key(nal_type(n[0]))))
-            }
-            FU_A => {
-                let [_, fu, data @ ..] = payload else {
-                    return Err(PayloadError::Truncated { format: NAME, what: "FU-A header" });
-                };
-                if data.is_empty() {
-                    return Err(PayloadError::Truncated { format: NAME, what: "FU-A without data" });
-                }
-                let kind = nal_type(*fu);
-                if fu & 0x80 == 0 {
-                    info(Start::Continuation, false)
-                } else {
-                    info(start_of(kind, data.first().copied()), is_key(kind))
-                }
-            }
+            1..=23 => Ok(nal::single_info::<Syntax>(payload)),
+            STAP_A => nal::aggregation_info::<Syntax>(payload),
+            FU_A => Ok(Fragment::parse::<Syntax>(payload)?.info::<Syntax>()),
             kind @ 25..=27 | kind @ 29 => Err(PayloadError::Unsupported {
                 format: NAME,
                 kind,
@@ -354,31 +286,13 @@ impl PayloadFormat for H264 {
         self.inspect(payload)?;
         match nal_type(payload[0]) {
             STAP_A => {
-                for unit in stap_units(&payload[1..])? {
+                for unit in nal::aggregated_units::<Syntax>(payload)? {
                     self.whole(unit, out)?;
                 }
             }
             FU_A => {
-                let (indicator, fu, data) = (payload[0], payload[1], &payload[2..]);
-                let kind = nal_type(fu);
-                if fu & 0x80 != 0 {
-                    if self.open_fragment.is_some() {
-                        return Err(PayloadError::Incomplete { format: NAME, what: "NAL unit (FU-A without its end)" });
-                    }
-                    self.open_fragment = Some((out.len(), kind));
-                    out.extend_from_slice(&START_CODE);
-                    out.push(indicator & 0xe0 | kind);
-                } else if self.open_fragment.map(|(_, k)| k) != Some(kind) {
-                    return Err(PayloadError::Malformed {
-                        format: NAME,
-                        what: "FU-A fragment continues no open NAL unit",
-                    });
-                }
-                out.extend_from_slice(data);
-                if fu & 0x40 != 0 {
-                    if let Some((start, _)) = self.open_fragment.take() {
-                        self.complete(out, start);
-                    }
+                if let Some(start) = self.fragments.fragment::<Syntax>(payload, out)? {
+                    self.complete(out, start);
                 }
             }
             _ => self.whole(payload, out)?,
@@ -387,9 +301,7 @@ impl PayloadFormat for H264 {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>, meta: &mut H264Meta) -> Result<(), PayloadError> {
-        if self.open_fragment.is_some() {
-            return Err(PayloadError::Incomplete { format: NAME, what: "NAL unit (FU-A without its end)" });
-        }
+        self.fragments.finish::<Syntax>()?;
         if self.insert_parameter_sets && self.has_idr && !(self.has_sps && self.has_pps) {
             let mut missing = Vec::new();
             for (has, set) in [(self.has_sps, &self.parameter_sets.sps), (self.has_pps, &self.parameter_sets.pps)] {
@@ -408,7 +320,7 @@ impl PayloadFormat for H264 {
     }
 
     fn reset(&mut self) {
-        self.open_fragment = None;
+        self.fragments.reset();
         self.first_slice = None;
         self.has_sps = false;
         self.has_pps = false;

@@ -10,13 +10,13 @@
 //!
 //! Frames are access units in Annex B form, both ways. A frame is a keyframe
 //! when it holds an IRAP picture (NAL types 16..=21: BLA, IDR, CRA).
+//!
+//! APs and FUs are built and read by the code H.264's STAP-A and FU-A share
+//! (`payload/nal.rs`), given this format's two-byte header and type codes.
 
-use bytes::{BufMut, Bytes, BytesMut};
-
-use super::annexb::{nal_units, START_CODE};
-use super::{
-    even_chunks, Depacketizer, PacketInfo, Packetizer, Payload, PayloadError, PayloadFormat, Start, VIDEO_CLOCK_RATE,
-};
+use super::annexb::nal_units;
+use super::nal::{self, Fragment, NalSyntax, Reassembly};
+use super::{Depacketizer, PacketInfo, Packetizer, Payload, PayloadError, PayloadFormat, Start, VIDEO_CLOCK_RATE};
 
 const NAME: &str = "H.265";
 const AP: u8 = 48;
@@ -49,6 +49,50 @@ fn start_of(kind: u8, after_header: Option<u8>) -> Start {
     }
 }
 
+/// The RFC 7798 layout for the shared AP and FU code: a two-byte header
+/// `F|Type(6)|LayerId(6)|TID(3)`.
+struct Syntax;
+
+impl NalSyntax for Syntax {
+    type Header = [u8; 2];
+    const NAME: &'static str = NAME;
+    const HEADER_LEN: usize = 2;
+    const AGGREGATION: u8 = AP;
+    const FRAGMENTATION: u8 = FU;
+    const FU_TYPE_MASK: u8 = 0x3f;
+    const AGGREGATION_SIZE_TRUNCATED: &'static str = "AP NAL unit size";
+    const AGGREGATION_UNIT_TRUNCATED: &'static str = "AP NAL unit";
+    const AGGREGATION_EMPTY: &'static str = "AP without NAL units";
+    const FU_HEADER_TRUNCATED: &'static str = "FU without data";
+    const FU_DATA_TRUNCATED: &'static str = "FU without data";
+    const FU_UNFINISHED: &'static str = "NAL unit (FU without its end)";
+    const FU_ORPHAN: &'static str = "FU continues no open NAL unit";
+
+    fn nal_type(first: u8) -> u8 {
+        nal_type(first)
+    }
+
+    fn with_type(header: &[u8], kind: u8) -> [u8; 2] {
+        [header[0] & 0x81 | kind << 1, header[1]]
+    }
+
+    /// F: any unit's; LayerId and TID: the lowest (RFC 7798 section 4.4.2).
+    fn aggregation_fields(units: &[&[u8]]) -> [u8; 2] {
+        let f = units.iter().fold(0, |acc, n| acc | n[0] & 0x80);
+        let layer = units.iter().map(|n| u16::from(n[0] & 1) << 5 | u16::from(n[1] >> 3)).min().unwrap_or(0);
+        let tid = units.iter().map(|n| n[1] & 0x07).min().unwrap_or(1);
+        [f | (layer >> 5) as u8, ((layer & 0x1f) as u8) << 3 | tid]
+    }
+
+    fn start_of(kind: u8, next: Option<u8>) -> Start {
+        start_of(kind, next)
+    }
+
+    fn is_keyframe(kind: u8) -> bool {
+        is_irap(kind)
+    }
+}
+
 /// Splits H.265 access units (Annex B) into payloads: small NAL units
 /// aggregated in APs, large ones fragmented in FUs.
 #[derive(Debug, Clone, Default)]
@@ -64,40 +108,12 @@ impl H265Packetizer {
 impl Packetizer for H265Packetizer {
     fn packetize(&mut self, frame: &[u8], mtu: usize) -> Result<Vec<Payload>, PayloadError> {
         let units = nal_units(frame);
-        if units.is_empty() {
-            return Err(PayloadError::EmptyFrame { format: NAME });
-        }
         if units.iter().any(|u| u.len() < 2) {
             return Err(PayloadError::Malformed { format: NAME, what: "NAL unit shorter than its 2-byte header" });
         }
-        if let Some(unit) = units.iter().find(|u| nal_type(u[0]) >= AP) {
-            return Err(PayloadError::Unsupported {
-                format: NAME,
-                kind: nal_type(unit[0]),
-                what: "a NAL unit type reserved for RTP packetization cannot be sent",
-            });
-        }
-        if mtu < 4 {
-            return Err(PayloadError::MtuTooSmall { format: NAME, min: 4, mtu });
-        }
+        nal::check_units::<Syntax>(&units, |kind| kind >= AP)?;
         let mut out = Vec::new();
-        let mut pending: Vec<&[u8]> = Vec::new();
-        let mut pending_len = 2;
-        for unit in units {
-            if unit.len() > mtu {
-                flush_aggregate(&mut pending, &mut out);
-                pending_len = 2;
-                fragment(unit, mtu, &mut out);
-                continue;
-            }
-            if !pending.is_empty() && (pending_len + 2 + unit.len() > mtu || unit.len() > usize::from(u16::MAX)) {
-                flush_aggregate(&mut pending, &mut out);
-                pending_len = 2;
-            }
-            pending.push(unit);
-            pending_len += 2 + unit.len();
-        }
-        flush_aggregate(&mut pending, &mut out);
+        nal::packetize::<Syntax>(units, mtu, &mut out)?;
         if let Some(last) = out.last_mut() {
             last.marker = true;
         }
@@ -105,85 +121,15 @@ impl Packetizer for H265Packetizer {
     }
 }
 
-/// Sends the pending small NAL units: one alone as itself, more as an AP
-/// (F: any unit's; LayerId and TID: the lowest, RFC 7798 section 4.4.2).
-fn flush_aggregate(pending: &mut Vec<&[u8]>, out: &mut Vec<Payload>) {
-    match pending.len() {
-        0 => {}
-        1 => out.push(Payload { data: Bytes::copy_from_slice(pending[0]), marker: false }),
-        _ => {
-            let f = pending.iter().fold(0, |acc, n| acc | n[0] & 0x80);
-            let layer = pending.iter().map(|n| u16::from(n[0] & 1) << 5 | u16::from(n[1] >> 3)).min().unwrap_or(0);
-            let tid = pending.iter().map(|n| n[1] & 0x07).min().unwrap_or(1);
-            let len = 2 + pending.iter().map(|n| 2 + n.len()).sum::<usize>();
-            let mut data = BytesMut::with_capacity(len);
-            data.put_u8(f | AP << 1 | (layer >> 5) as u8);
-            data.put_u8(((layer & 0x1f) as u8) << 3 | tid);
-            for unit in pending.iter() {
-                data.put_u16(unit.len() as u16);
-                data.put_slice(unit);
-            }
-            out.push(Payload { data: data.freeze(), marker: false });
-        }
-    }
-    pending.clear();
-}
-
-/// Sends one NAL unit larger than `mtu` as FUs of balanced sizes.
-fn fragment(unit: &[u8], mtu: usize, out: &mut Vec<Payload>) {
-    let header = [unit[0] & 0x81 | FU << 1, unit[1]];
-    let kind = nal_type(unit[0]);
-    let body = &unit[2..];
-    for range in even_chunks(body.len(), mtu - 3) {
-        let fu = u8::from(range.start == 0) << 7 | u8::from(range.end == body.len()) << 6 | kind;
-        let mut data = BytesMut::with_capacity(3 + range.len());
-        data.put_slice(&[header[0], header[1], fu]);
-        data.put_slice(&body[range]);
-        out.push(Payload { data: data.freeze(), marker: false });
-    }
-}
-
-/// The NAL units of an AP payload (after its header), checked.
-fn ap_units(body: &[u8]) -> Result<Vec<&[u8]>, PayloadError> {
-    let mut units = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        let [hi, lo, tail @ ..] = rest else {
-            return Err(PayloadError::Truncated { format: NAME, what: "AP NAL unit size" });
-        };
-        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        if len < 2 || len > tail.len() {
-            return Err(PayloadError::Truncated { format: NAME, what: "AP NAL unit" });
-        }
-        units.push(&tail[..len]);
-        rest = &tail[len..];
-    }
-    if units.is_empty() {
-        return Err(PayloadError::Truncated { format: NAME, what: "AP without NAL units" });
-    }
-    Ok(units)
-}
-
 /// The H.265 payload format, for [`Depacketizer`].
 #[derive(Debug, Clone, Default)]
 pub struct H265 {
-    /// The type of the NAL unit being reassembled from FUs.
-    open_fragment: Option<u8>,
+    /// The NAL unit being reassembled from FUs.
+    fragments: Reassembly,
 }
 
 /// A depacketizer of H.265.
 pub type H265Depacketizer = Depacketizer<H265>;
-
-impl H265 {
-    fn whole(&self, nal: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
-        if self.open_fragment.is_some() {
-            return Err(PayloadError::Incomplete { format: NAME, what: "NAL unit (FU without its end)" });
-        }
-        out.extend_from_slice(&START_CODE);
-        out.extend_from_slice(nal);
-        Ok(())
-    }
-}
 
 impl PayloadFormat for H265 {
     type Meta = ();
@@ -195,28 +141,15 @@ impl PayloadFormat for H265 {
         if payload.len() < 2 {
             return Err(PayloadError::Truncated { format: NAME, what: "payload header" });
         }
-        let info = |start, keyframe| Ok(PacketInfo { start, ends_frame: false, keyframe });
         match nal_type(payload[0]) {
-            kind @ 0..=47 => info(start_of(kind, payload.get(2).copied()), is_irap(kind)),
-            AP => {
-                let units = ap_units(&payload[2..])?;
-                let first = units[0];
-                info(start_of(nal_type(first[0]), first.get(2).copied()), units.iter().any(|n| is_irap(nal_type(n[0]))))
-            }
+            0..=47 => Ok(nal::single_info::<Syntax>(payload)),
+            AP => nal::aggregation_info::<Syntax>(payload),
             FU => {
-                if payload.len() < 4 {
-                    return Err(PayloadError::Truncated { format: NAME, what: "FU without data" });
-                }
-                let fu = payload[2];
-                let kind = fu & 0x3f;
-                if matches!(kind, AP | FU | PACI) {
+                let fu = Fragment::parse::<Syntax>(payload)?;
+                if matches!(fu.kind, AP | FU | PACI) {
                     return Err(PayloadError::Malformed { format: NAME, what: "FU carries an AP, FU or PACI" });
                 }
-                if fu & 0x80 == 0 {
-                    info(Start::Continuation, false)
-                } else {
-                    info(start_of(kind, payload.get(3).copied()), is_irap(kind))
-                }
+                Ok(fu.info::<Syntax>())
             }
             PACI => Err(PayloadError::Unsupported { format: NAME, kind: PACI, what: "PACI" }),
             _ => Err(PayloadError::Malformed { format: NAME, what: "unspecified NAL unit type 51..=63" }),
@@ -227,48 +160,33 @@ impl PayloadFormat for H265 {
         self.inspect(payload)?;
         match nal_type(payload[0]) {
             AP => {
-                for unit in ap_units(&payload[2..])? {
-                    self.whole(unit, out)?;
+                for unit in nal::aggregated_units::<Syntax>(payload)? {
+                    self.fragments.whole::<Syntax>(unit, out)?;
                 }
             }
             FU => {
-                let fu = payload[2];
-                let kind = fu & 0x3f;
-                if fu & 0x80 != 0 {
-                    if self.open_fragment.is_some() {
-                        return Err(PayloadError::Incomplete { format: NAME, what: "NAL unit (FU without its end)" });
-                    }
-                    self.open_fragment = Some(kind);
-                    out.extend_from_slice(&START_CODE);
-                    out.extend_from_slice(&[payload[0] & 0x81 | kind << 1, payload[1]]);
-                } else if self.open_fragment != Some(kind) {
-                    return Err(PayloadError::Malformed { format: NAME, what: "FU continues no open NAL unit" });
-                }
-                out.extend_from_slice(&payload[3..]);
-                if fu & 0x40 != 0 {
-                    self.open_fragment = None;
-                }
+                self.fragments.fragment::<Syntax>(payload, out)?;
             }
-            _ => self.whole(payload, out)?,
+            _ => {
+                self.fragments.whole::<Syntax>(payload, out)?;
+            }
         }
         Ok(())
     }
 
     fn finish(&mut self, _out: &mut Vec<u8>, _meta: &mut ()) -> Result<(), PayloadError> {
-        match self.open_fragment {
-            Some(_) => Err(PayloadError::Incomplete { format: NAME, what: "NAL unit (FU without its end)" }),
-            None => Ok(()),
-        }
+        self.fragments.finish::<Syntax>()
     }
 
     fn reset(&mut self) {
-        self.open_fragment = None;
+        self.fragments.reset();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::annexb::START_CODE;
     use crate::payload::Depacketized;
 
     const VPS: &[u8] = &[0x40, 0x01, 0x0c, 0x01, 0xff, 0xff];

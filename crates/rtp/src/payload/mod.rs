@@ -28,6 +28,11 @@
 //! | H.265 (RFC 7798) | [`h265::H265Packetizer`] | [`h265::H265Depacketizer`] | 90000 |
 //! | AV1 (AOM RTP spec v1.0) | [`av1::Av1Packetizer`] | [`av1::Av1Depacketizer`] | 90000 |
 //!
+//! The audio packetizers are one generic [`audio::AudioPacketizer`] over an
+//! [`audio::AudioFormat`] (name and clock rate), which also makes the format
+//! a [`PayloadFormat`]: a new one-frame-per-payload audio format is a unit
+//! type and an `AudioFormat` impl.
+//!
 //! [`red`] (RFC 2198 redundant audio) and [`rtx`] (RFC 4588 retransmission)
 //! wrap other payloads rather than frames.
 //!
@@ -71,7 +76,9 @@
 
 pub(crate) mod annexb;
 mod depacketizer;
+mod nal;
 
+pub mod audio;
 pub mod av1;
 pub mod g711;
 pub mod g722;
@@ -229,25 +236,6 @@ pub enum PayloadError {
         /// The payload budget given.
         mtu: usize,
     },
-}
-
-/// The one-packet-per-frame packetization shared by the audio formats.
-fn single_packet(format: &'static str, frame: &[u8], mtu: usize) -> Result<Vec<Payload>, PayloadError> {
-    if frame.is_empty() {
-        return Err(PayloadError::EmptyFrame { format });
-    }
-    if frame.len() > mtu {
-        return Err(PayloadError::TooLarge { format, what: "frame", len: frame.len(), mtu });
-    }
-    Ok(vec![Payload { data: Bytes::copy_from_slice(frame), marker: false }])
-}
-
-/// The [`PacketInfo`] of audio: every packet is one whole frame.
-fn whole_frame(format: &'static str, payload: &[u8]) -> Result<PacketInfo, PayloadError> {
-    if payload.is_empty() {
-        return Err(PayloadError::Truncated { format, what: "empty payload" });
-    }
-    Ok(PacketInfo { start: Start::Definite, ends_frame: true, keyframe: true })
 }
 
 /// Splits `len` bytes into the fewest pieces of at most `cap` bytes (`cap` >

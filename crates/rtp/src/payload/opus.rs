@@ -3,60 +3,29 @@
 //! whatever the encoder's sampling rate.
 //!
 //! The marker bit is set on the first packet of a talkspurt after silence
-//! (DTX); call [`OpusPacketizer::start_talkspurt`] before that packet.
+//! (DTX); call [`AudioPacketizer::start_talkspurt`] on the
+//! [`OpusPacketizer`] before that packet.
 
-use super::{single_packet, whole_frame, Depacketizer, PacketInfo, Packetizer, Payload, PayloadError, PayloadFormat};
+use super::audio::{AudioFormat, AudioPacketizer};
+use super::Depacketizer;
 
 /// The RTP clock rate of Opus, in Hz.
 pub const CLOCK_RATE: u32 = 48_000;
-
-/// Opus packets in and out of RTP payloads.
-#[derive(Debug, Clone, Default)]
-pub struct OpusPacketizer {
-    talkspurt: bool,
-}
-
-impl OpusPacketizer {
-    /// A packetizer.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the marker bit on the next payload: it begins a talkspurt.
-    pub fn start_talkspurt(&mut self) {
-        self.talkspurt = true;
-    }
-}
-
-impl Packetizer for OpusPacketizer {
-    fn packetize(&mut self, frame: &[u8], mtu: usize) -> Result<Vec<Payload>, PayloadError> {
-        let mut out = single_packet(Opus::NAME, frame, mtu)?;
-        out[0].marker = std::mem::take(&mut self.talkspurt);
-        Ok(out)
-    }
-}
 
 /// The Opus payload format, for [`Depacketizer`]: every payload is one frame.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Opus;
 
-/// A depacketizer of Opus.
-pub type OpusDepacketizer = Depacketizer<Opus>;
-
-impl PayloadFormat for Opus {
-    type Meta = ();
+impl AudioFormat for Opus {
     const NAME: &'static str = "Opus";
     const CLOCK_RATE: u32 = CLOCK_RATE;
-
-    fn inspect(&self, payload: &[u8]) -> Result<PacketInfo, PayloadError> {
-        whole_frame(Self::NAME, payload)
-    }
-
-    fn append(&mut self, payload: &[u8], out: &mut Vec<u8>, _meta: &mut ()) -> Result<(), PayloadError> {
-        out.extend_from_slice(payload);
-        Ok(())
-    }
 }
+
+/// Opus packets into RTP payloads, one each (the generic [`AudioPacketizer`]).
+pub type OpusPacketizer = AudioPacketizer<Opus>;
+
+/// A depacketizer of Opus.
+pub type OpusDepacketizer = Depacketizer<Opus>;
 
 /// The duration of an Opus packet in 48 kHz samples (the RTP timestamp
 /// increment it covers), read from its TOC byte (RFC 6716 section 3.1), or
@@ -85,7 +54,7 @@ pub fn packet_duration(packet: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::{Depacketized, DropReason};
+    use crate::payload::{Depacketized, DropReason, Packetizer, PayloadError};
 
     #[test]
     fn toc_durations() {

@@ -145,11 +145,9 @@ mod tests {
     #[test]
     fn representable_is_the_largest_below() {
         // Every value of the form m * 2^e with m < 2^18 that is <= v is <= representable(v).
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = testkit::Rng::xorshift64(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             let v = x >> (x % 64);
             let r = Remb::representable(v);
             assert!(r <= v);

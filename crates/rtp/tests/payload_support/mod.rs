@@ -1,34 +1,10 @@
-//! Helpers shared by the payload format tests: a seeded xorshift, and the
-//! send/receive loops that run frames through a packetizer and a depacketizer.
+//! Helpers shared by the payload format tests: the send/receive loops that
+//! run frames through a packetizer and a depacketizer. (Their seeded
+//! generator is `testkit::Rng`.)
 
 #![allow(dead_code)]
 
 use rtp::payload::{Depacketized, Depacketizer, Dropped, Frame, Packetizer, PayloadFormat};
-
-/// xorshift64*: a tiny seeded generator, so tests need no dependency.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
 
 /// One RTP packet as far as payload formats care.
 #[derive(Debug, Clone)]

@@ -164,16 +164,8 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn new() -> Pattern {
-        let mut x: u64 = 0x9e3779b97f4a7c15;
-        let v: Vec<u8> = (0..(2 << 20))
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        Pattern { template: Bytes::from(v) }
+        let template = testkit::Rng::xorshift64(0x9e3779b97f4a7c15).bytes(2 << 20);
+        Pattern { template: Bytes::from(template) }
     }
 
     pub fn message(&self, stream: u16, seq: u32, len: usize) -> Bytes {

@@ -89,7 +89,7 @@ pub use peer::{
 };
 pub use peer_connection::{
     RTCConfiguration, RTCDataChannelInit, RTCIceCandidateInit, RTCPeerConnection, RTCPeerConnectionEvent,
-    RTCPriorityType,
+    RTCPriorityType, RTCTrackEvent,
 };
 pub use sctp_transport::{SctpTransport, SctpTransportEvent};
 pub use stats::{RTCStats, RTCStatsReport};

@@ -96,6 +96,19 @@ pub enum RTCPeerConnectionEvent {
     /// `pc.sctp.onstatechange`: the SCTP transport's state; `Closed` when the
     /// peer aborts or shuts the association down.
     SctpStateChange(peer::SctpTransportState),
+    /// `track`: a transceiver starts receiving from the peer.
+    Track(RTCTrackEvent),
+}
+
+/// What `track` carries: the transceiver that receives, its m-section and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCTrackEvent {
+    /// The transceiver.
+    pub transceiver: peer::TransceiverId,
+    /// Its m-section's mid.
+    pub mid: String,
+    /// Audio or video.
+    pub kind: sdp::MediaKind,
 }
 
 /// What handles see without asking the task.
@@ -743,6 +756,9 @@ impl Pc {
                 self.emit(RTCPeerConnectionEvent::DataChannel(ch));
             }
             PeerEvent::Channel(h, e) => self.deliver_to_channel(now, h, e),
+            PeerEvent::Track { transceiver, mid, kind } => {
+                self.emit(RTCPeerConnectionEvent::Track(RTCTrackEvent { transceiver, mid, kind }))
+            }
             PeerEvent::Warning(w) => warn!("{w}"),
         }
     }

@@ -298,8 +298,12 @@ async fn browser_offers(media: bool) {
     assert!(!candidates.is_empty(), "the offer has candidates:\n{offer}");
     assert!(candidates.iter().any(|c| c.contains(" 127.0.0.1 ")), "loopback candidates: {candidates:?}");
     if media {
-        assert!(answer.contains("m=audio 0 "), "audio rejected:\n{answer}");
-        assert!(answer.contains("m=video 0 "), "video rejected:\n{answer}");
+        // The camera's audio and video are accepted, received only (we have
+        // no tracks), and bundled with the data channels.
+        assert!(answer.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111 "), "audio accepted:\n{answer}");
+        assert!(answer.contains("m=video 9 UDP/TLS/RTP/SAVPF 96 97 "), "video accepted:\n{answer}");
+        assert_eq!(answer.matches("a=recvonly").count(), 2, "{answer}");
+        assert!(answer.contains("a=group:BUNDLE 0 1 2"), "{answer}");
     }
     pc.close().await;
 }
@@ -312,7 +316,7 @@ async fn chromium_offers_data_channels() {
 
 #[tokio::test]
 #[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
-async fn chromium_offers_camera_and_data_channels_media_rejected() {
+async fn chromium_offers_camera_and_data_channels_media_accepted() {
     browser_offers(true).await;
 }
 

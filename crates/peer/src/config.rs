@@ -40,6 +40,9 @@ pub struct PeerConfig {
     pub channel_limits: datachannel::ChannelLimits,
     /// The DTLS handshake must finish this long after it starts (default 30 s).
     pub dtls_handshake_timeout: Duration,
+    /// The codecs and RTP header extensions offered and accepted in audio
+    /// and video sections.
+    pub media: crate::media::MediaCapabilities,
     /// Seed for session ids and SCTP; random when `None`.
     pub seed: Option<u64>,
 }
@@ -58,6 +61,7 @@ impl Default for PeerConfig {
             sctp: sctp::SctpConfig { zero_checksum: true, interleaving: true, ..sctp::SctpConfig::default() },
             channel_limits: datachannel::ChannelLimits::default(),
             dtls_handshake_timeout: Duration::from_secs(30),
+            media: crate::media::MediaCapabilities::default(),
             seed: None,
         }
     }
@@ -238,6 +242,16 @@ pub enum PeerEvent {
     SctpStateChange(SctpTransportState),
     /// `negotiationneeded`: create and send an offer.
     NegotiationNeeded,
+    /// `track`: a transceiver starts receiving (its section negotiated with
+    /// the peer sending).
+    Track {
+        /// The transceiver.
+        transceiver: crate::transceivers::TransceiverId,
+        /// Its m-section.
+        mid: String,
+        /// Audio or video.
+        kind: sdp::MediaKind,
+    },
     /// `datachannel`: the peer opened a channel; it is open.
     DataChannel(ChannelHandle, ChannelInfo),
     /// Something happened to a channel: the same vocabulary as the

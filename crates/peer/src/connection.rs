@@ -21,6 +21,7 @@ use crate::data::DataPart;
 use crate::jsep::{self, LocalTransport, RemoteTransport};
 use crate::negotiation::{Applied, Negotiation};
 use crate::stats::PeerStats;
+use crate::transceivers::{MediaPart, TransceiverId, TransceiverInfo};
 use crate::transport::{Transport, TransportEvent};
 use crate::PeerError;
 
@@ -50,6 +51,10 @@ pub struct PeerConnection {
     dtls_role: Option<dtls::Role>,
     ice: IceSide,
     data: DataPart,
+    media: MediaPart,
+    /// The mids our last created offer gave transceivers (by index),
+    /// applied when that offer is set.
+    offer_mids: Vec<(usize, String)>,
 
     state: PeerConnectionState,
     /// The DTLS and SCTP transport states last announced.
@@ -98,6 +103,8 @@ impl PeerConnection {
             ice_config.seed = Some(rng.gen());
         }
         let session_id = rng.gen_range(1..i64::MAX as u64);
+        let cname: String = (0..16).map(|_| char::from(b'a' + rng.gen_range(0..26u8))).collect();
+        let media = MediaPart::new(config.media.clone(), cname);
         Ok(PeerConnection {
             transport: Transport::new(IceAgent::new(ice_config, true)),
             config,
@@ -112,6 +119,8 @@ impl PeerConnection {
             dtls_role: None,
             ice: IceSide::default(),
             data: DataPart::default(),
+            media,
+            offer_mids: Vec::new(),
             state: PeerConnectionState::New,
             dtls_state: DtlsTransportState::New,
             sctp_state: None,
@@ -247,7 +256,10 @@ impl PeerConnection {
     pub fn create_offer(&mut self, now: Instant, ice_restart: bool) -> Result<SessionDescription, PeerError> {
         let _ = now;
         self.jsep.check_can_offer()?;
-        let sections = self.jsep.offer_sections(self.data.wanted);
+        let taken: Vec<String> = self.jsep.sections.iter().map(|s| s.mid.clone()).collect();
+        let media = self.media.offer_sections(&taken);
+        self.offer_mids = media.iter().map(|(i, mid, _, _)| (*i, mid.clone())).collect();
+        let sections = self.jsep.offer_sections(self.data.wanted, &media);
         let restart = ((ice_restart || self.jsep.restart_pending) && self.ice.started)
             .then(|| self.transport.ice_mut().new_credentials());
         let setup = self.our_setup().unwrap_or(Setup::Actpass);
@@ -317,6 +329,8 @@ impl PeerConnection {
             }
             SdpType::Offer => {
                 let restart = self.jsep.set_local_offer(&desc)?;
+                let mids = std::mem::take(&mut self.offer_mids);
+                self.media.offered(&mids);
                 if !self.ice.started {
                     self.transport.ice_mut().set_controlling(true);
                 }
@@ -370,7 +384,14 @@ impl PeerConnection {
             SdpType::Offer => {
                 // The whole offer is checked before anything changes (not
                 // even the implicit rollback happens for a broken offer).
-                let (parsed, sections) = self.jsep.check_remote_offer(&desc)?;
+                let media = &self.media;
+                let answer_media = |offer: &sdp::SessionDescription| {
+                    let plan = media.plan(offer);
+                    offer.media.iter().zip(plan).map(|(m, a)| media.answer(a, m, offer.direction_for(m))).collect()
+                };
+                let (parsed, sections) = self.jsep.check_remote_offer(&desc, &answer_media)?;
+                let plan = self.media.plan(&parsed);
+                self.media.associate(&mut self.rng, &parsed, &plan);
                 let remote = match sections.iter().find(|s| s.is_accepted()) {
                     Some(s) => Some(jsep::remote_transport(&parsed, &s.mid)?),
                     None => None,
@@ -530,7 +551,9 @@ impl PeerConnection {
     }
 
     fn update_negotiation_needed(&mut self) {
-        let needed = (self.data.wanted && !self.jsep.sections.iter().any(|s| s.is_data())) || self.jsep.restart_pending;
+        let needed = (self.data.wanted && !self.jsep.sections.iter().any(|s| s.is_data()))
+            || self.jsep.restart_pending
+            || self.media.changed;
         if !needed {
             self.jsep.negotiation_needed = false;
             return;
@@ -556,6 +579,9 @@ impl PeerConnection {
     /// accepted, SCTP when the data section is.
     /// `answered_by_peer`: this exchange was our offer and the peer's answer.
     fn apply_sections(&mut self, now: Instant, answered_by_peer: bool) {
+        for (transceiver, mid, kind) in self.media.negotiated(self.jsep.negotiated()) {
+            self.events.push_back(PeerEvent::Track { transceiver, mid, kind });
+        }
         let sections = self.jsep.negotiated();
         let needs_transport = sections.iter().any(|s| s.is_accepted());
         let has_data = sections.iter().any(|s| s.is_data());
@@ -621,6 +647,44 @@ impl PeerConnection {
             self.data.attach(now, dc, &mut events);
         }
         self.events.extend(events);
+    }
+
+    // ---- media ----
+
+    /// `addTransceiver(kind, {direction})`: a new audio or video
+    /// transceiver; fires [`PeerEvent::NegotiationNeeded`].
+    pub fn add_transceiver(
+        &mut self,
+        kind: sdp::MediaKind,
+        direction: sdp::Direction,
+    ) -> Result<TransceiverId, PeerError> {
+        self.jsep.check_open()?;
+        if !matches!(kind, sdp::MediaKind::Audio | sdp::MediaKind::Video) {
+            return Err(PeerError::InvalidState(format!("a transceiver is audio or video, not {kind}")));
+        }
+        let id = self.media.add(&mut self.rng, kind, direction);
+        self.update_negotiation_needed();
+        Ok(id)
+    }
+
+    /// `RTCRtpTransceiver.direction = ...`: takes effect with the next
+    /// negotiation (fires [`PeerEvent::NegotiationNeeded`]).
+    pub fn set_transceiver_direction(&mut self, id: TransceiverId, direction: sdp::Direction) -> Result<(), PeerError> {
+        if !self.media.set_direction(id, direction) {
+            return Err(PeerError::InvalidState(format!("no transceiver {}", id.0)));
+        }
+        self.update_negotiation_needed();
+        Ok(())
+    }
+
+    /// A transceiver's mid, directions and SSRCs.
+    pub fn transceiver(&self, id: TransceiverId) -> Option<TransceiverInfo> {
+        self.media.info(id)
+    }
+
+    /// `getTransceivers()`, in creation order.
+    pub fn transceivers(&self) -> Vec<TransceiverInfo> {
+        self.media.all()
     }
 
     // ---- data channels ----

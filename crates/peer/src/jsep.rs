@@ -2,6 +2,7 @@
 
 use sdp::{Attribute, Group, MediaDescription, MediaKind, Origin, SessionDescription, Setup};
 
+use crate::media::{self, MediaSection};
 use crate::PeerError;
 
 /// What an m-section carries once negotiated.
@@ -9,22 +10,10 @@ use crate::PeerError;
 pub(crate) enum Use {
     /// Our data channels (SCTP over the section's DTLS transport).
     Data,
-    /// RTP media: the media part (issue 10) fills this in; until then
-    /// every media section is answered [`Use::Rejected`].
-    #[allow(dead_code)]
+    /// RTP media (audio or video) of one transceiver.
     Media(MediaSection),
     /// Port 0: kept for its mid and its place, carries nothing.
     Rejected,
-}
-
-/// An accepted RTP media section as negotiated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MediaSection {
-    pub direction: sdp::Direction,
-    pub codecs: Vec<sdp::Codec>,
-    pub extensions: Vec<sdp::ExtMap>,
-    pub ssrcs: Vec<u32>,
-    pub rids: Vec<String>,
 }
 
 /// One m-section as negotiated, in m-line order (which never changes).
@@ -47,6 +36,11 @@ impl Section {
             formats: vec![sdp::FORMAT_DATA_CHANNEL.into()],
             used: Use::Data,
         }
+    }
+
+    /// An audio or video section of one transceiver.
+    pub fn media(mid: String, kind: MediaKind, m: MediaSection) -> Self {
+        Section { mid, kind, protocol: sdp::PROTO_RTP.into(), formats: m.formats(), used: Use::Media(m) }
     }
 
     /// Carries our data channels.
@@ -98,7 +92,7 @@ pub(crate) fn write(
     s.attributes.push(Attribute::new("msid-semantic", " WMS"));
     for section in sections {
         let formats: Vec<&str> = section.formats.iter().map(String::as_str).collect();
-        if !section.is_data() {
+        if !section.is_accepted() {
             let mut m = MediaDescription::new(section.kind.clone(), 0, &section.protocol, &formats);
             m.connection = Some(sdp::Connection::unspecified());
             m.set_mid(&section.mid);
@@ -109,11 +103,15 @@ pub(crate) fn write(
         m.connection = Some(sdp::Connection::unspecified());
         m.set_ice_ufrag(t.ufrag).set_ice_pwd(t.pwd).set_ice_options(&["trickle"]);
         m.add_fingerprint(t.fingerprint).set_setup(t.setup).set_mid(&section.mid);
-        if section.is_legacy_sctp() {
-            let port = section.formats.first().cloned().unwrap_or_else(|| "5000".into());
-            m.add_attribute(Attribute::new("sctpmap", format!("{port} webrtc-datachannel 65535")));
-        } else {
-            m.set_sctp_port(crate::config::SCTP_PORT).set_max_message_size(t.max_message_size as u64);
+        match &section.used {
+            Use::Media(media) => media::write(&mut m, media),
+            _ if section.is_legacy_sctp() => {
+                let port = section.formats.first().cloned().unwrap_or_else(|| "5000".into());
+                m.add_attribute(Attribute::new("sctpmap", format!("{port} webrtc-datachannel 65535")));
+            }
+            _ => {
+                m.set_sctp_port(crate::config::SCTP_PORT).set_max_message_size(t.max_message_size as u64);
+            }
         }
         for c in t.candidates {
             m.add_candidate(c.strip_prefix("candidate:").unwrap_or(c));
@@ -141,8 +139,8 @@ pub(crate) struct RemoteTransport {
     pub end_of_candidates: bool,
 }
 
-/// Reads the peer's parameters from the section `mid` (the one carrying
-/// our data channels; with BUNDLE every section shares them).
+/// Reads the peer's parameters from the section `mid` (the BUNDLE tag: with
+/// BUNDLE every section shares them), and the SCTP ones from its data section.
 pub(crate) fn remote_transport(s: &SessionDescription, mid: &str) -> Result<RemoteTransport, PeerError> {
     let m = s.media_by_mid(mid).ok_or_else(|| PeerError::InvalidDescription(format!("no m-section with mid {mid}")))?;
     let ufrag = m.ice_ufrag().or(s.ice_ufrag());
@@ -157,7 +155,9 @@ pub(crate) fn remote_transport(s: &SessionDescription, mid: &str) -> Result<Remo
             "m-section {mid} has no usable a=fingerprint (sha-1, sha-256, sha-384 or sha-512)"
         )));
     }
-    let sctp_port = m.sctp_port().or_else(|| m.sctpmap().map(|map| map.port)).unwrap_or(crate::config::SCTP_PORT);
+    // SCTP parameters come from the data section, wherever it is in the bundle.
+    let data = s.media.iter().find(|d| d.is_data_channel() && !d.is_rejected()).unwrap_or(m);
+    let sctp_port = data.sctp_port().or_else(|| data.sctpmap().map(|map| map.port)).unwrap_or(crate::config::SCTP_PORT);
     Ok(RemoteTransport {
         ufrag: ufrag.to_string(),
         pwd: pwd.to_string(),
@@ -166,7 +166,7 @@ pub(crate) fn remote_transport(s: &SessionDescription, mid: &str) -> Result<Remo
         ice_lite: s.ice_lite(),
         sctp_port,
         // RFC 8841: 0 means the peer sets no limit.
-        max_message_size: match m.max_message_size_or_default() {
+        max_message_size: match data.max_message_size_or_default() {
             0 => None,
             n => Some(usize::try_from(n).unwrap_or(usize::MAX)),
         },
@@ -176,8 +176,13 @@ pub(crate) fn remote_transport(s: &SessionDescription, mid: &str) -> Result<Remo
 }
 
 /// The sections of the peer's offer as we answer them: the first usable
-/// data channel section accepted, everything else rejected.
-pub(crate) fn answer_sections(offer: &SessionDescription, previous: &[Section]) -> Result<Vec<Section>, PeerError> {
+/// data channel section accepted, each media section as `media` answers it
+/// (given its index, `None` rejects it), everything else rejected.
+pub(crate) fn answer_sections(
+    offer: &SessionDescription,
+    previous: &[Section],
+    media: &mut dyn FnMut(usize, &MediaDescription) -> Option<MediaSection>,
+) -> Result<Vec<Section>, PeerError> {
     if offer.media.len() < previous.len() {
         return Err(PeerError::InvalidDescription(format!(
             "the offer has {} m-sections, fewer than the {} already negotiated; sections are never removed",
@@ -202,6 +207,12 @@ pub(crate) fn answer_sections(offer: &SessionDescription, previous: &[Section]) 
         }
         let data = !data_taken && m.is_data_channel() && !m.is_rejected();
         data_taken |= data;
+        if !data {
+            if let Some(answered) = media(i, m) {
+                out.push(Section::media(mid, m.kind.clone(), answered));
+                continue;
+            }
+        }
         let used = if data { Use::Data } else { Use::Rejected };
         out.push(Section { mid, kind: m.kind.clone(), protocol: m.protocol.clone(), formats: m.formats.clone(), used });
     }
@@ -228,8 +239,16 @@ pub(crate) fn apply_answer(offered: &[Section], answer: &SessionDescription) -> 
                 )));
             }
         }
-        if !(section.is_data() && m.is_data_channel() && m.port != 0) {
-            section.used = Use::Rejected;
+        match &section.used {
+            Use::Data if m.is_data_channel() && m.port != 0 => {}
+            Use::Media(offered) => match media::from_answer(offered, m, answer.direction_for(m)) {
+                Some(settled) => {
+                    section.formats = settled.formats();
+                    section.used = Use::Media(settled);
+                }
+                None => section.used = Use::Rejected,
+            },
+            _ => section.used = Use::Rejected,
         }
     }
     Ok(out)

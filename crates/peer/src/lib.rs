@@ -110,8 +110,10 @@ mod config;
 mod connection;
 mod data;
 mod jsep;
+mod media;
 mod negotiation;
 mod stats;
+mod transceivers;
 mod transport;
 
 pub use config::{
@@ -119,7 +121,9 @@ pub use config::{
     SctpTransportState, SdpType, SessionDescription, SignalingState, SCTP_PORT,
 };
 pub use connection::PeerConnection;
+pub use media::{CodecCapability, ExtensionCapability, MediaCapabilities, TRANSPORT_CC_URI};
 pub use stats::{ChannelStats, PeerStats};
+pub use transceivers::{TransceiverId, TransceiverInfo};
 pub use transport::{SrtpSendError, Transport, TransportEvent, TransportStats, EARLY_DATAGRAMS};
 
 /// Why a call failed. None of these change the connection's state.

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use crate::config::{SdpType, SessionDescription, SignalingState};
 use crate::jsep::{self, Section};
+use crate::media::MediaSection;
 use crate::PeerError;
 
 /// A description as applied, with its parsed form.
@@ -144,10 +145,22 @@ impl Negotiation {
         Ok(())
     }
 
-    /// The sections of a new offer: those negotiated, plus a data section
-    /// when channels want one and none exists.
-    pub fn offer_sections(&self, want_data: bool) -> Vec<Section> {
+    /// The sections of a new offer: those negotiated, with `media` (our
+    /// transceivers' sections by mid) replacing theirs or appended, plus a
+    /// data section when channels want one and none exists.
+    pub fn offer_sections(
+        &self,
+        want_data: bool,
+        media: &[(usize, String, sdp::MediaKind, MediaSection)],
+    ) -> Vec<Section> {
         let mut sections = self.sections.clone();
+        for (_, mid, kind, m) in media {
+            let section = Section::media(mid.clone(), kind.clone(), m.clone());
+            match sections.iter_mut().find(|s| s.mid == *mid) {
+                Some(s) => *s = section,
+                None => sections.push(section),
+            }
+        }
         if want_data && !sections.iter().any(|s| s.is_data()) {
             let mut n = sections.len();
             while sections.iter().any(|s| s.mid == n.to_string()) {
@@ -250,10 +263,12 @@ impl Negotiation {
     }
 
     /// Checks a remote offer without changing anything: parsed, and the
-    /// sections as we would answer them.
+    /// sections as we would answer them (`media` answers the media sections:
+    /// one entry per m-section, `None` for those it does not take).
     pub fn check_remote_offer(
         &self,
         desc: &SessionDescription,
+        media: &dyn Fn(&sdp::SessionDescription) -> Vec<Option<MediaSection>>,
     ) -> Result<(sdp::SessionDescription, Vec<Section>), PeerError> {
         if !matches!(
             self.signaling,
@@ -262,7 +277,8 @@ impl Negotiation {
             return Err(PeerError::InvalidState(format!("remote offer in signaling state {:?}", self.signaling)));
         }
         let parsed = parse(desc)?;
-        let sections = jsep::answer_sections(&parsed, &self.sections)?;
+        let mut answers = media(&parsed);
+        let sections = jsep::answer_sections(&parsed, &self.sections, &mut |i, _| answers.get_mut(i)?.take())?;
         Ok((parsed, sections))
     }
 

@@ -237,7 +237,7 @@ fn browser_offer() -> String {
 }
 
 #[test]
-fn browser_camera_offer_is_answered_with_data_only() {
+fn browser_camera_offer_is_answered_with_media_and_data() {
     let mut s = Sim::perfect(8);
     let now = s.now();
     s.pc[1].set_remote_description(now, SessionDescription::offer(browser_offer())).unwrap();
@@ -247,21 +247,36 @@ fn browser_camera_offer_is_answered_with_data_only() {
     assert_eq!(
         m,
         vec![
-            "m=audio 0 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126",
-            "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98 99 45 46 102 103 114 115 116",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111 9 0 8",
+            "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 45 46 102 103",
             "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
         ]
     );
-    assert_eq!(lines(sdp, "a=group:"), vec!["a=group:BUNDLE 2"]);
+    assert_eq!(lines(sdp, "a=group:"), vec!["a=group:BUNDLE 0 1 2"]);
     assert_eq!(lines(sdp, "a=mid:"), vec!["a=mid:0", "a=mid:1", "a=mid:2"]);
-    // Rejected sections carry nothing but their mid.
     let sections: Vec<&str> = sdp.split("m=").skip(1).collect();
-    for rejected in &sections[..2] {
-        for attr in
-            ["a=ice-ufrag", "a=fingerprint", "a=setup", "a=rtpmap", "a=sendrecv", "a=rtcp-mux", "a=ssrc", "a=candidate"]
-        {
-            assert!(!rejected.contains(attr), "rejected section has {attr}: {rejected}");
+    for media in &sections[..2] {
+        for attr in ["a=ice-ufrag", "a=fingerprint", "a=setup:active", "a=rtpmap", "a=recvonly", "a=rtcp-mux"] {
+            assert!(media.contains(attr), "media section lacks {attr}: {media}");
         }
+    }
+    // A video section with no codec of ours is rejected and carries nothing
+    // but its mid.
+    let unknown = browser_offer()
+        .replace(" VP8/", " XVP8/")
+        .replace(" VP9/", " XVP9/")
+        .replace(" AV1/", " XAV1/")
+        .replace(" H264/", " XH264/");
+    let mut r = Sim::perfect(9);
+    r.pc[1].set_remote_description(now, SessionDescription::offer(unknown)).unwrap();
+    let rejected_answer = r.pc[1].set_local_description(now, None).unwrap().sdp;
+    assert!(lines(&rejected_answer, "m=")[1].starts_with("m=video 0 "), "{rejected_answer}");
+    assert_eq!(lines(&rejected_answer, "a=group:"), vec!["a=group:BUNDLE 0 2"]);
+    let rejected = rejected_answer.split("m=").nth(2).unwrap();
+    for attr in
+        ["a=ice-ufrag", "a=fingerprint", "a=setup", "a=rtpmap", "a=sendrecv", "a=rtcp-mux", "a=ssrc", "a=candidate"]
+    {
+        assert!(!rejected.contains(attr), "rejected section has {attr}: {rejected}");
     }
     let data = sections[2];
     for want in [
@@ -275,13 +290,13 @@ fn browser_camera_offer_is_answered_with_data_only() {
     ] {
         assert!(data.contains(want), "data section lacks {want}: {data}");
     }
-    assert_eq!(lines(sdp, "a=ice-ufrag:").len(), 1);
-    assert_eq!(lines(sdp, "a=ice-pwd:").len(), 1);
+    assert_eq!(lines(sdp, "a=ice-ufrag:").len(), 3);
+    assert_eq!(lines(sdp, "a=ice-pwd:").len(), 3);
     assert!(!sdp.contains("a=sctpmap"));
     assert!(sdp.starts_with("v=0\r\n"));
     let parsed = sdp::SessionDescription::parse(sdp).unwrap();
     assert_eq!(parsed.media.len(), 3);
-    assert!(parsed.media[0].is_rejected() && parsed.media[1].is_rejected() && !parsed.media[2].is_rejected());
+    assert!(parsed.media.iter().all(|m| !m.is_rejected()));
     assert_eq!(s.pc[1].signaling_state(), SignalingState::Stable);
 }
 
@@ -488,10 +503,10 @@ fn answering_an_offer_without_data_keeps_our_pending_channel() {
 }
 
 /// Real offers captured from Chromium 156 and Firefox ESR 153 with a fake
-/// camera and a data channel: each is answered with audio and video
-/// rejected, the data section accepted (BUNDLE on it alone), setup active.
+/// camera and a data channel: each is answered with audio, video and data
+/// accepted and bundled, setup active.
 #[test]
-fn captured_browser_offers_are_answered_with_data_only() {
+fn captured_browser_offers_are_answered_with_media_and_data() {
     for (name, sdp) in [
         ("chromium", include_str!("../../sdp/tests/fixtures/chromium156_captured_media_offer.sdp")),
         ("firefox", include_str!("../../sdp/tests/fixtures/firefox153esr_captured_media_offer.sdp")),
@@ -504,10 +519,11 @@ fn captured_browser_offers_are_answered_with_data_only() {
         let answer = s.pc[1].set_local_description(now, None).unwrap().sdp;
         let m = lines(&answer, "m=");
         assert_eq!(m.len(), 3, "{name}: {answer}");
-        assert!(m[0].starts_with("m=audio 0 ") && m[1].starts_with("m=video 0 "), "{name}: {m:?}");
+        assert!(m[0].starts_with("m=audio 9 UDP/TLS/RTP/SAVPF ") && m[1].starts_with("m=video 9 "), "{name}: {m:?}");
         assert_eq!(m[2], "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "{name}");
-        assert_eq!(lines(&answer, "a=group:"), vec!["a=group:BUNDLE 2"], "{name}");
-        assert_eq!(lines(&answer, "a=setup:"), vec!["a=setup:active"], "{name}");
+        assert_eq!(lines(&answer, "a=group:"), vec!["a=group:BUNDLE 0 1 2"], "{name}");
+        assert_eq!(lines(&answer, "a=recvonly").len(), 2, "{name}: we have no tracks to send");
+        assert_eq!(lines(&answer, "a=setup:"), vec!["a=setup:active"; 3], "{name}");
     }
 }
 

@@ -1,0 +1,522 @@
+//! RTP media sections: the codecs and header extensions we offer and
+//! accept, and how an audio or video m-section is negotiated (JSEP, RFC 9429
+//! section 5.3; RFC 3264 for the answerer's choice of payload types).
+//!
+//! An answer keeps the offerer's payload types and extension ids and lists
+//! only what both sides support; a section with no common codec is
+//! rejected. Retransmission formats (`rtx`, RFC 4588) are kept for the
+//! codecs kept, and RTCP feedback is the intersection of both sides'.
+
+use sdp::{Codec, Direction, ExtMap, Fmtp, MediaDescription, MediaKind, RtcpFb, RtpMap};
+
+/// A codec we can send and receive (its payload format: packetizing and
+/// depacketizing; encoding is the application's or `oxrtc-media`'s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecCapability {
+    /// The encoding name as SDP writes it: `opus`, `PCMU`, `VP8`, `H264`...
+    pub name: String,
+    /// The RTP clock rate.
+    pub clock_rate: u32,
+    /// Channels (audio), as in `a=rtpmap` (Opus: 2).
+    pub channels: Option<u16>,
+    /// The format parameters we offer (`a=fmtp`), if any.
+    pub fmtp: Option<String>,
+    /// The payload type we offer it with.
+    pub payload_type: u8,
+    /// The payload type of its retransmission format (`rtx`), if we offer one.
+    pub rtx_payload_type: Option<u8>,
+    /// RTCP feedback we support for it: `nack`, `nack pli`, `ccm fir`,
+    /// `goog-remb`, `transport-cc`.
+    pub feedback: Vec<String>,
+}
+
+/// An RTP header extension we support, and the id we offer it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionCapability {
+    /// The extension URI.
+    pub uri: String,
+    /// The id we offer (1..=14 fits the one-byte form).
+    pub id: u16,
+    /// Offered in audio sections.
+    pub audio: bool,
+    /// Offered in video sections.
+    pub video: bool,
+}
+
+/// What this endpoint offers and accepts in audio and video sections.
+/// [`Default`] is a browser-like set: Opus, G.722, PCMU and PCMA; VP8, VP9,
+/// H.264 (constrained baseline, packetization modes 1 and 0) and AV1, each
+/// video codec with RTX; and the header extensions oxrtc reads and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaCapabilities {
+    /// Audio codecs, in order of preference.
+    pub audio: Vec<CodecCapability>,
+    /// Video codecs, in order of preference.
+    pub video: Vec<CodecCapability>,
+    /// Header extensions.
+    pub extensions: Vec<ExtensionCapability>,
+}
+
+/// The transport-wide congestion control extension's URI.
+pub const TRANSPORT_CC_URI: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+impl Default for MediaCapabilities {
+    fn default() -> Self {
+        let fb = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let video_fb = fb(&["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"]);
+        let codec =
+            |name: &str, clock_rate, channels, fmtp: Option<&str>, pt, rtx, feedback: &Vec<String>| CodecCapability {
+                name: name.into(),
+                clock_rate,
+                channels,
+                fmtp: fmtp.map(str::to_string),
+                payload_type: pt,
+                rtx_payload_type: rtx,
+                feedback: feedback.clone(),
+            };
+        let opus_fb = fb(&["transport-cc"]);
+        let none = Vec::new();
+        let ext = |id, uri: &str, audio, video| ExtensionCapability { uri: uri.into(), id, audio, video };
+        MediaCapabilities {
+            audio: vec![
+                codec("opus", 48000, Some(2), Some("minptime=10;useinbandfec=1"), 111, None, &opus_fb),
+                codec("G722", 8000, None, None, 9, None, &none),
+                codec("PCMU", 8000, None, None, 0, None, &none),
+                codec("PCMA", 8000, None, None, 8, None, &none),
+            ],
+            video: vec![
+                codec("VP8", 90000, None, None, 96, Some(97), &video_fb),
+                codec("VP9", 90000, None, Some("profile-id=0"), 98, Some(99), &video_fb),
+                codec(
+                    "H264",
+                    90000,
+                    None,
+                    Some("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"),
+                    108,
+                    Some(109),
+                    &video_fb,
+                ),
+                codec(
+                    "H264",
+                    90000,
+                    None,
+                    Some("level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"),
+                    114,
+                    Some(115),
+                    &video_fb,
+                ),
+                codec("AV1", 90000, None, None, 45, Some(46), &video_fb),
+            ],
+            extensions: vec![
+                ext(1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level", true, false),
+                ext(2, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time", true, true),
+                ext(3, TRANSPORT_CC_URI, true, true),
+                ext(4, "urn:ietf:params:rtp-hdrext:sdes:mid", true, true),
+                ext(10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id", false, true),
+                ext(11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id", false, true),
+                ext(13, "urn:3gpp:video-orientation", false, true),
+                ext(14, "urn:ietf:params:rtp-hdrext:toffset", false, true),
+            ],
+        }
+    }
+}
+
+impl MediaCapabilities {
+    fn codecs(&self, kind: &MediaKind) -> &[CodecCapability] {
+        match kind {
+            MediaKind::Audio => &self.audio,
+            MediaKind::Video => &self.video,
+            _ => &[],
+        }
+    }
+}
+
+/// Our sending side of a section: what `a=ssrc` and `a=msid` announce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LocalSender {
+    pub ssrc: u32,
+    pub rtx_ssrc: u32,
+    pub cname: String,
+    pub stream_id: String,
+    pub track_id: String,
+}
+
+/// An accepted RTP media section as negotiated (or as we offer it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MediaSection {
+    /// Our direction.
+    pub direction: Direction,
+    /// Codecs with their payload types, feedback and fmtp; `rtx` formats
+    /// included (their fmtp names the codec they repair).
+    pub codecs: Vec<Codec>,
+    pub extensions: Vec<ExtMap>,
+    /// The peer's SSRCs (`a=ssrc`), if it announced any.
+    pub remote_ssrcs: Vec<u32>,
+    /// The peer's RIDs (simulcast), if any.
+    pub rids: Vec<String>,
+    /// Ours, when we send.
+    pub local: Option<LocalSender>,
+}
+
+impl MediaSection {
+    /// The payload types, in order, as the m-line lists them.
+    pub fn formats(&self) -> Vec<String> {
+        self.codecs.iter().map(|c| c.payload_type.to_string()).collect()
+    }
+
+    /// We receive on it.
+    pub fn receives(&self) -> bool {
+        matches!(self.direction, Direction::SendRecv | Direction::RecvOnly)
+    }
+}
+
+/// The directions both allow: sending only if both send, and so on.
+pub(crate) fn intersect(a: Direction, b: Direction) -> Direction {
+    let send = |d| matches!(d, Direction::SendRecv | Direction::SendOnly);
+    let recv = |d| matches!(d, Direction::SendRecv | Direction::RecvOnly);
+    match (send(a) && send(b), recv(a) && recv(b)) {
+        (true, true) => Direction::SendRecv,
+        (true, false) => Direction::SendOnly,
+        (false, true) => Direction::RecvOnly,
+        (false, false) => Direction::Inactive,
+    }
+}
+
+fn is_rtx(c: &Codec) -> bool {
+    c.rtpmap.as_ref().is_some_and(|m| m.encoding.eq_ignore_ascii_case("rtx"))
+}
+
+fn fmtp_get<'a>(fmtp: Option<&'a str>, key: &str) -> Option<&'a str> {
+    fmtp?.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+}
+
+/// Whether an offered codec is one of ours: name, clock rate and channels,
+/// and the parameters that change the bitstream (H.264 packetization mode
+/// and profile, VP9 and AV1 profile).
+fn matches(cap: &CodecCapability, c: &Codec) -> bool {
+    let Some(map) = &c.rtpmap else {
+        // A static payload type without rtpmap (RFC 3551): 0 PCMU, 8 PCMA, 9 G722.
+        let name = match c.payload_type {
+            0 => "PCMU",
+            8 => "PCMA",
+            9 => "G722",
+            _ => return false,
+        };
+        return cap.name.eq_ignore_ascii_case(name) && cap.clock_rate == 8000;
+    };
+    if !map.encoding.eq_ignore_ascii_case(&cap.name)
+        || map.clock_rate != cap.clock_rate
+        || map.channels.unwrap_or(1) != cap.channels.unwrap_or(1)
+    {
+        return false;
+    }
+    let ours = cap.fmtp.as_deref();
+    let theirs = c.fmtp.as_ref().map(|f| f.params.as_str());
+    if cap.name.eq_ignore_ascii_case("H264") {
+        let mode = |f| fmtp_get(f, "packetization-mode").unwrap_or("0").to_string();
+        // Profile: the first byte of profile-level-id (42 baseline, 4d main,
+        // 64 high); constrained baseline (42e0) and baseline (4200) decode alike.
+        let profile = |f| fmtp_get(f, "profile-level-id").and_then(|p| p.get(..2)).unwrap_or("42").to_ascii_lowercase();
+        return mode(ours) == mode(theirs) && profile(ours) == profile(theirs);
+    }
+    if cap.name.eq_ignore_ascii_case("VP9") {
+        return fmtp_get(ours, "profile-id").unwrap_or("0") == fmtp_get(theirs, "profile-id").unwrap_or("0");
+    }
+    if cap.name.eq_ignore_ascii_case("AV1") {
+        return fmtp_get(ours, "profile").unwrap_or("0") == fmtp_get(theirs, "profile").unwrap_or("0");
+    }
+    true
+}
+
+fn feedback_of(pt: u8, list: &[String]) -> Vec<RtcpFb> {
+    list.iter()
+        .map(|f| {
+            let (kind, param) = match f.split_once(' ') {
+                Some((k, p)) => (k.to_string(), Some(p.to_string())),
+                None => (f.clone(), None),
+            };
+            RtcpFb { payload_type: Some(pt), kind, param }
+        })
+        .collect()
+}
+
+fn fb_name(fb: &RtcpFb) -> String {
+    match &fb.param {
+        Some(p) => format!("{} {p}", fb.kind),
+        None => fb.kind.clone(),
+    }
+}
+
+fn rtx_codec(pt: u8, apt: u8, clock_rate: u32) -> Codec {
+    Codec {
+        payload_type: pt,
+        rtpmap: Some(RtpMap { payload_type: pt, encoding: "rtx".into(), clock_rate, channels: None }),
+        fmtp: Some(Fmtp { payload_type: pt, params: format!("apt={apt}") }),
+        feedback: vec![],
+    }
+}
+
+/// The section we offer for a new transceiver of `kind`.
+pub(crate) fn offer(
+    kind: &MediaKind,
+    caps: &MediaCapabilities,
+    direction: Direction,
+    local: Option<LocalSender>,
+) -> MediaSection {
+    let mut codecs = Vec::new();
+    for cap in caps.codecs(kind) {
+        codecs.push(Codec {
+            payload_type: cap.payload_type,
+            rtpmap: Some(RtpMap {
+                payload_type: cap.payload_type,
+                encoding: cap.name.clone(),
+                clock_rate: cap.clock_rate,
+                channels: cap.channels,
+            }),
+            fmtp: cap.fmtp.as_ref().map(|p| Fmtp { payload_type: cap.payload_type, params: p.clone() }),
+            feedback: feedback_of(cap.payload_type, &cap.feedback),
+        });
+        if let Some(rtx) = cap.rtx_payload_type {
+            codecs.push(rtx_codec(rtx, cap.payload_type, cap.clock_rate));
+        }
+    }
+    let extensions = caps
+        .extensions
+        .iter()
+        .filter(|e| if *kind == MediaKind::Audio { e.audio } else { e.video })
+        .map(|e| ExtMap { id: e.id, direction: None, uri: e.uri.clone(), attributes: None })
+        .collect();
+    MediaSection { direction, codecs, extensions, remote_ssrcs: vec![], rids: vec![], local }
+}
+
+/// Our answer to an offered media section, given the direction our
+/// transceiver wants; `None` rejects it (no common codec, or not RTP).
+pub(crate) fn answer(
+    offered: &MediaDescription,
+    caps: &MediaCapabilities,
+    wanted: Direction,
+    local: Option<LocalSender>,
+    offer_direction: Direction,
+) -> Option<MediaSection> {
+    if offered.is_rejected() || !offered.is_rtp() || !matches!(offered.kind, MediaKind::Audio | MediaKind::Video) {
+        return None;
+    }
+    let all = offered.codecs();
+    let mut codecs = Vec::new();
+    for c in all.iter().filter(|c| !is_rtx(c)) {
+        let Some(cap) = caps.codecs(&offered.kind).iter().find(|cap| matches(cap, c)) else { continue };
+        let mut kept = c.clone();
+        kept.feedback.retain(|fb| cap.feedback.iter().any(|f| *f == fb_name(fb)));
+        codecs.push(kept);
+        if cap.rtx_payload_type.is_some() {
+            if let Some(rtx) = offered.rtx_for(c.payload_type) {
+                codecs.push(rtx_codec(rtx, c.payload_type, cap.clock_rate));
+            }
+        }
+    }
+    if codecs.is_empty() {
+        return None;
+    }
+    let extensions = offered
+        .extmaps()
+        .filter(|e| {
+            caps.extensions
+                .iter()
+                .any(|x| x.uri == e.uri && if offered.kind == MediaKind::Audio { x.audio } else { x.video })
+        })
+        .map(|e| ExtMap { direction: None, ..e })
+        .collect();
+    let direction = intersect(offer_direction.reverse(), wanted);
+    let local = local.filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly));
+    Some(MediaSection {
+        direction,
+        codecs,
+        extensions,
+        remote_ssrcs: offered.ssrc_ids(),
+        rids: offered.rids().map(str::to_string).collect(),
+        local,
+    })
+}
+
+/// Our offered section as the peer's answer settles it; `None` when the
+/// answer rejects it.
+pub(crate) fn from_answer(
+    offered: &MediaSection,
+    answered: &MediaDescription,
+    answer_direction: Direction,
+) -> Option<MediaSection> {
+    if answered.is_rejected() || !answered.is_rtp() {
+        return None;
+    }
+    let theirs = answered.codecs();
+    let mut codecs = Vec::new();
+    for c in &theirs {
+        // The answer may only list what we offered (same payload type).
+        let Some(ours) = offered.codecs.iter().find(|o| o.payload_type == c.payload_type) else { continue };
+        let mut kept = ours.clone();
+        kept.feedback.retain(|fb| c.feedback.iter().any(|t| fb_name(t) == fb_name(fb)));
+        codecs.push(kept);
+    }
+    if codecs.iter().all(is_rtx) {
+        return None;
+    }
+    let extensions = answered
+        .extmaps()
+        .filter(|e| offered.extensions.iter().any(|o| o.uri == e.uri))
+        .map(|e| ExtMap { direction: None, ..e })
+        .collect();
+    let direction = intersect(answer_direction.reverse(), offered.direction);
+    let local = offered.local.clone().filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly));
+    Some(MediaSection {
+        direction,
+        codecs,
+        extensions,
+        remote_ssrcs: answered.ssrc_ids(),
+        rids: answered.rids().map(str::to_string).collect(),
+        local,
+    })
+}
+
+/// Writes a media section's own attributes (the transport ones are the
+/// caller's): mid and direction first come from the caller too.
+pub(crate) fn write(m: &mut MediaDescription, s: &MediaSection) {
+    for e in &s.extensions {
+        m.add_extmap(e);
+    }
+    m.set_direction(s.direction);
+    if let Some(l) = &s.local {
+        m.add_msid(&sdp::Msid { stream_id: l.stream_id.clone(), track_id: Some(l.track_id.clone()) });
+    }
+    m.set_rtcp_mux(true).set_rtcp_rsize(true);
+    for c in &s.codecs {
+        if let Some(map) = &c.rtpmap {
+            m.add_rtpmap(map);
+        }
+        for fb in &c.feedback {
+            m.add_rtcp_fb(fb);
+        }
+        if let Some(f) = &c.fmtp {
+            m.add_fmtp(f);
+        }
+    }
+    if let Some(l) = &s.local {
+        let has_rtx = s.codecs.iter().any(is_rtx);
+        if has_rtx {
+            m.add_ssrc_group(&sdp::SsrcGroup { semantics: "FID".into(), ssrcs: vec![l.ssrc, l.rtx_ssrc] });
+        }
+        let msid = format!("{} {}", l.stream_id, l.track_id);
+        let mut ssrcs = vec![l.ssrc];
+        if has_rtx {
+            ssrcs.push(l.rtx_ssrc);
+        }
+        for ssrc in ssrcs {
+            m.add_ssrc(&sdp::Ssrc { ssrc, attribute: "cname".into(), value: Some(l.cname.clone()) });
+            m.add_ssrc(&sdp::Ssrc { ssrc, attribute: "msid".into(), value: Some(msid.clone()) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHROMIUM_OFFER: &str = include_str!("../../sdp/tests/fixtures/chromium156_captured_media_offer.sdp");
+
+    fn offered(kind: MediaKind) -> MediaDescription {
+        let s = sdp::SessionDescription::parse(CHROMIUM_OFFER).unwrap();
+        s.media.into_iter().find(|m| m.kind == kind).unwrap()
+    }
+
+    #[test]
+    fn directions_intersect() {
+        use Direction::*;
+        assert_eq!(intersect(SendRecv, RecvOnly), RecvOnly);
+        assert_eq!(intersect(SendOnly, RecvOnly), Inactive);
+        assert_eq!(intersect(SendRecv, SendRecv), SendRecv);
+        assert_eq!(intersect(SendOnly, SendRecv), SendOnly);
+    }
+
+    #[test]
+    fn chromium_video_is_answered_with_our_codecs_in_its_order_and_payload_types() {
+        let m = offered(MediaKind::Video);
+        let a = answer(&m, &MediaCapabilities::default(), Direction::RecvOnly, None, Direction::SendRecv).unwrap();
+        let names: Vec<(u8, String, Option<String>)> = a
+            .codecs
+            .iter()
+            .map(|c| {
+                (c.payload_type, c.rtpmap.as_ref().unwrap().encoding.clone(), c.fmtp.as_ref().map(|f| f.params.clone()))
+            })
+            .collect();
+        // VP8 + RTX first (Chromium's order), then the H.264 baseline variants
+        // with their RTX; main and high profile H.264 are not ours.
+        assert_eq!(names[0], (96, "VP8".into(), None));
+        assert_eq!(names[1], (97, "rtx".into(), Some("apt=96".into())));
+        let h264: Vec<u8> = names.iter().filter(|n| n.1 == "H264").map(|n| n.0).collect();
+        assert_eq!(h264, vec![102, 104, 108, 114]);
+        assert!(names.iter().any(|n| n.1 == "VP9") && names.iter().any(|n| n.1 == "AV1"));
+        assert!(!names.iter().any(|n| n.1 == "red" || n.1 == "ulpfec"));
+        let vp8 = &a.codecs[0];
+        let fbs: Vec<String> = vp8.feedback.iter().map(fb_name).collect();
+        assert_eq!(fbs, ["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"]);
+        // Extensions: the offer's ids, only those we know.
+        let ext: Vec<(u16, &str)> = a.extensions.iter().map(|e| (e.id, e.uri.as_str())).collect();
+        assert!(ext.contains(&(4, "urn:ietf:params:rtp-hdrext:sdes:mid")));
+        assert!(ext.contains(&(3, TRANSPORT_CC_URI)));
+        assert!(!ext.iter().any(|e| e.1.contains("video-timing")));
+        assert_eq!(a.direction, Direction::RecvOnly);
+        assert_eq!(a.remote_ssrcs.len(), 2, "video SSRC and its RTX");
+    }
+
+    #[test]
+    fn chromium_audio_keeps_opus_g722_pcmu_pcma_only() {
+        let m = offered(MediaKind::Audio);
+        let a = answer(&m, &MediaCapabilities::default(), Direction::SendRecv, None, Direction::SendRecv).unwrap();
+        let pts: Vec<u8> = a.codecs.iter().map(|c| c.payload_type).collect();
+        assert_eq!(pts, vec![111, 9, 0, 8]);
+        assert_eq!(a.codecs[0].feedback.iter().map(fb_name).collect::<Vec<_>>(), ["transport-cc"]);
+        assert_eq!(a.direction, Direction::SendRecv);
+    }
+
+    #[test]
+    fn no_common_codec_rejects() {
+        let m = offered(MediaKind::Video);
+        let caps = MediaCapabilities { video: vec![], ..MediaCapabilities::default() };
+        assert!(answer(&m, &caps, Direction::SendRecv, None, Direction::SendRecv).is_none());
+    }
+
+    #[test]
+    fn an_offer_round_trips_through_sdp_and_the_answer_settles_it() {
+        let local = LocalSender {
+            ssrc: 1111,
+            rtx_ssrc: 2222,
+            cname: "cname".into(),
+            stream_id: "stream".into(),
+            track_id: "track".into(),
+        };
+        let ours = offer(&MediaKind::Video, &MediaCapabilities::default(), Direction::SendRecv, Some(local));
+        let mut m = MediaDescription::new(MediaKind::Video, 9, sdp::PROTO_RTP, &[]);
+        m.formats = ours.formats();
+        m.set_mid("0");
+        write(&mut m, &ours);
+        let text = m.to_string();
+        assert!(text.contains("a=rtpmap:96 VP8/90000"), "{text}");
+        assert!(text.contains("a=fmtp:97 apt=96"), "{text}");
+        assert!(text.contains("a=ssrc-group:FID 1111 2222"), "{text}");
+        assert!(text.contains("a=msid:stream track"), "{text}");
+        // The peer (as another oxrtc) answers recvonly with VP8 only.
+        let caps = MediaCapabilities {
+            video: MediaCapabilities::default().video.into_iter().filter(|c| c.name == "VP8").collect(),
+            ..MediaCapabilities::default()
+        };
+        let theirs = answer(&m, &caps, Direction::RecvOnly, None, Direction::SendRecv).unwrap();
+        assert_eq!(theirs.direction, Direction::RecvOnly);
+        assert_eq!(theirs.remote_ssrcs, vec![1111, 2222]);
+        let mut a = MediaDescription::new(MediaKind::Video, 9, sdp::PROTO_RTP, &[]);
+        a.formats = theirs.formats();
+        write(&mut a, &theirs);
+        let settled = from_answer(&ours, &a, Direction::RecvOnly).unwrap();
+        assert_eq!(settled.direction, Direction::SendOnly);
+        assert_eq!(settled.codecs.iter().map(|c| c.payload_type).collect::<Vec<_>>(), vec![96, 97]);
+        assert!(settled.local.is_some());
+    }
+}

@@ -1,0 +1,263 @@
+//! The media part of a peer connection: transceivers (W3C
+//! `RTCRtpTransceiver`), their association with m-sections, and what each
+//! negotiation leaves them with.
+
+use rand::Rng;
+use sdp::{Direction, MediaDescription, MediaKind};
+
+use crate::media::{self, LocalSender, MediaCapabilities, MediaSection};
+
+/// A transceiver of one peer connection: an audio or video m-section's
+/// sender and receiver (W3C `RTCRtpTransceiver`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransceiverId(pub u32);
+
+/// What the application sees of a transceiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransceiverInfo {
+    /// Its handle.
+    pub id: TransceiverId,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// Its m-section's mid, once negotiated.
+    pub mid: Option<String>,
+    /// The direction asked for (`RTCRtpTransceiver.direction`).
+    pub direction: Direction,
+    /// The direction negotiated (`currentDirection`), once negotiated.
+    pub current_direction: Option<Direction>,
+    /// Our sending SSRC (and its RTX SSRC).
+    pub ssrc: u32,
+    /// The RTX SSRC.
+    pub rtx_ssrc: u32,
+}
+
+#[derive(Debug)]
+struct Transceiver {
+    id: TransceiverId,
+    kind: MediaKind,
+    mid: Option<String>,
+    direction: Direction,
+    current: Option<Direction>,
+    sender: LocalSender,
+    /// `Track` was announced for the current receiving period.
+    receiving: bool,
+    /// The direction our last completed exchange carried for it.
+    expressed: Option<Direction>,
+}
+
+/// How the media sections of a remote offer map to transceivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Assoc {
+    /// An existing transceiver (same mid, or a fresh one of the same kind).
+    Existing(usize),
+    /// A new transceiver, `recvonly` (W3C: created by setRemoteDescription).
+    New,
+    /// Not a media section we take (data, rejected, unknown kind).
+    None,
+}
+
+/// The transceivers of one connection.
+pub(crate) struct MediaPart {
+    pub caps: MediaCapabilities,
+    cname: String,
+    transceivers: Vec<Transceiver>,
+    next_id: u32,
+    /// A change that needs negotiation (a transceiver added or its direction changed).
+    pub changed: bool,
+}
+
+impl MediaPart {
+    pub fn new(caps: MediaCapabilities, cname: String) -> Self {
+        MediaPart { caps, cname, transceivers: Vec::new(), next_id: 0, changed: false }
+    }
+
+    pub fn add(&mut self, rng: &mut impl Rng, kind: MediaKind, direction: Direction) -> TransceiverId {
+        let id = TransceiverId(self.next_id);
+        self.next_id += 1;
+        let mut ssrc = || loop {
+            let s: u32 = rng.gen();
+            if s != 0 && !self.transceivers.iter().any(|t| t.sender.ssrc == s || t.sender.rtx_ssrc == s) {
+                break s;
+            }
+        };
+        let (ssrc, rtx_ssrc) = (ssrc(), ssrc());
+        let sender = LocalSender {
+            ssrc,
+            rtx_ssrc,
+            cname: self.cname.clone(),
+            stream_id: format!("oxrtc-{}", self.cname),
+            track_id: format!("{}-{}", kind.as_str(), id.0),
+        };
+        self.transceivers.push(Transceiver {
+            id,
+            kind,
+            mid: None,
+            direction,
+            current: None,
+            sender,
+            receiving: false,
+            expressed: None,
+        });
+        self.changed = true;
+        id
+    }
+
+    fn index(&self, id: TransceiverId) -> Option<usize> {
+        self.transceivers.iter().position(|t| t.id == id)
+    }
+
+    pub fn set_direction(&mut self, id: TransceiverId, direction: Direction) -> bool {
+        let Some(i) = self.index(id) else { return false };
+        if self.transceivers[i].direction != direction {
+            self.transceivers[i].direction = direction;
+            self.changed = true;
+        }
+        true
+    }
+
+    pub fn info(&self, id: TransceiverId) -> Option<TransceiverInfo> {
+        self.index(id).map(|i| self.info_at(i))
+    }
+
+    fn info_at(&self, i: usize) -> TransceiverInfo {
+        let t = &self.transceivers[i];
+        TransceiverInfo {
+            id: t.id,
+            kind: t.kind.clone(),
+            mid: t.mid.clone(),
+            direction: t.direction,
+            current_direction: t.current,
+            ssrc: t.sender.ssrc,
+            rtx_ssrc: t.sender.rtx_ssrc,
+        }
+    }
+
+    pub fn all(&self) -> Vec<TransceiverInfo> {
+        (0..self.transceivers.len()).map(|i| self.info_at(i)).collect()
+    }
+
+    /// The media sections of our offer (transceiver index, mid, kind,
+    /// section): every transceiver's current wish. Transceivers without a
+    /// mid get the next free one (`taken` are the mids in use).
+    pub fn offer_sections(&self, taken: &[String]) -> Vec<(usize, String, MediaKind, MediaSection)> {
+        let mut used: Vec<String> = taken.to_vec();
+        let mut out = Vec::new();
+        for (i, t) in self.transceivers.iter().enumerate() {
+            let mid = match &t.mid {
+                Some(m) => m.clone(),
+                None => {
+                    let mut n = used.len();
+                    while used.iter().any(|m| *m == n.to_string()) {
+                        n += 1;
+                    }
+                    n.to_string()
+                }
+            };
+            if !used.contains(&mid) {
+                used.push(mid.clone());
+            }
+            let local =
+                Some(t.sender.clone()).filter(|_| matches!(t.direction, Direction::SendRecv | Direction::SendOnly));
+            out.push((i, mid, t.kind.clone(), media::offer(&t.kind, &self.caps, t.direction, local)));
+        }
+        out
+    }
+
+    /// How a remote offer's sections map to our transceivers, in m-line order:
+    /// by mid first, then a transceiver of the same kind never negotiated.
+    pub fn plan(&self, offer: &sdp::SessionDescription) -> Vec<Assoc> {
+        let mut claimed = vec![false; self.transceivers.len()];
+        let mut out = Vec::new();
+        for (i, m) in offer.media.iter().enumerate() {
+            if !matches!(m.kind, MediaKind::Audio | MediaKind::Video) || !m.is_rtp() {
+                out.push(Assoc::None);
+                continue;
+            }
+            let mid = m.mid().map(str::to_string).unwrap_or_else(|| i.to_string());
+            let found = self.transceivers.iter().position(|t| t.mid.as_deref() == Some(mid.as_str())).or_else(|| {
+                self.transceivers
+                    .iter()
+                    .enumerate()
+                    .position(|(j, t)| !claimed[j] && t.mid.is_none() && t.kind == m.kind)
+            });
+            match found {
+                Some(j) => {
+                    claimed[j] = true;
+                    out.push(Assoc::Existing(j));
+                }
+                None if m.is_rejected() => out.push(Assoc::None),
+                None => out.push(Assoc::New),
+            }
+        }
+        out
+    }
+
+    /// Our answer to one offered media section under `assoc`.
+    pub fn answer(&self, assoc: Assoc, m: &MediaDescription, offer_direction: Direction) -> Option<MediaSection> {
+        let (wanted, local) = match assoc {
+            Assoc::Existing(j) => {
+                let t = &self.transceivers[j];
+                (t.direction, Some(t.sender.clone()))
+            }
+            Assoc::New => (Direction::RecvOnly, None),
+            Assoc::None => return None,
+        };
+        media::answer(m, &self.caps, wanted, local, offer_direction)
+    }
+
+    /// Applies a remote offer's association: mids given, new transceivers made.
+    pub fn associate(&mut self, rng: &mut impl Rng, offer: &sdp::SessionDescription, plan: &[Assoc]) {
+        for (i, (m, assoc)) in offer.media.iter().zip(plan).enumerate() {
+            let mid = m.mid().map(str::to_string).unwrap_or_else(|| i.to_string());
+            match *assoc {
+                Assoc::Existing(j) => self.transceivers[j].mid = Some(mid),
+                Assoc::New => {
+                    let id = self.add(rng, m.kind.clone(), Direction::RecvOnly);
+                    let j = self.index(id).unwrap_or_default();
+                    self.transceivers[j].mid = Some(mid);
+                }
+                Assoc::None => {}
+            }
+        }
+    }
+
+    /// After a completed exchange: current directions, the wish each
+    /// transceiver's section expressed, and the transceivers that start
+    /// receiving (for `Track`).
+    pub fn negotiated(&mut self, sections: &[crate::jsep::Section]) -> Vec<(TransceiverId, String, MediaKind)> {
+        let mut started = Vec::new();
+        for s in sections {
+            let Some(t) = self.transceivers.iter_mut().find(|t| t.mid.as_deref() == Some(s.mid.as_str())) else {
+                continue;
+            };
+            t.expressed = Some(t.direction);
+            match &s.used {
+                crate::jsep::Use::Media(ms) => {
+                    t.current = Some(ms.direction);
+                    if ms.receives() && !t.receiving {
+                        t.receiving = true;
+                        started.push((t.id, s.mid.clone(), t.kind.clone()));
+                    } else if !ms.receives() {
+                        t.receiving = false;
+                    }
+                }
+                _ => {
+                    t.current = None;
+                    t.receiving = false;
+                }
+            }
+        }
+        self.changed = self.transceivers.iter().any(|t| t.mid.is_none() || t.expressed != Some(t.direction));
+        started
+    }
+
+    /// Gives the transceivers of our offer the mids
+    /// [`offer_sections`](Self::offer_sections) assigned them.
+    pub fn offered(&mut self, mids: &[(usize, String)]) {
+        for (i, mid) in mids {
+            if let Some(t) = self.transceivers.get_mut(*i) {
+                t.mid.get_or_insert_with(|| mid.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Audio and video sections: transceivers, offer/answer between two cores
+//! and against a captured Chromium offer, `Track` events, directions and
+//! renegotiation.
+
+mod common;
+
+use common::{lines, Sim, SEC};
+use peer::{PeerConnection, PeerEvent, SdpType, SessionDescription};
+use sdp::{Direction, MediaKind};
+
+const CHROMIUM_OFFER: &str = include_str!("../../sdp/tests/fixtures/chromium156_captured_media_offer.sdp");
+
+fn tracks(events: &[PeerEvent]) -> Vec<(String, MediaKind)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            PeerEvent::Track { mid, kind, .. } => Some((mid.clone(), kind.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_video_transceiver_is_offered_answered_and_connects() {
+    let mut s = Sim::perfect(1);
+    let now = s.now();
+    let tx = s.pc[0].add_transceiver(MediaKind::Video, Direction::SendOnly).unwrap();
+    s.flush_all();
+    assert!(s.events[0].contains(&PeerEvent::NegotiationNeeded));
+    let offer = s.pc[0].create_offer(now, false).unwrap();
+    let m_lines = lines(&offer.sdp, "m=");
+    assert_eq!(m_lines.len(), 1, "{}", offer.sdp);
+    assert!(m_lines[0].starts_with("m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 108 109 114 115 45 46"), "{}", m_lines[0]);
+    assert_eq!(lines(&offer.sdp, "a=sendonly").len(), 1);
+    let info = s.pc[0].transceiver(tx).unwrap();
+    assert!(offer.sdp.contains(&format!("a=ssrc-group:FID {} {}", info.ssrc, info.rtx_ssrc)), "{}", offer.sdp);
+    assert!(offer.sdp.contains("a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid"));
+
+    s.negotiate(0);
+    assert!(s.run(10 * SEC, |s| s.connected()), "media-only sections connect (DTLS-SRTP, no SCTP)");
+    // The answerer made a recvonly transceiver for the section and announced its track.
+    assert_eq!(tracks(&s.events[1]), vec![("0".to_string(), MediaKind::Video)]);
+    assert!(tracks(&s.events[0]).is_empty(), "the sender receives nothing");
+    let theirs = s.pc[1].transceivers();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!((theirs[0].mid.as_deref(), theirs[0].current_direction), (Some("0"), Some(Direction::RecvOnly)));
+    let ours = s.pc[0].transceiver(tx).unwrap();
+    assert_eq!((ours.mid.as_deref(), ours.current_direction), (Some("0"), Some(Direction::SendOnly)));
+    let answer = s.pc[1].local_description().unwrap();
+    assert_eq!(lines(&answer.sdp, "a=recvonly").len(), 1);
+    assert!(lines(&answer.sdp, "a=ssrc:").is_empty(), "a recvonly answer announces no SSRC");
+}
+
+#[test]
+fn the_answerer_sends_back_when_its_transceiver_asks_and_renegotiation_adds_audio() {
+    let mut s = Sim::perfect(2);
+    s.pc[0].add_transceiver(MediaKind::Video, Direction::SendRecv).unwrap();
+    s.negotiate(0);
+    assert!(s.run(10 * SEC, |s| s.connected()));
+    // B's transceiver was made recvonly; asking for sendrecv needs a new negotiation.
+    let b = s.pc[1].transceivers()[0].id;
+    assert_eq!(s.pc[1].transceiver(b).unwrap().current_direction, Some(Direction::RecvOnly));
+    assert_eq!(tracks(&s.events[0]).len(), 0);
+    s.events[1].clear();
+    s.pc[1].set_transceiver_direction(b, Direction::SendRecv).unwrap();
+    s.flush_all();
+    assert!(s.events[1].contains(&PeerEvent::NegotiationNeeded));
+    s.negotiate(1);
+    assert_eq!(s.pc[1].transceiver(b).unwrap().current_direction, Some(Direction::SendRecv));
+    assert_eq!(tracks(&s.events[0]), vec![("0".to_string(), MediaKind::Video)], "A now receives");
+    // Renegotiation adds an audio section after the video one; B announces its track.
+    s.events[1].clear();
+    s.pc[0].add_transceiver(MediaKind::Audio, Direction::SendRecv).unwrap();
+    s.negotiate(0);
+    let offer = s.pc[0].local_description().unwrap();
+    let m = lines(&offer.sdp, "m=");
+    assert_eq!(m.len(), 2, "{}", offer.sdp);
+    assert!(m[1].starts_with("m=audio 9 UDP/TLS/RTP/SAVPF 111 9 0 8"), "{}", m[1]);
+    assert_eq!(tracks(&s.events[1]), vec![("1".to_string(), MediaKind::Audio)]);
+    assert!(s.connected());
+}
+
+#[test]
+fn a_chromium_media_offer_is_answered_with_common_codecs() {
+    let mut pc = PeerConnection::new(common::config(7), vec!["127.0.0.1:5000".parse().unwrap()]).unwrap();
+    let now = std::time::Instant::now();
+    pc.set_remote_description(now, SessionDescription { kind: SdpType::Offer, sdp: CHROMIUM_OFFER.into() }).unwrap();
+    let answer = pc.set_local_description(now, None).unwrap();
+    let m = lines(&answer.sdp, "m=");
+    assert!(m[0].starts_with("m=audio 9 UDP/TLS/RTP/SAVPF 111 9 0 8"), "{}", answer.sdp);
+    assert!(m[1].starts_with("m=video 9 UDP/TLS/RTP/SAVPF 96 97 "), "{}", answer.sdp);
+    assert!(!m[1].contains(" 116 "), "main-profile H.264 is not ours: {}", m[1]);
+    // Chromium sends on both: we answer recvonly (no track of ours) and
+    // announce two tracks.
+    assert_eq!(lines(&answer.sdp, "a=recvonly").len(), 2);
+    let mut events = Vec::new();
+    while let Some(e) = pc.poll_event() {
+        events.push(e);
+    }
+    assert_eq!(tracks(&events), vec![("0".to_string(), MediaKind::Audio), ("1".to_string(), MediaKind::Video)]);
+    // BUNDLE keeps every accepted section.
+    assert!(answer.sdp.contains("a=group:BUNDLE 0 1"), "{}", answer.sdp);
+}

@@ -13,4 +13,5 @@
 //! interval, the congestion controller and the pacer) is the next step.
 
 pub mod receive;
+pub mod rtc;
 pub mod send;

@@ -59,7 +59,7 @@ pub mod ntp;
 mod rate;
 pub mod report;
 pub mod retransmit;
-mod rng;
+pub(crate) mod rng;
 pub mod stream;
 
 pub use history::{HistoryConfig, SendHistory, StoredPacket};

@@ -1,0 +1,101 @@
+//! Receive-side transport-wide feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01):
+//! the arrival of every packet carrying a transport-wide sequence number is recorded, and
+//! every [`TWCC_INTERVAL`] the arrivals since the last report go out as transport feedback
+//! built by [`TwccBuilder`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::packet::extend_seq;
+use crate::rtcp::{RtcpPacket, TwccAddError, TwccBuilder};
+
+/// How often feedback is sent while packets arrive (libwebrtc: 100 ms by default).
+pub const TWCC_INTERVAL: Duration = Duration::from_millis(100);
+/// Arrivals kept at most between two reports; the oldest go first.
+pub const MAX_TWCC_ARRIVALS: usize = 4096;
+/// Bytes of one feedback packet at most (it must fit a datagram with others).
+const MAX_FEEDBACK_BYTES: usize = 1000;
+
+/// The arrivals not reported yet.
+#[derive(Debug)]
+pub(crate) struct TwccRegister {
+    epoch: Instant,
+    arrivals: BTreeMap<u64, Instant>,
+    newest: Option<u64>,
+    /// Everything below was reported.
+    reported: Option<u64>,
+    feedback_count: u8,
+    next_send: Option<Instant>,
+}
+
+impl TwccRegister {
+    pub fn new(epoch: Instant) -> Self {
+        TwccRegister {
+            epoch,
+            arrivals: BTreeMap::new(),
+            newest: None,
+            reported: None,
+            feedback_count: 0,
+            next_send: None,
+        }
+    }
+
+    pub fn record(&mut self, now: Instant, seq: u16) {
+        let ext = self.newest.map_or(1 << 16 | seq as u64, |n| extend_seq(n, seq));
+        if self.reported.is_some_and(|r| ext < r) {
+            return;
+        }
+        self.newest = Some(self.newest.map_or(ext, |n| n.max(ext)));
+        self.arrivals.insert(ext, now);
+        if self.arrivals.len() > MAX_TWCC_ARRIVALS {
+            self.arrivals.pop_first();
+        }
+        self.next_send.get_or_insert(now + TWCC_INTERVAL);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_send
+    }
+
+    /// The feedback due at `now`, from `sender_ssrc` about `media_ssrc`.
+    pub fn handle_timeout(&mut self, now: Instant, sender_ssrc: u32, media_ssrc: u32, out: &mut Vec<RtcpPacket>) {
+        if self.next_send.is_none_or(|t| now < t) {
+            return;
+        }
+        self.next_send = None;
+        let arrivals = std::mem::take(&mut self.arrivals);
+        let Some((&last, _)) = arrivals.last_key_value() else { return };
+        let mut builder: Option<TwccBuilder> = None;
+        // Packets lost right after the last report are reported lost from there.
+        let first = arrivals.first_key_value().map_or(last, |(&f, _)| f);
+        if let Some(r) = self.reported.filter(|&r| r < first && first - r < 1000) {
+            let mut b = self.builder(sender_ssrc, media_ssrc);
+            if b.add(r as u16, None).is_ok() {
+                builder = Some(b);
+            }
+        }
+        for (&ext, &at) in &arrivals {
+            let us = at.saturating_duration_since(self.epoch).as_micros() as i64;
+            let b = builder.get_or_insert_with(|| self.builder(sender_ssrc, media_ssrc));
+            if b.wire_len() <= MAX_FEEDBACK_BYTES
+                && matches!(b.add(ext as u16, Some(us)), Ok(()) | Err(TwccAddError::OutOfOrder { .. }))
+            {
+                continue;
+            }
+            // Full or a delta out of range: this one starts the next feedback.
+            out.extend(builder.take().and_then(TwccBuilder::finish).map(RtcpPacket::TransportFeedback));
+            let mut b = self.builder(sender_ssrc, media_ssrc);
+            if b.add(ext as u16, Some(us)).is_ok() {
+                builder = Some(b);
+            }
+        }
+        out.extend(builder.and_then(TwccBuilder::finish).map(RtcpPacket::TransportFeedback));
+        self.reported = Some(last + 1);
+    }
+
+    fn builder(&mut self, sender_ssrc: u32, media_ssrc: u32) -> TwccBuilder {
+        let b = TwccBuilder::new(sender_ssrc, media_ssrc, self.feedback_count);
+        self.feedback_count = self.feedback_count.wrapping_add(1);
+        b
+    }
+}

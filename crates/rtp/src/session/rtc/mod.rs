@@ -1,0 +1,345 @@
+//! The RTP session of one peer connection: every m-section of the BUNDLE group, joined.
+//!
+//! [`Session`] owns the parts the rest of [`session`](super) and the `oxrtc-cc` crate
+//! provide and routes between them, as str0m's `Session` does (instead of a chain of
+//! interceptors that each keep a piece of the state):
+//!
+//! - per sending m-section a [`SendStream`](super::send::SendStream) (sequence numbers,
+//!   history, NACK → RTX, PLI/FIR, SRs) and a packetizer per payload type;
+//! - per remote SSRC an inbound stream: [`ReceiveStats`](super::receive::ReceiveStats),
+//!   [`NackGenerator`](super::receive::NackGenerator),
+//!   [`KeyframeRequester`](super::receive::KeyframeRequester), a reorder buffer, the
+//!   depacketizer and the [jitter buffers](crate::jitter);
+//! - the routing table (known SSRC, then MID/RID, then payload type; see [`route`]);
+//! - the transport-wide feedback register ([`feedback`]) on receive, and on send the
+//!   [`CongestionController`] and the [`Pacer`] every media packet leaves through.
+//!
+//! ## The contract
+//! Sans-IO, like every oxrtc engine: time is an argument and never read. Feed every
+//! decrypted RTP packet to [`Session::handle_rtp`] and every decrypted RTCP packet to
+//! [`Session::handle_rtcp`]; after every input (and after [`Session::handle_timeout`],
+//! called no later than [`Session::poll_timeout`]) drain [`Session::poll_transmit`] and
+//! [`Session::poll_event`]. Outgoing packets are unencrypted: the caller protects them.
+//!
+//! Errors ([`SessionError`]) are only the caller's mistakes (an unknown mid or payload
+//! type, a frame the packetizer refuses, a full pacer queue). Everything the network
+//! sends — garbage, unknown SSRCs past the caps, RTX for an unknown payload type,
+//! feedback about nothing — is noise: dropped and counted in [`SessionStats`], never a
+//! panic and never state beyond the bounds below.
+//!
+//! ## Bounds
+//! - remote SSRCs: [`SessionConfig::max_remote_ssrcs_per_section`] (16) and
+//!   [`SessionConfig::max_remote_ssrcs`] (128);
+//! - per remote stream: [`MAX_REORDER_PACKETS`] held for reordering, the NACK list, the
+//!   jitter buffers and the depacketizer as their own bounds say, 256 frames waiting;
+//! - per sending stream: the send history ([`HistoryConfig`](super::send::HistoryConfig));
+//! - the pacer queue ([`PacerConfig::max_queued_packets`], drained faster past 2 s);
+//! - [`MAX_TWCC_ARRIVALS`] transport-wide arrivals between reports;
+//! - [`MAX_EVENTS`] events and [`MAX_TRANSMIT`] RTCP datagrams waiting to be polled (the
+//!   oldest go first).
+//!
+//! ## Decisions
+//! - Sequence numbers are assigned when a frame is written; the transport-wide sequence
+//!   number and abs-send-time when the pacer releases the packet, so the congestion
+//!   controller sees them in sending order.
+//! - Reports: each send stream keeps its own interval (video 1 s, audio 5 s, jittered, as
+//!   browsers); what the streams produce in one call leaves as one compound (SRs with the
+//!   report blocks of every remote stream, SDES CNAMEs, BYE); without SRs an RR compound
+//!   goes out at the same intervals. Feedback (NACK, PLI, FIR, transport-wide) leaves at
+//!   once, as a compound led by an empty RR and SDES, or reduced-size (RFC 5506) when
+//!   [`SessionConfig::reduced_size_rtcp`].
+//! - Pacer padding and probes without queued media are not sent (no padding packets yet):
+//!   probes then only use queued media.
+
+mod codec;
+mod feedback;
+mod inbound;
+mod outbound;
+pub mod route;
+mod session;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::extension::ExtensionMap;
+use crate::payload::PayloadError;
+use crate::session::send::{MediaKind, SendError};
+
+pub use crate::session::send::KeyframeRequestKind;
+pub use cc::{Bitrate, CcConfig, PacerConfig};
+pub use feedback::{MAX_TWCC_ARRIVALS, TWCC_INTERVAL};
+pub use inbound::{MAX_NACK_WAIT, MAX_REORDER_PACKETS, REORDER_WAIT};
+pub use route::{MAX_REMOTE_SSRCS, MAX_REMOTE_SSRCS_PER_SECTION};
+pub use session::Session;
+
+/// Events waiting for [`Session::poll_event`] at most; beyond, the oldest is dropped.
+pub const MAX_EVENTS: usize = 1024;
+/// RTCP datagrams waiting for [`Session::poll_transmit`] at most; beyond, the oldest is dropped.
+pub const MAX_TRANSMIT: usize = 64;
+
+/// How a [`Session`] is set up.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Our SDES CNAME (RFC 7022: random per connection).
+    pub cname: String,
+    /// Seeds every random choice (sequence numbers, timestamp offsets, report jitter);
+    /// fixed in tests to replay a run.
+    pub seed: u64,
+    /// The wall-clock time (since the Unix epoch) at the `now` given to [`Session::new`],
+    /// for the NTP times of SRs.
+    pub unix_time: Duration,
+    /// Congestion controller settings (start, min and max rate, probing).
+    pub cc: CcConfig,
+    /// Pacer bounds.
+    pub pacer: PacerConfig,
+    /// The largest RTP payload written (the datagram budget less the RTP header,
+    /// extensions and SRTP tag).
+    pub max_payload: usize,
+    /// Remote SSRCs (media and RTX) per m-section at most ([`MAX_REMOTE_SSRCS_PER_SECTION`]).
+    pub max_remote_ssrcs_per_section: usize,
+    /// Remote SSRCs in all at most ([`MAX_REMOTE_SSRCS`]).
+    pub max_remote_ssrcs: usize,
+    /// Feedback leaves as reduced-size RTCP (RFC 5506, `a=rtcp-rsize` negotiated).
+    pub reduced_size_rtcp: bool,
+}
+
+impl SessionConfig {
+    /// Defaults: libwebrtc's congestion control settings, a 1,100-byte payload budget,
+    /// the SSRC caps above, compound feedback.
+    pub fn new(cname: impl Into<String>, seed: u64) -> Self {
+        SessionConfig {
+            cname: cname.into(),
+            seed,
+            unix_time: Duration::ZERO,
+            cc: CcConfig::default(),
+            pacer: PacerConfig::default(),
+            max_payload: 1_100,
+            max_remote_ssrcs_per_section: MAX_REMOTE_SSRCS_PER_SECTION,
+            max_remote_ssrcs: MAX_REMOTE_SSRCS,
+            reduced_size_rtcp: false,
+        }
+    }
+}
+
+/// One negotiated m-section.
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// Its `a=mid`.
+    pub mid: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// The negotiated codecs, in preference order.
+    pub codecs: Vec<CodecConfig>,
+    /// The negotiated header extension ids.
+    pub extensions: ExtensionMap,
+    /// Some when we send on this section.
+    pub send: Option<SendConfig>,
+    /// Whether the direction includes receiving.
+    pub receive: bool,
+    /// The remote SSRCs from `a=ssrc` (media and RTX); may be empty (then learned from
+    /// the MID extension).
+    pub remote_ssrcs: Vec<u32>,
+    /// Frames are released by the jitter buffers (true) or as soon as complete and in
+    /// order (false).
+    pub jitter_buffer: bool,
+}
+
+/// One negotiated codec of an m-section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodecConfig {
+    /// Its payload type.
+    pub payload_type: u8,
+    /// Its name as in `a=rtpmap` ("opus", "VP8", "H264"...).
+    pub name: String,
+    /// Its RTP clock rate.
+    pub clock_rate: u32,
+    /// Audio channels.
+    pub channels: Option<u16>,
+    /// Its `a=fmtp` parameters.
+    pub fmtp: Option<String>,
+    /// The payload type of its RTX (`apt=` this one).
+    pub rtx_payload_type: Option<u8>,
+    /// `a=rtcp-fb nack`.
+    pub nack: bool,
+    /// `a=rtcp-fb nack pli`.
+    pub pli: bool,
+    /// `a=rtcp-fb ccm fir`.
+    pub fir: bool,
+    /// `a=rtcp-fb transport-cc`.
+    pub transport_cc: bool,
+    /// `a=rtcp-fb goog-remb`.
+    pub remb: bool,
+}
+
+impl CodecConfig {
+    /// A codec without RTX, fmtp or feedback.
+    pub fn new(payload_type: u8, name: impl Into<String>, clock_rate: u32) -> Self {
+        CodecConfig {
+            payload_type,
+            name: name.into(),
+            clock_rate,
+            channels: None,
+            fmtp: None,
+            rtx_payload_type: None,
+            nack: false,
+            pli: false,
+            fir: false,
+            transport_cc: false,
+            remb: false,
+        }
+    }
+}
+
+/// How we send on an m-section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendConfig {
+    /// The media SSRC.
+    pub ssrc: u32,
+    /// The RTX SSRC, when RTX is negotiated.
+    pub rtx_ssrc: Option<u32>,
+}
+
+/// A datagram to protect and send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// An RTP packet (protect with SRTP).
+    Rtp(Bytes),
+    /// An RTCP compound or reduced-size packet (protect with SRTCP).
+    Rtcp(Bytes),
+}
+
+/// What the session tells its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A remote stream appeared (its first packet was routed to a section).
+    StreamAdded {
+        /// The section.
+        mid: String,
+        /// The stream's media SSRC.
+        ssrc: u32,
+        /// Its RID (simulcast), if it carries one.
+        rid: Option<String>,
+    },
+    /// A complete encoded frame (video) or audio packet, in order.
+    Frame {
+        /// The section.
+        mid: String,
+        /// The stream's RID.
+        rid: Option<String>,
+        /// The stream's SSRC.
+        ssrc: u32,
+        /// The payload type it came with.
+        payload_type: u8,
+        /// Its RTP timestamp.
+        rtp_timestamp: u32,
+        /// The encoded frame.
+        data: Bytes,
+        /// Whether it decodes on its own.
+        keyframe: bool,
+        /// When it was complete (or released by the jitter buffer).
+        received_at: std::time::Instant,
+        /// The sequence numbers of its first and last packet.
+        sequence_range: (u16, u16),
+        /// Whether media was lost or dropped between the previous frame and this one.
+        lost_before: bool,
+    },
+    /// The peer asked for a keyframe on a stream we send.
+    KeyframeRequested {
+        /// The section.
+        mid: String,
+        /// PLI or FIR.
+        kind: KeyframeRequestKind,
+    },
+    /// The send-side bandwidth estimate changed.
+    EstimateChanged {
+        /// What the encoders together may produce.
+        bitrate_bps: u64,
+    },
+}
+
+/// The caller's mistakes; never the network's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// No m-section has this mid.
+    #[error("no negotiated m-section has mid {0:?}")]
+    UnknownMid(String),
+    /// The section does not send (its direction is recvonly or inactive, or no SSRC).
+    #[error("m-section {0:?} does not send: negotiate sendrecv or sendonly with an SSRC first")]
+    NotSending(String),
+    /// The section does not receive.
+    #[error("m-section {0:?} has no remote stream to ask a keyframe of yet")]
+    NoRemoteStream(String),
+    /// The payload type is not negotiated on this section or has no packetizer.
+    #[error("payload type {0} is not negotiated on this m-section or its codec cannot be packetized")]
+    UnknownPayloadType(u8),
+    /// The packetizer refused the frame.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// The send stream refused the packet.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// The pacer queue is full: the frame (or part of it) was dropped; send less.
+    #[error("the pacer queue is full; lower the encoder rate")]
+    QueueFull,
+}
+
+/// Counters of a [`Session`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// RTP packets given to [`Session::handle_rtp`].
+    pub rtp_received: u64,
+    /// RTP packets that did not parse.
+    pub rtp_malformed: u64,
+    /// RTP packets no section takes.
+    pub rtp_unroutable: u64,
+    /// RTP packets from new SSRCs past a cap.
+    pub rtp_ssrc_capped: u64,
+    /// RTX packets dropped: unknown `apt`, no media stream to repair, unparsable or padding.
+    pub rtx_dropped: u64,
+    /// RTX packets unwrapped into their media stream.
+    pub rtx_recovered: u64,
+    /// Packets on SSRC 0 (probes), used for congestion control only.
+    pub probes: u64,
+    /// RTCP datagrams given to [`Session::handle_rtcp`].
+    pub rtcp_received: u64,
+    /// RTCP datagrams that did not parse.
+    pub rtcp_malformed: u64,
+    /// Remote SSRCs known now (media and RTX).
+    pub remote_ssrcs: usize,
+    /// Remote media streams now.
+    pub remote_streams: usize,
+    /// Frames delivered as events.
+    pub frames: u64,
+    /// Events dropped because they were not polled.
+    pub events_dropped: u64,
+    /// RTP packets sent (media and retransmissions).
+    pub rtp_sent: u64,
+    /// Retransmissions sent.
+    pub retransmissions_sent: u64,
+    /// Packets the pacer refused (queue full).
+    pub pacer_dropped: u64,
+    /// Packets in the pacer queue now.
+    pub pacer_queued: usize,
+    /// RTCP datagrams sent.
+    pub rtcp_sent: u64,
+    /// NACK packets sent.
+    pub nacks_sent: u64,
+    /// PLI and FIR packets sent.
+    pub keyframe_requests_sent: u64,
+    /// Transport-wide feedback packets sent.
+    pub twcc_sent: u64,
+    /// Keyframe requests received and passed on (after rate limiting).
+    pub keyframe_requests_received: u64,
+    /// The current target bitrate.
+    pub estimate_bps: u64,
+}
+
+/// One m-section as the session keeps it.
+#[derive(Debug)]
+pub(crate) struct Section {
+    /// Stable across renegotiations of the same mid.
+    pub id: u64,
+    pub config: MediaConfig,
+    pub outbound: Option<outbound::Outbound>,
+}

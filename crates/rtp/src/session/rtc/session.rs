@@ -1,0 +1,514 @@
+//! [`Session`]: the coordinator. It routes inputs to the parts and collects their outputs;
+//! the parts own the state (see the [module docs](super)).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::Bytes;
+use cc::{CcEvent, CongestionController, PacedOutput, Pacer, PacketKind, SentPacket};
+
+use crate::extension::{ExtensionKind, TransportCc};
+use crate::packet::RtpPacket;
+use crate::rtcp::RtcpPacket;
+use crate::session::send::rng::XorShift;
+use crate::session::send::{MediaKind, NtpClock, SendEvent, TransportSequence};
+
+mod rtcp;
+
+use super::feedback::TwccRegister;
+use super::inbound::{unwrap_rtx, Inbound};
+use super::outbound::Outbound;
+use super::route::{NoRoute, Route, RouteKind, Router};
+use super::{
+    KeyframeRequestKind, MediaConfig, Outgoing, Section, SessionConfig, SessionError, SessionEvent, SessionStats,
+    MAX_EVENTS, MAX_TRANSMIT,
+};
+
+/// A packet in the pacer queue: which section's stream it belongs to.
+#[derive(Debug)]
+struct Paced {
+    section: u64,
+    packet: RtpPacket,
+}
+
+/// The RTP session of one peer connection. See the [module docs](super).
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    ntp: NtpClock,
+    rng: XorShift,
+    sections: Vec<Section>,
+    next_section_id: u64,
+    router: Router,
+    inbound: HashMap<u32, Inbound>,
+    twcc: TwccRegister,
+    transport: TransportSequence,
+    cc: CongestionController,
+    pacer: Pacer<Paced>,
+    /// SSRC of our RTCP when we send no media.
+    receiver_ssrc: u32,
+    next_rr: Option<Instant>,
+    feedback: Vec<RtcpPacket>,
+    transmit: VecDeque<Outgoing>,
+    events: VecDeque<SessionEvent>,
+    stats: SessionStats,
+}
+
+impl Session {
+    /// A session with no m-section yet.
+    pub fn new(now: Instant, config: SessionConfig) -> Self {
+        let mut rng = XorShift::new(config.seed);
+        let receiver_ssrc = rng.next_u32() | 1;
+        let cc = CongestionController::new(now, config.cc);
+        let mut pacer = Pacer::new(config.pacer);
+        let rates = cc.rates();
+        pacer.set_rates(rates.pacing, rates.padding);
+        Session {
+            ntp: NtpClock::from_unix(now, config.unix_time),
+            router: Router::new(config.max_remote_ssrcs_per_section, config.max_remote_ssrcs),
+            rng,
+            sections: Vec::new(),
+            next_section_id: 0,
+            inbound: HashMap::new(),
+            twcc: TwccRegister::new(now),
+            transport: TransportSequence::new(1),
+            cc,
+            pacer,
+            receiver_ssrc,
+            next_rr: None,
+            feedback: Vec::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: SessionStats { estimate_bps: rates.target.as_bps(), ..SessionStats::default() },
+            config,
+        }
+    }
+
+    /// After each completed negotiation: the sections as negotiated now. The streams of
+    /// sections that stay (same mid; for sending, the same SSRCs) are kept; a send stream
+    /// that goes says BYE, remote streams of sections that go or stop receiving are dropped.
+    pub fn set_media(&mut self, now: Instant, media: Vec<MediaConfig>) {
+        let mut old: HashMap<String, Section> = self.sections.drain(..).map(|s| (s.config.mid.clone(), s)).collect();
+        for config in media {
+            let (id, mut outbound) = match old.remove(&config.mid) {
+                Some(s) => (s.id, s.outbound),
+                None => {
+                    self.next_section_id += 1;
+                    (self.next_section_id, None)
+                }
+            };
+            let same = |o: &Outbound| config.send.is_some_and(|s| s.ssrc == o.ssrc && s.rtx_ssrc == o.rtx_ssrc);
+            if outbound.as_ref().is_some_and(|o| !same(o)) {
+                if let Some(mut o) = outbound.take() {
+                    o.stream.stop(now);
+                    self.collect_stream_rtcp(now, std::slice::from_mut(&mut Some(o)));
+                }
+            }
+            if outbound.is_none() {
+                if let Some(send) = &config.send {
+                    let seed = self.rng.next_u64();
+                    // A configuration the stream refuses (a CNAME over 255 bytes) leaves the
+                    // section without sending; write_frame then says NotSending.
+                    outbound = Outbound::new(&config, send, &self.config.cname, self.ntp, seed).ok();
+                }
+            }
+            self.sections.push(Section { id, config, outbound });
+        }
+        for (_, s) in old {
+            if let Some(o) = s.outbound {
+                let mut o = Some(o);
+                if let Some(o) = &mut o {
+                    o.stream.stop(now);
+                }
+                self.collect_stream_rtcp(now, std::slice::from_mut(&mut o));
+            }
+        }
+        let receiving: Vec<u64> = self.sections.iter().filter(|s| s.config.receive).map(|s| s.id).collect();
+        for ssrc in self.router.retain(|id| receiving.contains(&id)) {
+            self.inbound.remove(&ssrc);
+        }
+        self.inbound.retain(|_, i| receiving.contains(&i.section));
+        self.update_stats();
+    }
+
+    fn section_index(&self, id: u64) -> Option<usize> {
+        self.sections.iter().position(|s| s.id == id)
+    }
+
+    /// Takes one decrypted RTP packet.
+    pub fn handle_rtp(&mut self, now: Instant, packet: Bytes) {
+        self.stats.rtp_received += 1;
+        let Ok(packet) = RtpPacket::parse(packet) else {
+            self.stats.rtp_malformed += 1;
+            return;
+        };
+        self.record_transport_cc(now, &packet);
+        if packet.header.ssrc == 0 {
+            self.stats.probes += 1;
+            return;
+        }
+        let route = match self.router.get(packet.header.ssrc) {
+            Some(r) => r.clone(),
+            None => match self.router.learn(&self.sections, &packet.header) {
+                Ok(r) => r,
+                Err(NoRoute::Unroutable) => {
+                    self.stats.rtp_unroutable += 1;
+                    return;
+                }
+                Err(NoRoute::Capped) => {
+                    self.stats.rtp_ssrc_capped += 1;
+                    return;
+                }
+            },
+        };
+        let Some(index) = self.section_index(route.section) else {
+            self.stats.rtp_unroutable += 1;
+            return;
+        };
+        match route.kind {
+            RouteKind::Media => self.handle_media(now, index, route, packet, false),
+            RouteKind::Rtx { media } => self.handle_rtx(now, index, route, media, packet),
+        }
+        self.drain_inbound();
+        self.update_stats();
+    }
+
+    /// Records the arrival for transport-wide feedback, whichever stream it is on.
+    fn record_transport_cc(&mut self, now: Instant, packet: &RtpPacket) {
+        for s in &self.sections {
+            let map = &s.config.extensions;
+            if map.id_of(ExtensionKind::TransportCc).is_some_and(|id| packet.header.extensions.contains(id)) {
+                if let Ok(Some(TransportCc(seq))) = map.read::<TransportCc>(&packet.header.extensions) {
+                    self.twcc.record(now, seq);
+                }
+                return;
+            }
+        }
+    }
+
+    fn handle_media(&mut self, now: Instant, index: usize, route: Route, packet: RtpPacket, recovered: bool) {
+        let ssrc = packet.header.ssrc;
+        let section = &self.sections[index];
+        let inbound = self.inbound.entry(ssrc).or_insert_with(|| {
+            push_event(
+                &mut self.events,
+                &mut self.stats,
+                SessionEvent::StreamAdded { mid: section.config.mid.clone(), ssrc, rid: route.rid.clone() },
+            );
+            Inbound::new(section.id, ssrc, route.rid.clone(), &section.config)
+        });
+        inbound.on_packet(now, packet, recovered, &section.config);
+    }
+
+    fn handle_rtx(&mut self, now: Instant, index: usize, route: Route, media: Option<u32>, packet: RtpPacket) {
+        let section = &self.sections[index];
+        let Some(codec) = section.config.codecs.iter().find(|c| c.rtx_payload_type == Some(packet.header.payload_type))
+        else {
+            self.stats.rtx_dropped += 1;
+            return;
+        };
+        let media = media.or_else(|| {
+            let mut streams = self.inbound.values().filter(|i| i.section == section.id);
+            let found = match &route.rid {
+                Some(rid) => streams.find(|i| i.rid.as_ref() == Some(rid)),
+                None => match (streams.next(), streams.next()) {
+                    (Some(i), None) => Some(i),
+                    _ => None,
+                },
+            };
+            found.map(|i| i.ssrc)
+        });
+        let (Some(media), Some((osn, payload))) = (media, unwrap_rtx(&packet)) else {
+            self.stats.rtx_dropped += 1;
+            return;
+        };
+        if !self.inbound.contains_key(&media) {
+            self.stats.rtx_dropped += 1;
+            return;
+        }
+        self.router.set_rtx_media(packet.header.ssrc, media);
+        let mut header = packet.header;
+        header.ssrc = media;
+        header.sequence_number = osn;
+        header.payload_type = codec.payload_type;
+        self.stats.rtx_recovered += 1;
+        let media_route = Route { section: route.section, kind: RouteKind::Media, rid: None };
+        self.handle_media(now, index, media_route, RtpPacket::new(header, payload), true);
+    }
+
+    /// Events of the send streams (keyframe requests, RTTs) and their retransmissions.
+    fn drain_send_streams(&mut self, now: Instant) {
+        let mut rtts = Vec::new();
+        for s in &mut self.sections {
+            let Some(o) = &mut s.outbound else { continue };
+            while let Some(event) = o.stream.poll_event() {
+                match event {
+                    SendEvent::KeyframeRequest(kind) => {
+                        self.stats.keyframe_requests_received += 1;
+                        let mid = s.config.mid.clone();
+                        push_event(&mut self.events, &mut self.stats, SessionEvent::KeyframeRequested { mid, kind });
+                    }
+                    SendEvent::RoundTripTime(rtt) => rtts.push(rtt),
+                }
+            }
+            while let Some(packet) = o.poll_resend(now) {
+                let size = packet.encoded_len();
+                let item = Paced { section: s.id, packet };
+                if self.pacer.enqueue(now, PacketKind::Retransmission, size, item).is_err() {
+                    self.stats.pacer_dropped += 1;
+                }
+            }
+        }
+        for rtt in rtts {
+            self.cc.on_rtt(rtt);
+            for i in self.inbound.values_mut() {
+                i.set_rtt(rtt);
+            }
+        }
+    }
+
+    fn drain_cc(&mut self, now: Instant) {
+        while let Some(event) = self.cc.poll_event() {
+            match event {
+                CcEvent::Rates(r) => {
+                    self.pacer.set_rates(r.pacing, r.padding);
+                    let bitrate_bps = r.target.as_bps();
+                    if bitrate_bps != self.stats.estimate_bps {
+                        self.stats.estimate_bps = bitrate_bps;
+                        push_event(&mut self.events, &mut self.stats, SessionEvent::EstimateChanged { bitrate_bps });
+                    }
+                }
+                CcEvent::Probe(cluster) => self.pacer.add_probe_cluster(now, cluster),
+            }
+        }
+    }
+
+    /// Frames and feedback of the remote streams.
+    fn drain_inbound(&mut self) {
+        let sender = self.sender_ssrc();
+        for inbound in self.inbound.values_mut() {
+            let Some(section) = self.sections.iter().find(|s| s.id == inbound.section) else { continue };
+            while let Some(f) = inbound.poll_frame() {
+                self.stats.frames += 1;
+                let event = SessionEvent::Frame {
+                    mid: section.config.mid.clone(),
+                    rid: inbound.rid.clone(),
+                    ssrc: inbound.ssrc,
+                    payload_type: f.payload_type,
+                    rtp_timestamp: f.frame.timestamp,
+                    keyframe: f.frame.keyframe,
+                    received_at: f.received_at,
+                    sequence_range: (f.frame.first_sequence, f.frame.last_sequence),
+                    lost_before: f.frame.discontinuity,
+                    data: f.frame.data,
+                };
+                push_event(&mut self.events, &mut self.stats, event);
+            }
+            while let Some(p) = inbound.poll_feedback(sender) {
+                match &p {
+                    RtcpPacket::Nack(_) => self.stats.nacks_sent += 1,
+                    _ => self.stats.keyframe_requests_sent += 1,
+                }
+                self.feedback.push(p);
+            }
+        }
+        self.flush_feedback();
+    }
+
+    /// The SSRC our RTCP comes from: the first sending stream's, else a random one.
+    fn sender_ssrc(&self) -> u32 {
+        self.sections.iter().find_map(|s| s.outbound.as_ref().map(|o| o.ssrc)).unwrap_or(self.receiver_ssrc)
+    }
+
+    /// Runs what is due at `now`: congestion control, NACK and keyframe timers, jitter
+    /// buffers, reports and transport-wide feedback.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.cc.poll_timeout() <= now {
+            self.cc.handle_timeout(now);
+        }
+        self.drain_cc(now);
+        for inbound in self.inbound.values_mut() {
+            if let Some(section) = self.sections.iter().find(|s| s.id == inbound.section) {
+                inbound.handle_timeout(now, &section.config);
+            }
+        }
+        let media_ssrc = self.inbound.keys().min().copied().unwrap_or(0);
+        let sender = self.sender_ssrc();
+        let before = self.feedback.len();
+        self.twcc.handle_timeout(now, sender, media_ssrc, &mut self.feedback);
+        self.stats.twcc_sent += (self.feedback.len() - before) as u64;
+        self.drain_inbound();
+        let mut sections = std::mem::take(&mut self.sections);
+        let mut outbound: Vec<Option<Outbound>> = sections.iter_mut().map(|s| s.outbound.take()).collect();
+        for o in outbound.iter_mut().flatten() {
+            o.stream.handle_timeout(now);
+        }
+        self.collect_stream_rtcp(now, &mut outbound);
+        for (s, o) in sections.iter_mut().zip(outbound) {
+            s.outbound = o;
+        }
+        self.sections = sections;
+        self.update_stats();
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) (or, for the pacer,
+    /// [`poll_transmit`](Self::poll_transmit)) wants to run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let streams = self.sections.iter().filter_map(|s| s.outbound.as_ref()?.stream.poll_timeout());
+        let inbound = self.inbound.values().filter_map(|i| i.poll_timeout());
+        [Some(self.cc.poll_timeout()), self.pacer.poll_timeout(), self.twcc.poll_timeout(), self.next_rr]
+            .into_iter()
+            .flatten()
+            .chain(streams)
+            .chain(inbound)
+            .min()
+    }
+
+    /// The next datagram to send at `now`: RTCP first, then RTP as the pacer releases it.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Outgoing> {
+        if let Some(out) = self.transmit.pop_front() {
+            return Some(out);
+        }
+        loop {
+            let (item, kind, size, probe_cluster) = match self.pacer.poll_send(now)? {
+                PacedOutput::Packet { item, kind, size, probe_cluster } => (item, kind, size, probe_cluster),
+                // No padding packets yet (see the module docs).
+                PacedOutput::Padding { .. } => continue,
+            };
+            let Paced { section, mut packet } = item;
+            let Some(o) = self.sections.iter().find(|s| s.id == section).and_then(|s| s.outbound.as_ref()) else {
+                continue;
+            };
+            if let Some(seq) = o.stamp(now, &mut packet, &mut self.transport) {
+                self.cc.on_packet_sent(SentPacket { seq, send_time: now, size, probe_cluster });
+            }
+            let mut out = Vec::with_capacity(packet.encoded_len());
+            if packet.write(&mut out).is_err() {
+                continue;
+            }
+            self.stats.rtp_sent += 1;
+            self.stats.retransmissions_sent += u64::from(kind == PacketKind::Retransmission);
+            self.stats.pacer_queued = self.pacer.queued_packets();
+            return Some(Outgoing::Rtp(Bytes::from(out)));
+        }
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    fn outbound(&mut self, mid: &str) -> Result<(u64, &mut Outbound), SessionError> {
+        let s = self.sections.iter_mut().find(|s| s.config.mid == mid);
+        let s = s.ok_or_else(|| SessionError::UnknownMid(mid.to_owned()))?;
+        let id = s.id;
+        let o = s.outbound.as_mut().ok_or_else(|| SessionError::NotSending(mid.to_owned()))?;
+        Ok((id, o))
+    }
+
+    /// Packetizes one encoded frame with the codec of `payload_type` and queues it in the
+    /// pacer.
+    pub fn write_frame(
+        &mut self,
+        now: Instant,
+        mid: &str,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        data: Bytes,
+    ) -> Result<(), SessionError> {
+        let max_payload = self.config.max_payload;
+        let (id, o) = self.outbound(mid)?;
+        let kind = if o.kind == MediaKind::Audio { PacketKind::Audio } else { PacketKind::Video };
+        let packets = o.packetize(now, payload_type, rtp_timestamp, &data, max_payload)?;
+        self.enqueue(now, id, kind, packets)
+    }
+
+    /// Forwards one RTP payload without packetizing (SFU, pass-through): the session
+    /// assigns SSRC and sequence number.
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        mid: &str,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), SessionError> {
+        let (id, _) = self.outbound(mid)?;
+        if !self.sections.iter().any(|s| s.id == id && s.config.codecs.iter().any(|c| c.payload_type == payload_type)) {
+            return Err(SessionError::UnknownPayloadType(payload_type));
+        }
+        let (id, o) = self.outbound(mid)?;
+        let kind = if o.kind == MediaKind::Audio { PacketKind::Audio } else { PacketKind::Video };
+        let packet = o.write(now, payload_type, rtp_timestamp, marker, payload)?;
+        self.enqueue(now, id, kind, vec![packet])
+    }
+
+    fn enqueue(
+        &mut self,
+        now: Instant,
+        section: u64,
+        kind: PacketKind,
+        packets: Vec<RtpPacket>,
+    ) -> Result<(), SessionError> {
+        let mut full = false;
+        for packet in packets {
+            let size = packet.encoded_len();
+            if self.pacer.enqueue(now, kind, size, Paced { section, packet }).is_err() {
+                self.stats.pacer_dropped += 1;
+                full = true;
+            }
+        }
+        self.stats.pacer_queued = self.pacer.queued_packets();
+        if full {
+            Err(SessionError::QueueFull)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Asks every remote stream of `mid` for a keyframe at once (PLI or FIR).
+    pub fn request_keyframe(
+        &mut self,
+        _now: Instant,
+        mid: &str,
+        kind: KeyframeRequestKind,
+    ) -> Result<(), SessionError> {
+        let section = self.sections.iter().find(|s| s.config.mid == mid);
+        let id = section.ok_or_else(|| SessionError::UnknownMid(mid.to_owned()))?.id;
+        let mut any = false;
+        for i in self.inbound.values_mut().filter(|i| i.section == id) {
+            i.force_keyframe_request(kind);
+            any = true;
+        }
+        if !any {
+            return Err(SessionError::NoRemoteStream(mid.to_owned()));
+        }
+        self.drain_inbound();
+        Ok(())
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// Remote packets held for reordering in all streams (for bound checks).
+    pub fn held_packets(&self) -> usize {
+        self.inbound.values().map(|i| i.held_packets()).sum()
+    }
+
+    fn update_stats(&mut self) {
+        self.stats.remote_ssrcs = self.router.len();
+        self.stats.remote_streams = self.inbound.len();
+        self.stats.pacer_queued = self.pacer.queued_packets();
+    }
+}
+
+fn push_event(events: &mut VecDeque<SessionEvent>, stats: &mut SessionStats, event: SessionEvent) {
+    if events.len() >= MAX_EVENTS {
+        events.pop_front();
+        stats.events_dropped += 1;
+    }
+    events.push_back(event);
+}

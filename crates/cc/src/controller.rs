@@ -16,6 +16,22 @@ use crate::rate::Bitrate;
 
 /// Periodic work interval (libwebrtc's `process_interval`, 25 ms).
 const PROCESS_INTERVAL: Duration = Duration::from_millis(25);
+/// After ALR ends, the acknowledged rate is taken as application limited
+/// until this long after the first packet sent since was acknowledged (the
+/// time its estimator, told to expect the change, takes to catch up: about
+/// six 150 ms windows)...
+const ACKED_CATCH_UP: Duration = Duration::from_secs(1);
+/// ... and at most this long after ALR ended.
+const ALR_EXIT_MAX: Duration = Duration::from_secs(3);
+
+/// The way out of ALR, while the acknowledged rate still measures it.
+#[derive(Clone, Copy, Debug)]
+struct AlrExit {
+    /// When the first packet after ALR was sent.
+    ended: Instant,
+    /// When that packet (or a later one) was first acknowledged.
+    acked: Option<Instant>,
+}
 
 /// Controller settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,6 +126,7 @@ pub struct CongestionController {
     probes: ProbeController,
     probe_results: ProbeEstimator,
     remb: Option<Bitrate>,
+    alr_exit: Option<AlrExit>,
     seen_transport_feedback: bool,
     rates: TargetRates,
     events: VecDeque<CcEvent>,
@@ -132,6 +149,7 @@ impl CongestionController {
             probes: ProbeController::new(config.max_bitrate, config.alr_probing),
             probe_results: ProbeEstimator::default(),
             remb: None,
+            alr_exit: None,
             seen_transport_feedback: false,
             rates: TargetRates { target: Bitrate::ZERO, pacing: Bitrate::ZERO, padding: Bitrate::ZERO },
             events: VecDeque::new(),
@@ -169,8 +187,27 @@ impl CongestionController {
     /// A packet carrying a transport-wide sequence number left.
     pub fn on_packet_sent(&mut self, packet: SentPacket) {
         if self.history.on_sent(packet) {
+            let was_in_alr = self.alr.alr_start().is_some();
             self.alr.on_sent(packet.send_time, packet.size);
+            match (was_in_alr, self.alr.alr_start().is_some()) {
+                (true, false) => self.alr_exit = Some(AlrExit { ended: packet.send_time, acked: None }),
+                (_, true) => self.alr_exit = None,
+                _ => {}
+            }
         }
+    }
+
+    /// Whether the acknowledged rate measures the application rather than
+    /// the path: in ALR, and after it until the acknowledged rate caught up.
+    fn acked_app_limited(&mut self, now: Instant) -> bool {
+        if let Some(exit) = self.alr_exit {
+            let until =
+                exit.acked.map_or(exit.ended + ALR_EXIT_MAX, |a| (a + ACKED_CATCH_UP).min(exit.ended + ALR_EXIT_MAX));
+            if now >= until {
+                self.alr_exit = None;
+            }
+        }
+        self.alr.alr_start().is_some() || self.alr_exit.is_some()
     }
 
     /// A transport-wide feedback report arrived: `(sequence number,
@@ -192,6 +229,12 @@ impl CongestionController {
         results.sort_by_key(|r| (r.arrival, r.seq));
         let mut probe = None;
         for r in &results {
+            // The first packet sent after ALR: the acknowledged rate is
+            // about to jump.
+            if let Some(exit) = self.alr_exit.as_mut().filter(|e| e.acked.is_none() && r.send_time >= e.ended) {
+                exit.acked = Some(now);
+                self.acked.expect_fast_rate_change();
+            }
             self.acked.update(r.arrival.unwrap_or_default(), r.size);
             if let Some(p) = self.probe_results.on_packet(r) {
                 probe = Some(p);
@@ -200,7 +243,8 @@ impl CongestionController {
         // A probe only ever raises the estimate; a short burst measured
         // under cross traffic is no reason to drop.
         let probe = probe.filter(|p| self.delay.estimate().is_none_or(|e| *p > e));
-        if let Some(estimate) = self.delay.on_feedback(now, &results, self.acked.bitrate(), probe) {
+        let app_limited = self.acked_app_limited(now);
+        if let Some(estimate) = self.delay.on_feedback(now, &results, self.acked.bitrate(), probe, app_limited) {
             self.loss.set_delay_based(now, Some(estimate));
             self.loss.update(now);
         }

@@ -86,6 +86,12 @@
 //!   `LossBasedBweV2`): with steady random loss between 2% and 10% the
 //!   target holds, neither growing nor collapsing.
 //! - Probe results only raise the delay-based estimate.
+//! - Application-limited periods ([`alr`]): the acknowledged rate then
+//!   measures the application, not the path. It bounds increases (to
+//!   1.5 × it plus 10 kbit/s) but not decreases: an overuse in ALR, or while the
+//!   acknowledged rate catches up after it, backs off from the estimate
+//!   (× 0.85), and the acknowledged-rate filter is told to expect the jump
+//!   when the first packet sent after ALR is acknowledged.
 //! - The send history is bounded (count and age); the pacer's queue is
 //!   bounded in packets and drains faster rather than let a packet wait
 //!   longer than 2 s.

@@ -190,7 +190,10 @@ impl CongestionController {
             let was_in_alr = self.alr.alr_start().is_some();
             self.alr.on_sent(packet.send_time, packet.size);
             match (was_in_alr, self.alr.alr_start().is_some()) {
-                (true, false) => self.alr_exit = Some(AlrExit { ended: packet.send_time, acked: None }),
+                (true, false) => {
+                    self.alr_exit = Some(AlrExit { ended: packet.send_time, acked: None });
+                    self.probes.set_alr_ended(packet.send_time);
+                }
                 (_, true) => self.alr_exit = None,
                 _ => {}
             }
@@ -246,10 +249,19 @@ impl CongestionController {
         let app_limited = self.acked_app_limited(now);
         if let Some(estimate) = self.delay.on_feedback(now, &results, self.acked.bitrate(), probe, app_limited) {
             self.loss.set_delay_based(now, Some(estimate));
+            // A probe result (taken unless overusing) is the rate to send.
+            if probe.is_some() && self.delay.usage() != BandwidthUsage::Overusing {
+                self.loss.set_send_rate(now, estimate);
+            }
             self.loss.update(now);
         }
         self.results = results;
         self.publish(now);
+        if self.delay.usage() == BandwidthUsage::Normal {
+            if let Some(c) = self.probes.request_probe(now, self.alr.alr_start().is_some()) {
+                self.probe(now, c);
+            }
+        }
     }
 
     /// Loss from an RTCP receiver report (`lost` of `expected` packets since

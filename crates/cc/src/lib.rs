@@ -85,13 +85,15 @@
 //! - Loss control is the classic controller (not libwebrtc's newer
 //!   `LossBasedBweV2`): with steady random loss between 2% and 10% the
 //!   target holds, neither growing nor collapsing.
-//! - Probe results only raise the delay-based estimate.
+//! - Probe results only raise the delay-based estimate; a result taken
+//!   also becomes the loss-based controller's rate, as in libwebrtc.
 //! - Application-limited periods ([`alr`]): the acknowledged rate then
 //!   measures the application, not the path. It bounds increases (to
 //!   1.5 × it plus 10 kbit/s) but not decreases: an overuse in ALR, or while the
 //!   acknowledged rate catches up after it, backs off from the estimate
 //!   (× 0.85), and the acknowledged-rate filter is told to expect the jump
-//!   when the first packet sent after ALR is acknowledged.
+//!   when the first packet sent after ALR is acknowledged. A large drop in
+//!   or just after ALR is checked with a probe at 85% of the rate before it.
 //! - The send history is bounded (count and age); the pacer's queue is
 //!   bounded in packets and drains faster rather than let a packet wait
 //!   longer than 2 s.

@@ -355,12 +355,16 @@ fn a_capacity_drop_during_an_application_limited_period_is_still_followed() {
     let followed = f.targets.iter().find(|(t, r)| *t >= 30 * S && *r <= Bitrate::kbps(550)).map(|x| x.0 - 30 * S);
     let mean = f.mean_target(35 * S, 45 * S);
     let p95 = sim.queue_delay_percentile(35 * S, 45 * S, 0.95);
+    let probes: Vec<_> = f.probes.iter().filter(|p| p.0 >= 30 * S).collect();
     eprintln!(
         "capacity 500 kbit/s from 20 s, application limited until 30 s: target {held} at 30 s, under 550 kbit/s \
-         {followed:?} after; 35-45 s mean {:.0} kbit/s, queue delay p95 {p95:?}, queue drops {}",
+         {followed:?} after; 35-45 s mean {:.0} kbit/s, queue delay p95 {p95:?}, queue drops {}; probes after 30 s \
+         {probes:?}",
         mean / 1e3,
         sim.link.dropped_queue
     );
     assert!(followed.is_some_and(|t| t <= 3 * S), "{followed:?}");
     assert!((250_000.0..=550_000.0).contains(&mean), "mean {mean}");
+    // The drop after ALR is checked by one probe, which confirms it.
+    assert!(probes.len() <= 1, "{probes:?}");
 }

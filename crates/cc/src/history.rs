@@ -115,6 +115,12 @@ impl SendHistory {
         self.in_flight
     }
 
+    /// When the oldest packet that no feedback has covered yet was sent.
+    pub(crate) fn oldest_unreported(&self) -> Option<Instant> {
+        let from = self.reported_through.map_or(0, |r| (r + 1).saturating_sub(self.first_seq) as usize);
+        self.entries.iter().skip(from).flatten().find(|e| e.fate == Fate::Unacked).map(|e| e.send_time)
+    }
+
     pub(crate) fn stats(&self) -> HistoryStats {
         self.stats
     }
@@ -284,20 +290,23 @@ mod tests {
     fn a_later_report_takes_earlier_packets_out_of_flight() {
         let t0 = Instant::now();
         let mut h = SendHistory::new(1000, Duration::from_secs(60));
+        assert_eq!(h.oldest_unreported(), None);
         for i in 0..6 {
             sent(&mut h, t0, i, u64::from(i));
         }
+        assert_eq!(h.oldest_unreported(), Some(t0));
         // The report on 0..=2 was lost; the next one covers 3 and 4.
         let mut out = Vec::new();
         h.on_feedback(&[(3, Some(ms(40))), (4, None)], &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(h.in_flight(), 100);
+        assert_eq!(h.oldest_unreported(), Some(t0 + ms(5)));
         // A late report on 1 still counts, and is not taken out twice.
         h.on_feedback(&[(1, Some(ms(30))), (2, None)], &mut out);
         assert_eq!(out.len(), 4);
         assert_eq!(h.in_flight(), 100);
         h.on_feedback(&[(5, Some(ms(50)))], &mut out);
-        assert_eq!(h.in_flight(), 0);
+        assert_eq!((h.in_flight(), h.oldest_unreported()), (0, None));
     }
 
     #[test]

@@ -97,8 +97,15 @@
 //! - The send history is bounded (count and age); the pacer's queue is
 //!   bounded in packets and drains faster rather than let a packet wait
 //!   longer than 2 s.
-//! - Not here: congestion window pushback, libwebrtc's network state
-//!   estimator, per-stream rate allocation (the caller splits the target).
+//! - When transport feedback stops (the return path died) while packets
+//!   are sent, the target is pushed back: after max(2 × RTT, 500 ms) of
+//!   silence it halves every second, and comes back at once with the next
+//!   report. libwebrtc bounds the data in flight with a congestion window
+//!   for this; a time bound says the same when the sender sends its target
+//!   and does not mistake an application-limited sender for a stuck one.
+//! - Not here: a congestion window on bytes in flight, libwebrtc's network
+//!   state estimator, per-stream rate allocation (the caller splits the
+//!   target).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

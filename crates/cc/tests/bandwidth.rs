@@ -368,3 +368,45 @@ fn a_capacity_drop_during_an_application_limited_period_is_still_followed() {
     // The drop after ALR is checked by one probe, which confirms it.
     assert!(probes.len() <= 1, "{probes:?}");
 }
+
+#[test]
+fn a_feedback_blackout_pushes_the_target_back_until_feedback_returns() {
+    // Converged at 2 Mbit/s, then the return path dies for 5 s: the forward
+    // path still works, but no report says so. Nothing then bounds what the
+    // sender pushes into a path it knows nothing about; the target must come
+    // down, progressively: nothing in the first 0.5 s (max(2 x 50 ms RTT,
+    // 500 ms): feedback every 50 ms is not late yet), then halving every
+    // second, so at most ~1/16 of the estimate by the end of the 5 s. When
+    // reports come back the target is the estimate again at once.
+    let mut sim = Sim::new(link(0.0, 11));
+    sim.add_flow(CcConfig::default());
+    sim.run_until(15 * S);
+    let before = sim.flows[0].target_at(15 * S);
+    sim.feedback_lost = true;
+    sim.run_until(20 * S);
+    sim.feedback_lost = false;
+    let pushback_at_end = sim.flows[0].cc.stats().feedback_pushback;
+    sim.run_until(30 * S);
+    let f = &sim.flows[0];
+    let at = |ms: u32| f.target_at(ms * MS);
+    let (at_15_4, at_17, at_20) = (at(15_400), at(17_000), at(20_000));
+    let sent_in_blackout = f.goodput(15 * S, 20 * S + 100 * MS);
+    let back = f.targets.iter().find(|(t, r)| *t >= 20 * S && *r >= before.mul_f64(0.8)).map(|x| x.0 - 20 * S);
+    let mean_after = f.mean_target(21 * S, 30 * S);
+    eprintln!(
+        "feedback lost 15-20 s: target {before} before, {at_15_4} at 15.4 s, {at_17} at 17 s, {at_20} at 20 s \
+         (pushback {pushback_at_end:.3}); delivered {:.0} kbit/s in the blackout; back at 80% of {before} {back:?} \
+         after it; 21-30 s mean {:.0} kbit/s, bytes in flight at 30 s {}",
+        sent_in_blackout / 1e3,
+        mean_after / 1e3,
+        f.cc.stats().bytes_in_flight
+    );
+    assert!(before >= Bitrate::kbps(1_600), "{before}");
+    assert!(at_15_4 >= before.mul_f64(0.95), "{at_15_4}");
+    assert!(at_17 <= before.mul_f64(0.6) && at_17 >= before.mul_f64(0.3), "{at_17}");
+    assert!(at_20 <= before.mul_f64(0.1), "{at_20}");
+    assert!(sent_in_blackout <= 0.5 * before.as_f64(), "{sent_in_blackout}");
+    assert!(back.is_some_and(|b| b <= 500 * MS), "{back:?}");
+    assert!(mean_after >= 1_600_000.0, "{mean_after}");
+    assert!(f.cc.stats().bytes_in_flight < 20_000, "{}", f.cc.stats().bytes_in_flight);
+}

@@ -42,7 +42,7 @@
 //! // Drain the controller's events into the pacer (and the encoder).
 //! while let Some(event) = cc.poll_event() {
 //!     match event {
-//!         CcEvent::Rates(r) => pacer.set_rates(r.pacing, r.padding),
+//!         CcEvent::Rates(r) => pacer.set_rates(now, r.pacing, r.padding),
 //!         CcEvent::Probe(cluster) => pacer.add_probe_cluster(now, cluster),
 //!     }
 //! }

@@ -267,7 +267,7 @@ impl Sim {
         while let Some(ev) = f.cc.poll_event() {
             match ev {
                 CcEvent::Rates(r) => {
-                    f.pacer.set_rates(r.pacing, r.padding);
+                    f.pacer.set_rates(now, r.pacing, r.padding);
                     f.target = r.target;
                     f.targets.push((t, r.target));
                 }

@@ -11,8 +11,10 @@
 //! 1.5 × the acknowledged rate + 10 kbit/s: an estimate far above what the
 //! sender actually sends is unverified.
 //!
-//! While the sender is application limited the acknowledged rate is what
-//! the application sent, not what the path carries: it still bounds the
+//! While the sender is application limited (or its rate just jumped, out of
+//! ALR or to a probe result, and the acknowledged rate has not caught up)
+//! the acknowledged rate is what the application sent, not what the path
+//! carries: it still bounds the
 //! increase, but a decrease starts from the estimate (0.85 × the estimate,
 //! as libwebrtc's ALR-limited backoff does), and the link capacity is not
 //! learned from it.
@@ -116,7 +118,7 @@ impl AimdRateControl {
 
     /// Whether the acknowledged rate measures the application rather than
     /// the path (in ALR, and until the acknowledged rate has caught up
-    /// after it).
+    /// after it or after a jump to a probe result).
     pub(crate) fn set_app_limited(&mut self, app_limited: bool) {
         self.app_limited = app_limited;
     }

@@ -16,13 +16,17 @@ use crate::rate::Bitrate;
 
 /// Periodic work interval (libwebrtc's `process_interval`, 25 ms).
 const PROCESS_INTERVAL: Duration = Duration::from_millis(25);
-/// After ALR ends, the acknowledged rate is taken as application limited
-/// until this long after the first packet sent since was acknowledged (the
-/// time its estimator, told to expect the change, takes to catch up: about
-/// six 150 ms windows)...
+/// After the sending rate jumped (ALR ended, or a probe raised the estimate
+/// far above the acknowledged rate), the acknowledged rate is taken as
+/// application limited until this long after the first packet sent since
+/// was acknowledged (the time its estimator, told to expect the change,
+/// takes to catch up: about six 150 ms windows)...
 const ACKED_CATCH_UP: Duration = Duration::from_secs(1);
-/// ... and at most this long after ALR ended.
+/// ... and at most this long after the jump.
 const ALR_EXIT_MAX: Duration = Duration::from_secs(3);
+/// A probe result above this multiple of the acknowledged rate is such a
+/// jump.
+const PROBE_JUMP: f64 = 2.0;
 
 /// Transport feedback is overdue after this long without any (or twice the
 /// RTT, if longer), counted from the last report or from the send of the
@@ -32,10 +36,11 @@ const FEEDBACK_TIMEOUT_FLOOR: Duration = Duration::from_millis(500);
 /// Past it, the target halves every this long until feedback returns.
 const PUSHBACK_HALVING: Duration = Duration::from_secs(1);
 
-/// The way out of ALR, while the acknowledged rate still measures it.
+/// A jump of the sending rate (out of ALR, or to a probe result), while the
+/// acknowledged rate still measures the rate before it.
 #[derive(Clone, Copy, Debug)]
-struct AlrExit {
-    /// When the first packet after ALR was sent.
+struct RateJump {
+    /// When the first packet after the jump was sent.
     ended: Instant,
     /// When that packet (or a later one) was first acknowledged.
     acked: Option<Instant>,
@@ -137,7 +142,7 @@ pub struct CongestionController {
     probes: ProbeController,
     probe_results: ProbeEstimator,
     remb: Option<Bitrate>,
-    alr_exit: Option<AlrExit>,
+    rate_jump: Option<RateJump>,
     seen_transport_feedback: bool,
     last_feedback: Option<Instant>,
     rtt: Duration,
@@ -164,7 +169,7 @@ impl CongestionController {
             probes: ProbeController::new(config.max_bitrate, config.alr_probing),
             probe_results: ProbeEstimator::default(),
             remb: None,
-            alr_exit: None,
+            rate_jump: None,
             seen_transport_feedback: false,
             last_feedback: None,
             rtt: crate::aimd::DEFAULT_RTT,
@@ -211,26 +216,27 @@ impl CongestionController {
             self.alr.on_sent(packet.send_time, packet.size);
             match (was_in_alr, self.alr.alr_start().is_some()) {
                 (true, false) => {
-                    self.alr_exit = Some(AlrExit { ended: packet.send_time, acked: None });
+                    self.rate_jump = Some(RateJump { ended: packet.send_time, acked: None });
                     self.probes.set_alr_ended(packet.send_time);
                 }
-                (_, true) => self.alr_exit = None,
+                (_, true) => self.rate_jump = None,
                 _ => {}
             }
         }
     }
 
     /// Whether the acknowledged rate measures the application rather than
-    /// the path: in ALR, and after it until the acknowledged rate caught up.
+    /// the path: in ALR, and after a jump of the sending rate (out of ALR, or
+    /// to a probe result) until the acknowledged rate caught up.
     fn acked_app_limited(&mut self, now: Instant) -> bool {
-        if let Some(exit) = self.alr_exit {
+        if let Some(exit) = self.rate_jump {
             let until =
                 exit.acked.map_or(exit.ended + ALR_EXIT_MAX, |a| (a + ACKED_CATCH_UP).min(exit.ended + ALR_EXIT_MAX));
             if now >= until {
-                self.alr_exit = None;
+                self.rate_jump = None;
             }
         }
-        self.alr.alr_start().is_some() || self.alr_exit.is_some()
+        self.alr.alr_start().is_some() || self.rate_jump.is_some()
     }
 
     /// A transport-wide feedback report arrived: `(sequence number,
@@ -253,9 +259,9 @@ impl CongestionController {
         results.sort_by_key(|r| (r.arrival, r.seq));
         let mut probe = None;
         for r in &results {
-            // The first packet sent after ALR: the acknowledged rate is
-            // about to jump.
-            if let Some(exit) = self.alr_exit.as_mut().filter(|e| e.acked.is_none() && r.send_time >= e.ended) {
+            // The first packet sent after the jump: the acknowledged rate is
+            // about to follow.
+            if let Some(exit) = self.rate_jump.as_mut().filter(|e| e.acked.is_none() && r.send_time >= e.ended) {
                 exit.acked = Some(now);
                 self.acked.expect_fast_rate_change();
             }
@@ -273,6 +279,13 @@ impl CongestionController {
             // A probe result (taken unless overusing) is the rate to send.
             if probe.is_some() && self.delay.usage() != BandwidthUsage::Overusing {
                 self.loss.set_send_rate(now, estimate);
+                // Far above what was acknowledged (the start, or a probe in
+                // ALR): the sender jumps to it, and until the acknowledged
+                // rate follows, an overuse backs off from the estimate as
+                // after ALR, not to 0.85 x the rate before the jump.
+                if self.acked.bitrate().is_some_and(|a| estimate.as_f64() > PROBE_JUMP * a.as_f64()) {
+                    self.rate_jump = Some(RateJump { ended: now, acked: None });
+                }
             }
             self.loss.update(now);
         }

@@ -355,9 +355,8 @@ impl CongestionController {
     /// covered if that is later (an idle sender is not waiting for any);
     /// only once transport feedback was seen at all (a peer may send none).
     fn feedback_pushback(&self, now: Instant) -> f64 {
-        let (Some(last), Some(oldest)) = (self.last_feedback, self.history.oldest_unreported()) else {
-            return 1.0;
-        };
+        let Some(last) = self.last_feedback else { return 1.0 };
+        let Some(oldest) = self.history.oldest_unreported() else { return 1.0 };
         let silence = now.saturating_duration_since(last.max(oldest));
         let timeout = (2 * self.rtt).max(FEEDBACK_TIMEOUT_FLOOR);
         match silence.checked_sub(timeout) {

@@ -10,6 +10,14 @@
 //! response time) once it is near that capacity. It never grows beyond
 //! 1.5 × the acknowledged rate + 10 kbit/s: an estimate far above what the
 //! sender actually sends is unverified.
+//!
+//! While the sender is application limited (or its rate just jumped, out of
+//! ALR or to a probe result, and the acknowledged rate has not caught up)
+//! the acknowledged rate is what the application sent, not what the path
+//! carries: it still bounds the
+//! increase, but a decrease starts from the estimate (0.85 × the estimate,
+//! as libwebrtc's ALR-limited backoff does), and the link capacity is not
+//! learned from it.
 
 use std::time::{Duration, Instant};
 
@@ -85,6 +93,8 @@ pub(crate) struct AimdRateControl {
     last_change: Option<Instant>,
     latest_acked: Option<f64>,
     rtt: Duration,
+    /// The acknowledged rate is limited by the application, not the path.
+    app_limited: bool,
 }
 
 impl AimdRateControl {
@@ -98,11 +108,19 @@ impl AimdRateControl {
             last_change: None,
             latest_acked: None,
             rtt: DEFAULT_RTT,
+            app_limited: false,
         }
     }
 
     pub(crate) fn set_rtt(&mut self, rtt: Duration) {
         self.rtt = rtt;
+    }
+
+    /// Whether the acknowledged rate measures the application rather than
+    /// the path (in ALR, and until the acknowledged rate has caught up
+    /// after it or after a jump to a probe result).
+    pub(crate) fn set_app_limited(&mut self, app_limited: bool) {
+        self.app_limited = app_limited;
     }
 
     pub(crate) fn estimate(&self) -> Bitrate {
@@ -156,6 +174,11 @@ impl AimdRateControl {
                 if self.current < limit {
                     self.current = (self.current + step).min(limit);
                 }
+                self.last_change = Some(now);
+            }
+            State::Decrease if self.app_limited => {
+                self.current = (self.current * BETA).max(self.min);
+                self.state = State::Hold;
                 self.last_change = Some(now);
             }
             State::Decrease => {
@@ -271,6 +294,28 @@ mod tests {
         assert!(!c.time_to_reduce_further(soon, Bitrate::kbps(800)));
         assert!(c.time_to_reduce_further(soon, Bitrate::kbps(400)));
         assert!(c.time_to_reduce_further(t0 + Duration::from_millis(100), Bitrate::kbps(800)));
+    }
+
+    #[test]
+    fn application_limited_decrease_starts_from_the_estimate() {
+        let t0 = Instant::now();
+        let mut c = ctl();
+        c.set_app_limited(true);
+        // 200 kbit/s acknowledged is what the application sent: the estimate
+        // drops by the backoff factor, not to 0.85 x 200 kbit/s.
+        c.update(BandwidthUsage::Overusing, Some(Bitrate::kbps(200)), t0);
+        assert_eq!(c.estimate(), Bitrate::kbps(850));
+        assert_eq!(c.capacity_kbps(), None);
+        // Nor does it grow past 1.5 x acknowledged + 10 kbit/s.
+        let mut now = t0;
+        for _ in 0..20 {
+            now += Duration::from_millis(100);
+            c.update(BandwidthUsage::Normal, Some(Bitrate::kbps(200)), now);
+        }
+        assert_eq!(c.estimate(), Bitrate::kbps(850));
+        c.set_app_limited(false);
+        c.update(BandwidthUsage::Overusing, Some(Bitrate::kbps(200)), now + Duration::from_secs(1));
+        assert_eq!(c.estimate(), Bitrate::kbps(170));
     }
 
     #[test]

@@ -16,6 +16,35 @@ use crate::rate::Bitrate;
 
 /// Periodic work interval (libwebrtc's `process_interval`, 25 ms).
 const PROCESS_INTERVAL: Duration = Duration::from_millis(25);
+/// After the sending rate jumped (ALR ended, or a probe raised the estimate
+/// far above the acknowledged rate), the acknowledged rate is taken as
+/// application limited until this long after the first packet sent since
+/// was acknowledged (the time its estimator, told to expect the change,
+/// takes to catch up: about six 150 ms windows)...
+const ACKED_CATCH_UP: Duration = Duration::from_secs(1);
+/// ... and at most this long after the jump.
+const ALR_EXIT_MAX: Duration = Duration::from_secs(3);
+/// A probe result above this multiple of the acknowledged rate is such a
+/// jump.
+const PROBE_JUMP: f64 = 2.0;
+
+/// Transport feedback is overdue after this long without any (or twice the
+/// RTT, if longer), counted from the last report or from the send of the
+/// oldest packet no report covered, whichever is later. Receivers send
+/// feedback every 50-250 ms, so a floor well above that.
+const FEEDBACK_TIMEOUT_FLOOR: Duration = Duration::from_millis(500);
+/// Past it, the target halves every this long until feedback returns.
+const PUSHBACK_HALVING: Duration = Duration::from_secs(1);
+
+/// A jump of the sending rate (out of ALR, or to a probe result), while the
+/// acknowledged rate still measures the rate before it.
+#[derive(Clone, Copy, Debug)]
+struct RateJump {
+    /// When the first packet after the jump was sent.
+    ended: Instant,
+    /// When that packet (or a later one) was first acknowledged.
+    acked: Option<Instant>,
+}
 
 /// Controller settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -96,6 +125,9 @@ pub struct CcStats {
     pub bytes_in_flight: usize,
     /// Input the send history could not use.
     pub history: HistoryStats,
+    /// The share of the estimate the target is held to because transport
+    /// feedback is overdue (1 when it is not).
+    pub feedback_pushback: f64,
 }
 
 /// Send-side congestion control for one connection.
@@ -110,7 +142,12 @@ pub struct CongestionController {
     probes: ProbeController,
     probe_results: ProbeEstimator,
     remb: Option<Bitrate>,
+    rate_jump: Option<RateJump>,
     seen_transport_feedback: bool,
+    last_feedback: Option<Instant>,
+    rtt: Duration,
+    /// The estimate before any feedback pushback.
+    estimate: Bitrate,
     rates: TargetRates,
     events: VecDeque<CcEvent>,
     next_process: Instant,
@@ -132,7 +169,11 @@ impl CongestionController {
             probes: ProbeController::new(config.max_bitrate, config.alr_probing),
             probe_results: ProbeEstimator::default(),
             remb: None,
+            rate_jump: None,
             seen_transport_feedback: false,
+            last_feedback: None,
+            rtt: crate::aimd::DEFAULT_RTT,
+            estimate: Bitrate::ZERO,
             rates: TargetRates { target: Bitrate::ZERO, pacing: Bitrate::ZERO, padding: Bitrate::ZERO },
             events: VecDeque::new(),
             next_process: now + PROCESS_INTERVAL,
@@ -154,6 +195,7 @@ impl CongestionController {
 
     /// The estimators' state.
     pub fn stats(&self) -> CcStats {
+        let feedback_pushback = self.rates.target.as_f64() / self.estimate.as_f64().max(1.0);
         CcStats {
             delay_based: self.delay.estimate(),
             acknowledged: self.acked.bitrate(),
@@ -163,14 +205,38 @@ impl CongestionController {
             in_alr: self.alr.alr_start().is_some(),
             bytes_in_flight: self.history.in_flight(),
             history: self.history.stats(),
+            feedback_pushback: feedback_pushback.min(1.0),
         }
     }
 
     /// A packet carrying a transport-wide sequence number left.
     pub fn on_packet_sent(&mut self, packet: SentPacket) {
         if self.history.on_sent(packet) {
+            let was_in_alr = self.alr.alr_start().is_some();
             self.alr.on_sent(packet.send_time, packet.size);
+            match (was_in_alr, self.alr.alr_start().is_some()) {
+                (true, false) => {
+                    self.rate_jump = Some(RateJump { ended: packet.send_time, acked: None });
+                    self.probes.set_alr_ended(packet.send_time);
+                }
+                (_, true) => self.rate_jump = None,
+                _ => {}
+            }
         }
+    }
+
+    /// Whether the acknowledged rate measures the application rather than
+    /// the path: in ALR, and after a jump of the sending rate (out of ALR, or
+    /// to a probe result) until the acknowledged rate caught up.
+    fn acked_app_limited(&mut self, now: Instant) -> bool {
+        if let Some(exit) = self.rate_jump {
+            let until =
+                exit.acked.map_or(exit.ended + ALR_EXIT_MAX, |a| (a + ACKED_CATCH_UP).min(exit.ended + ALR_EXIT_MAX));
+            if now >= until {
+                self.rate_jump = None;
+            }
+        }
+        self.alr.alr_start().is_some() || self.rate_jump.is_some()
     }
 
     /// A transport-wide feedback report arrived: `(sequence number,
@@ -186,12 +252,19 @@ impl CongestionController {
             return;
         }
         self.seen_transport_feedback = true;
+        self.last_feedback = Some(now);
         let lost = results.iter().filter(|r| r.arrival.is_none()).count() as u64;
         self.loss.on_packets(now, lost, results.len() as u64);
         results.retain(|r| r.arrival.is_some());
         results.sort_by_key(|r| (r.arrival, r.seq));
         let mut probe = None;
         for r in &results {
+            // The first packet sent after the jump: the acknowledged rate is
+            // about to follow.
+            if let Some(exit) = self.rate_jump.as_mut().filter(|e| e.acked.is_none() && r.send_time >= e.ended) {
+                exit.acked = Some(now);
+                self.acked.expect_fast_rate_change();
+            }
             self.acked.update(r.arrival.unwrap_or_default(), r.size);
             if let Some(p) = self.probe_results.on_packet(r) {
                 probe = Some(p);
@@ -200,12 +273,29 @@ impl CongestionController {
         // A probe only ever raises the estimate; a short burst measured
         // under cross traffic is no reason to drop.
         let probe = probe.filter(|p| self.delay.estimate().is_none_or(|e| *p > e));
-        if let Some(estimate) = self.delay.on_feedback(now, &results, self.acked.bitrate(), probe) {
+        let app_limited = self.acked_app_limited(now);
+        if let Some(estimate) = self.delay.on_feedback(now, &results, self.acked.bitrate(), probe, app_limited) {
             self.loss.set_delay_based(now, Some(estimate));
+            // A probe result (taken unless overusing) is the rate to send.
+            if probe.is_some() && self.delay.usage() != BandwidthUsage::Overusing {
+                self.loss.set_send_rate(now, estimate);
+                // Far above what was acknowledged (the start, or a probe in
+                // ALR): the sender jumps to it, and until the acknowledged
+                // rate follows, an overuse backs off from the estimate as
+                // after ALR, not to 0.85 x the rate before the jump.
+                if self.acked.bitrate().is_some_and(|a| estimate.as_f64() > PROBE_JUMP * a.as_f64()) {
+                    self.rate_jump = Some(RateJump { ended: now, acked: None });
+                }
+            }
             self.loss.update(now);
         }
         self.results = results;
         self.publish(now);
+        if self.delay.usage() == BandwidthUsage::Normal {
+            if let Some(c) = self.probes.request_probe(now, self.alr.alr_start().is_some()) {
+                self.probe(now, c);
+            }
+        }
     }
 
     /// Loss from an RTCP receiver report (`lost` of `expected` packets since
@@ -221,6 +311,7 @@ impl CongestionController {
 
     /// A new round-trip time measurement (RTCP RR/XR, or the transport's).
     pub fn on_rtt(&mut self, rtt: Duration) {
+        self.rtt = rtt;
         self.delay.set_rtt(rtt);
         self.loss.set_rtt(rtt);
     }
@@ -246,10 +337,32 @@ impl CongestionController {
         }
         self.next_process = now + PROCESS_INTERVAL;
         self.loss.update(now);
-        if let Some(c) = self.probes.process(now, self.alr.alr_start()) {
-            self.probe(now, c);
+        // No probing into silence: its result could not come back.
+        if self.feedback_pushback(now) == 1.0 {
+            if let Some(c) = self.probes.process(now, self.alr.alr_start()) {
+                self.probe(now, c);
+            }
         }
         self.publish(now);
+    }
+
+    /// The share of the estimate to send while transport feedback is
+    /// overdue: 1 until max(2 × RTT, 500 ms) of silence, then halving every
+    /// second, so that a sender whose return path died does not keep
+    /// pushing its full rate into a path nobody reports on (libwebrtc bounds
+    /// the data in flight with a congestion window instead). Silence counts
+    /// from the last report, or from the send of the oldest packet no report
+    /// covered if that is later (an idle sender is not waiting for any);
+    /// only once transport feedback was seen at all (a peer may send none).
+    fn feedback_pushback(&self, now: Instant) -> f64 {
+        let Some(last) = self.last_feedback else { return 1.0 };
+        let Some(oldest) = self.history.oldest_unreported() else { return 1.0 };
+        let silence = now.saturating_duration_since(last.max(oldest));
+        let timeout = (2 * self.rtt).max(FEEDBACK_TIMEOUT_FLOOR);
+        match silence.checked_sub(timeout) {
+            Some(over) if !over.is_zero() => 0.5f64.powf(over.as_secs_f64() / PUSHBACK_HALVING.as_secs_f64()),
+            _ => 1.0,
+        }
     }
 
     /// The next event, if any. Drain after every input.
@@ -263,17 +376,28 @@ impl CongestionController {
     }
 
     fn publish(&mut self, now: Instant) {
-        let target = self.loss.target().clamp(self.config.min_bitrate, self.config.max_bitrate);
+        let (min, max) = (self.config.min_bitrate, self.config.max_bitrate);
+        let estimate = self.loss.target().clamp(min, max);
+        // Pushback lowers what the encoders make, not the pacing rate (as in
+        // libwebrtc: the pacer should not build a queue of its own), nor the
+        // estimate ALR and probing work from.
+        let target = estimate.mul_f64(self.feedback_pushback(now)).clamp(min, max);
         let rates = TargetRates {
             target,
-            pacing: target.mul_f64(self.config.pacing_factor),
+            pacing: estimate.mul_f64(self.config.pacing_factor),
             padding: self.config.padding_bitrate.min(target),
         };
+        let new_estimate = estimate != self.estimate;
+        self.estimate = estimate;
+        if new_estimate {
+            self.alr.set_estimate(estimate);
+        }
         if rates != self.rates {
             self.rates = rates;
-            self.alr.set_estimate(target);
             self.events.push_back(CcEvent::Rates(rates));
-            if let Some(c) = self.probes.on_estimate(now, target) {
+        }
+        if new_estimate {
+            if let Some(c) = self.probes.on_estimate(now, estimate) {
                 self.probe(now, c);
             }
         }
@@ -331,6 +455,48 @@ mod tests {
         let before = cc.rates();
         cc.on_receiver_report(t0 + 2_000 * MS, 100, 100);
         assert_eq!(cc.rates(), before);
+    }
+
+    #[test]
+    fn overdue_feedback_pushes_the_target_back_but_silence_alone_does_not() {
+        let t0 = Instant::now();
+        let cfg = CcConfig { initial_probing: false, ..CcConfig::default() };
+        let send = |cc: &mut CongestionController, seq: u16, at: Duration| {
+            cc.on_packet_sent(SentPacket { seq, send_time: t0 + at, size: 1_000, probe_cluster: None });
+        };
+        // A peer that sends no transport feedback at all is not "overdue".
+        let mut cc = CongestionController::new(t0, cfg);
+        for i in 0..100u16 {
+            send(&mut cc, i, u32::from(i) * 20 * MS);
+            cc.handle_timeout(t0 + u32::from(i) * 20 * MS);
+        }
+        assert_eq!(cc.rates().target, Bitrate::kbps(300));
+        assert_eq!(cc.stats().feedback_pushback, 1.0);
+        // Feedback seen once, then none while sending: 500 ms of grace (the
+        // RTT is 50 ms), then halving every second.
+        let mut cc = CongestionController::new(t0, cfg);
+        cc.on_rtt(50 * MS);
+        send(&mut cc, 0, Duration::ZERO);
+        cc.on_transport_feedback(t0 + 50 * MS, &[(0, Some(25 * MS))]);
+        for i in 1..80u16 {
+            send(&mut cc, i, u32::from(i) * 20 * MS);
+            cc.handle_timeout(t0 + u32::from(i) * 20 * MS);
+            if i == 25 {
+                assert_eq!(cc.rates().target, Bitrate::kbps(300), "at 500 ms");
+            }
+        }
+        let r = cc.rates();
+        // 1.58 s: 1.03 s past the 550 ms mark.
+        assert!((r.target.as_f64() - 300_000.0 * 0.5f64.powf(1.03)).abs() < 5_000.0, "{r:?}");
+        assert_eq!(r.pacing, Bitrate::kbps(750));
+        // The next report lifts it at once.
+        cc.on_transport_feedback(t0 + 1_600 * MS, &[(79, Some(1_575 * MS))]);
+        assert_eq!(cc.rates().target, Bitrate::kbps(300));
+        // An idle sender waits for nothing: a send after 5 s of quiet is
+        // not late.
+        send(&mut cc, 80, 6_000 * MS);
+        cc.handle_timeout(t0 + 6_100 * MS);
+        assert_eq!(cc.rates().target, Bitrate::kbps(300));
     }
 
     #[test]

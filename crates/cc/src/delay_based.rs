@@ -47,14 +47,18 @@ impl DelayBasedBwe {
 
     /// Processes the received packets of one feedback report, sorted by
     /// arrival. `acked` is the acknowledged rate, `probe` a fresh probe
-    /// result. Returns the new estimate if it was updated.
+    /// result; `app_limited` says that the acknowledged rate measures the
+    /// application, not the path (see [`crate::aimd`]). Returns the new
+    /// estimate if it was updated.
     pub(crate) fn on_feedback(
         &mut self,
         now: Instant,
         received: &[PacketResult],
         acked: Option<Bitrate>,
         probe: Option<Bitrate>,
+        app_limited: bool,
     ) -> Option<Bitrate> {
+        self.aimd.set_app_limited(app_limited);
         for p in received {
             let Some(arrival) = p.arrival else { continue };
             let Some(d) = self.inter_arrival.on_packet(p.send_time, arrival, now) else { continue };
@@ -65,9 +69,12 @@ impl DelayBasedBwe {
         }
         let usage = self.detector.state();
         let updated = if usage == BandwidthUsage::Overusing {
-            match acked {
+            // An application-limited acknowledged rate says nothing of a
+            // collapse: only the time since the last change counts.
+            let acked_for_timing = if app_limited { acked.map(|_| self.aimd.estimate()) } else { acked };
+            match acked_for_timing {
                 Some(a) if self.aimd.time_to_reduce_further(now, a) => {
-                    self.aimd.update(usage, Some(a), now);
+                    self.aimd.update(usage, acked, now);
                     true
                 }
                 // Overuse before anything was acknowledged: halve, at most
@@ -116,7 +123,7 @@ mod tests {
             });
             if batch.len() == 25 {
                 let now = t0 + Duration::from_micros(20_000 + i * arrival_gap_us);
-                est = bwe.on_feedback(now, &batch, Some(acked), None).or(est);
+                est = bwe.on_feedback(now, &batch, Some(acked), None, false).or(est);
                 batch.clear();
             }
         }
@@ -147,7 +154,7 @@ mod tests {
     fn probe_result_sets_the_estimate() {
         let t0 = Instant::now();
         let mut bwe = DelayBasedBwe::new(Bitrate::kbps(300), Bitrate::kbps(30), Bitrate::mbps(10));
-        let est = bwe.on_feedback(t0, &[], None, Some(Bitrate::kbps(1_800)));
+        let est = bwe.on_feedback(t0, &[], None, Some(Bitrate::kbps(1_800)), false);
         assert_eq!(est, Some(Bitrate::kbps(1_800)));
         assert_eq!(bwe.estimate(), Some(Bitrate::kbps(1_800)));
     }

@@ -8,6 +8,12 @@
 //! and later received: each packet is reported received at most once and
 //! lost at most once, a late arrival still counts.
 //!
+//! A packet leaves the bytes in flight when feedback reports it, or reports
+//! a later one (as libwebrtc's `TransportFeedbackAdapter` counts): a report
+//! that got lost on the way back must not leave its packets in flight for
+//! the history's lifetime. Such a packet still counts if a report names it
+//! later.
+//!
 //! The history is bounded by count and by age (libwebrtc's
 //! `TransportFeedbackAdapter` keeps 60 s); the count bound is kept below
 //! 2^15 so that a 16-bit number always names one packet.
@@ -47,6 +53,8 @@ pub struct PacketResult {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fate {
     Unacked,
+    /// Not reported, but a later packet was: no longer in flight.
+    Passed,
     Lost,
     Received,
 }
@@ -80,6 +88,8 @@ pub(crate) struct SendHistory {
     max_packets: usize,
     max_age: Duration,
     in_flight: usize,
+    /// The highest number any feedback reported.
+    reported_through: Option<u64>,
     stats: HistoryStats,
 }
 
@@ -95,6 +105,7 @@ impl SendHistory {
             max_packets: max_packets.clamp(1, MAX_PACKETS),
             max_age,
             in_flight: 0,
+            reported_through: None,
             stats: HistoryStats::default(),
         }
     }
@@ -102,6 +113,12 @@ impl SendHistory {
     /// Bytes sent and neither acknowledged nor reported lost.
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight
+    }
+
+    /// When the oldest packet that no feedback has covered yet was sent.
+    pub(crate) fn oldest_unreported(&self) -> Option<Instant> {
+        let from = self.reported_through.map_or(0, |r| (r + 1).saturating_sub(self.first_seq) as usize);
+        self.entries.iter().skip(from).flatten().find(|e| e.fate == Fate::Unacked).map(|e| e.send_time)
     }
 
     pub(crate) fn stats(&self) -> HistoryStats {
@@ -175,18 +192,20 @@ impl SendHistory {
             self.stats.unknown_feedback += report.len() as u64;
             return;
         };
+        let mut highest = None;
         for &(seq16, arrival) in report {
             let Some(seq) = Self::unwrap(seq16, last).filter(|s| *s >= self.first_seq && *s <= last) else {
                 self.stats.unknown_feedback += 1;
                 continue;
             };
+            highest = highest.max(Some(seq));
             let Some(Some(entry)) = self.entries.get_mut((seq - self.first_seq) as usize) else {
                 self.stats.unknown_feedback += 1;
                 continue;
             };
             let new_fate = match (entry.fate, arrival) {
-                (Fate::Unacked, None) => Fate::Lost,
-                (Fate::Unacked | Fate::Lost, Some(_)) => Fate::Received,
+                (Fate::Unacked | Fate::Passed, None) => Fate::Lost,
+                (Fate::Unacked | Fate::Passed | Fate::Lost, Some(_)) => Fate::Received,
                 _ => {
                     self.stats.duplicate_feedback += 1;
                     continue;
@@ -203,6 +222,17 @@ impl SendHistory {
                 probe_cluster: entry.probe_cluster,
                 arrival,
             });
+        }
+        if let Some(h) = highest.filter(|h| self.reported_through.is_none_or(|r| *h > r)) {
+            let from = self.reported_through.map_or(0, |r| (r + 1).saturating_sub(self.first_seq) as usize);
+            let to = (h - self.first_seq) as usize;
+            for e in self.entries.range_mut(from..to).flatten() {
+                if e.fate == Fate::Unacked {
+                    e.fate = Fate::Passed;
+                    self.in_flight -= e.size;
+                }
+            }
+            self.reported_through = Some(h);
         }
     }
 }
@@ -254,6 +284,29 @@ mod tests {
         assert_eq!(out[2].arrival, Some(ms(30)));
         h.on_feedback(&[(8, Some(ms(30))), (8, None)], &mut out);
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn a_later_report_takes_earlier_packets_out_of_flight() {
+        let t0 = Instant::now();
+        let mut h = SendHistory::new(1000, Duration::from_secs(60));
+        assert_eq!(h.oldest_unreported(), None);
+        for i in 0..6 {
+            sent(&mut h, t0, i, u64::from(i));
+        }
+        assert_eq!(h.oldest_unreported(), Some(t0));
+        // The report on 0..=2 was lost; the next one covers 3 and 4.
+        let mut out = Vec::new();
+        h.on_feedback(&[(3, Some(ms(40))), (4, None)], &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(h.in_flight(), 100);
+        assert_eq!(h.oldest_unreported(), Some(t0 + ms(5)));
+        // A late report on 1 still counts, and is not taken out twice.
+        h.on_feedback(&[(1, Some(ms(30))), (2, None)], &mut out);
+        assert_eq!(out.len(), 4);
+        assert_eq!(h.in_flight(), 100);
+        h.on_feedback(&[(5, Some(ms(50)))], &mut out);
+        assert_eq!((h.in_flight(), h.oldest_unreported()), (0, None));
     }
 
     #[test]

@@ -90,6 +90,13 @@ impl LossBasedBwe {
         self.rtt = rtt;
     }
 
+    /// A probe measured what the path carries: start from it (libwebrtc's
+    /// `SetSendBitrate`), rather than creeping up 8% a second to it.
+    pub(crate) fn set_send_rate(&mut self, now: Instant, rate: Bitrate) {
+        self.history.clear();
+        self.apply(now, rate.as_f64());
+    }
+
     pub(crate) fn set_delay_based(&mut self, now: Instant, limit: Option<Bitrate>) {
         self.delay_limit = limit.map(Bitrate::as_f64);
         self.apply(now, self.current);
@@ -252,6 +259,24 @@ mod tests {
         b.set_remb(t0, None);
         b.update(t0 + 3_000 * MS);
         assert_eq!(b.target(), Bitrate::kbps(700));
+    }
+
+    #[test]
+    fn a_probe_result_is_taken_at_once() {
+        let t0 = Instant::now();
+        let mut b = bwe(t0);
+        let now = run(&mut b, t0 + 3_000 * MS, 1, 0);
+        b.set_delay_based(now, Some(Bitrate::kbps(300)));
+        assert_eq!(b.target(), Bitrate::kbps(300));
+        // The delay-based estimate is back up: without a probe the rate
+        // creeps up 8% a second; a probe result is taken as it is.
+        b.set_delay_based(now, Some(Bitrate::mbps(2)));
+        b.update(now + 100 * MS);
+        assert!(b.target() < Bitrate::kbps(330), "{}", b.target());
+        b.set_send_rate(now + 100 * MS, Bitrate::kbps(1_700));
+        assert_eq!(b.target(), Bitrate::kbps(1_700));
+        b.set_send_rate(now + 100 * MS, Bitrate::mbps(3));
+        assert_eq!(b.target(), Bitrate::mbps(2));
     }
 
     #[test]

@@ -146,8 +146,11 @@ impl<T> Pacer<T> {
         }
     }
 
-    /// Sets the pacing and padding rates (from [`crate::TargetRates`]).
-    pub fn set_rates(&mut self, pacing: Bitrate, padding: Bitrate) {
+    /// Sets the pacing and padding rates (from [`crate::TargetRates`]) from
+    /// `now` on: the debts first drain at the old rates up to `now`, so a
+    /// change takes effect exactly then, not back to the last call.
+    pub fn set_rates(&mut self, now: Instant, pacing: Bitrate, padding: Bitrate) {
+        self.update(now);
         self.pacing = pacing;
         self.padding = padding;
     }
@@ -355,7 +358,7 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Pacer::new(PacerConfig::default());
         // Target 2 Mbit/s: pacing at 5 Mbit/s.
-        p.set_rates(Bitrate::mbps(2).mul_f64(2.5), Bitrate::ZERO);
+        p.set_rates(t0, Bitrate::mbps(2).mul_f64(2.5), Bitrate::ZERO);
         // A 100 KB keyframe: 84 packets of up to 1,200 B.
         let mut left = 100_000;
         let mut i = 0;
@@ -394,7 +397,7 @@ mod tests {
     fn priorities_audio_then_retransmissions_then_video() {
         let t0 = Instant::now();
         let mut p = Pacer::new(PacerConfig::default());
-        p.set_rates(Bitrate::mbps(1), Bitrate::ZERO);
+        p.set_rates(t0, Bitrate::mbps(1), Bitrate::ZERO);
         p.enqueue(t0, PacketKind::Video, 1_000, "v1").unwrap();
         p.enqueue(t0, PacketKind::Padding, 100, "pad").unwrap();
         p.enqueue(t0, PacketKind::Video, 1_000, "v2").unwrap();
@@ -415,7 +418,7 @@ mod tests {
     fn audio_is_not_held_by_the_debt() {
         let t0 = Instant::now();
         let mut p = Pacer::new(PacerConfig::default());
-        p.set_rates(Bitrate::kbps(100), Bitrate::ZERO);
+        p.set_rates(t0, Bitrate::kbps(100), Bitrate::ZERO);
         p.enqueue(t0, PacketKind::Video, 1_200, 0).unwrap();
         assert!(p.poll_send(t0).is_some());
         p.enqueue(t0 + MS, PacketKind::Video, 1_200, 1).unwrap();
@@ -431,7 +434,7 @@ mod tests {
     fn probe_cluster_is_sent_at_its_rate_with_padding() {
         let t0 = Instant::now();
         let mut p: Pacer<u32> = Pacer::new(PacerConfig::default());
-        p.set_rates(Bitrate::kbps(750), Bitrate::ZERO);
+        p.set_rates(t0, Bitrate::kbps(750), Bitrate::ZERO);
         let cluster = ProbeCluster::new(7, Bitrate::mbps(4));
         p.add_probe_cluster(t0, cluster);
         let out = drive(&mut p, t0, t0 + 1_000 * MS);
@@ -451,7 +454,7 @@ mod tests {
     fn probes_use_queued_media_first() {
         let t0 = Instant::now();
         let mut p = Pacer::new(PacerConfig::default());
-        p.set_rates(Bitrate::kbps(750), Bitrate::ZERO);
+        p.set_rates(t0, Bitrate::kbps(750), Bitrate::ZERO);
         for i in 0..10 {
             p.enqueue(t0, PacketKind::Video, 1_200, i).unwrap();
         }
@@ -470,7 +473,7 @@ mod tests {
     fn padding_fills_up_to_the_padding_rate_after_media() {
         let t0 = Instant::now();
         let mut p = Pacer::new(PacerConfig::default());
-        p.set_rates(Bitrate::mbps(1), Bitrate::kbps(400));
+        p.set_rates(t0, Bitrate::mbps(1), Bitrate::kbps(400));
         assert!(p.poll_send(t0).is_none());
         assert_eq!(p.poll_timeout(), None);
         p.enqueue(t0, PacketKind::Video, 100, ()).unwrap();
@@ -484,7 +487,7 @@ mod tests {
     fn long_queues_drain_faster_and_the_count_is_bounded() {
         let t0 = Instant::now();
         let mut p = Pacer::new(PacerConfig { max_queue_time: 2_000 * MS, max_queued_packets: 500 });
-        p.set_rates(Bitrate::kbps(100), Bitrate::ZERO);
+        p.set_rates(t0, Bitrate::kbps(100), Bitrate::ZERO);
         for i in 0..500 {
             p.enqueue(t0, PacketKind::Video, 1_000, i).unwrap();
         }
@@ -495,6 +498,27 @@ mod tests {
         assert_eq!(out.len(), 500);
         let span = out.last().unwrap().0 - t0;
         assert!(span <= 2_000 * MS, "{span:?}");
+    }
+
+    #[test]
+    fn a_rate_change_takes_effect_at_its_time() {
+        // 10,000 B sent at t0: its debt drains at the rate in force over
+        // each stretch of time, and the next packet leaves once it is paid.
+        let t0 = Instant::now();
+        for (old, new, expect) in [(1_000, 100, 440), (100, 1_000, 440)] {
+            let mut p = Pacer::new(PacerConfig::default());
+            p.set_rates(t0, Bitrate::kbps(old), Bitrate::ZERO);
+            p.enqueue(t0, PacketKind::Video, 10_000, 0).unwrap();
+            p.enqueue(t0, PacketKind::Video, 100, 1).unwrap();
+            assert!(p.poll_send(t0).is_some());
+            // At 1 Mbit/s 40 ms pay 5,000 B, at 100 kbit/s 400 ms do; the
+            // other 5,000 B take 400 ms at 100 kbit/s, 40 ms at 1 Mbit/s.
+            let switch = t0 + if old == 1_000 { 40 } else { 400 } * MS;
+            p.set_rates(switch, Bitrate::kbps(new), Bitrate::ZERO);
+            assert_eq!(p.poll_timeout(), Some(t0 + expect * MS), "{old} -> {new} kbit/s");
+            assert!(p.poll_send(t0 + (expect - 1) * MS).is_none());
+            assert!(p.poll_send(t0 + expect * MS).is_some());
+        }
     }
 
     #[test]
@@ -519,7 +543,7 @@ mod tests {
         let mut rng = testkit::Rng::xorshift64(88_172_645_463_325_252);
         for i in 0..20_000u32 {
             let x = rng.next_u64();
-            p.set_rates(Bitrate::bps(4_900_000 + x % 200_000), Bitrate::ZERO);
+            p.set_rates(now, Bitrate::bps(4_900_000 + x % 200_000), Bitrate::ZERO);
             if i % 3 == 0 {
                 p.enqueue(now, PacketKind::Video, 1_200, ()).unwrap();
             }

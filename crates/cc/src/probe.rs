@@ -8,6 +8,14 @@
 //! 6× the start rate; while a result comes back above 70% of the rate
 //! probed, another follows at 2× the result. In ALR (see [`crate::alr`])
 //! one cluster at 2× the estimate goes out every 5 s.
+//!
+//! A large drop of the estimate (under 66% of what it was) while in ALR or
+//! within 3 s of its end is suspect: the application-limited period taught
+//! the estimators little, and a burst at its end may have tripped them. Once
+//! the delay detector is back to normal, one cluster at 85% of the rate
+//! before the drop checks it (libwebrtc's `RequestProbe`); if the path
+//! really lost capacity the result says so and nothing more is tried for
+//! 5 s.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +32,18 @@ const WAIT_FOR_RESULT: Duration = Duration::from_secs(1);
 /// ALR probe spacing (`alr_probing_interval`) and scale (`alr_probe_scale`).
 const ALR_INTERVAL: Duration = Duration::from_secs(5);
 const ALR_SCALE: f64 = 2.0;
+/// An estimate under this share of the previous one is a large drop (`kBitrateDropThreshold`).
+const LARGE_DROP: f64 = 0.66;
+/// Probe back at this share of the rate before the drop (`kProbeFractionAfterDrop`)...
+const AFTER_DROP_SHARE: f64 = 0.85;
+/// ... unless the estimate is within this margin of it (`kProbeUncertainty`)...
+const AFTER_DROP_UNCERTAINTY: f64 = 0.05;
+/// ... if the drop is this recent (`kBitrateDropTimeout`)...
+const DROP_TIMEOUT: Duration = Duration::from_secs(5);
+/// ... and the sender is in ALR or left it this recently (`kAlrEndedTimeout`)...
+const ALR_ENDED_TIMEOUT: Duration = Duration::from_secs(3);
+/// ... at most once in this long (`kMinTimeBetweenAlrProbes`).
+const MIN_DROP_PROBE_INTERVAL: Duration = Duration::from_secs(5);
 /// Minimum cluster size (`min_probe_packets_sent`, `min_probe_duration`).
 pub(crate) const MIN_PROBE_PACKETS: usize = 5;
 const MIN_PROBE_DURATION: Duration = Duration::from_millis(15);
@@ -71,6 +91,10 @@ pub(crate) struct ProbeController {
     last_probe: Option<Instant>,
     estimate: Bitrate,
     alr_probing: bool,
+    /// The last large drop: when, and the estimate before it.
+    large_drop: Option<(Instant, Bitrate)>,
+    alr_ended: Option<Instant>,
+    last_drop_probe: Option<Instant>,
 }
 
 impl ProbeController {
@@ -84,6 +108,9 @@ impl ProbeController {
             last_probe: None,
             estimate: Bitrate::ZERO,
             alr_probing,
+            large_drop: None,
+            alr_ended: None,
+            last_drop_probe: None,
         }
     }
 
@@ -118,6 +145,9 @@ impl ProbeController {
 
     /// A new estimate: may start a further probe.
     pub(crate) fn on_estimate(&mut self, now: Instant, estimate: Bitrate) -> Option<ProbeCluster> {
+        if estimate < self.estimate.mul_f64(LARGE_DROP) {
+            self.large_drop = Some((now, self.estimate));
+        }
         self.estimate = estimate;
         if self.state != State::WaitingForResult {
             return None;
@@ -133,6 +163,34 @@ impl ProbeController {
             return Some(self.cluster(now, rate));
         }
         None
+    }
+
+    /// The sender left ALR at `at`.
+    pub(crate) fn set_alr_ended(&mut self, at: Instant) {
+        self.alr_ended = Some(at);
+    }
+
+    /// The delay detector is normal again: if the estimate dropped a lot
+    /// lately while in ALR or just after it, probe at 85% of the rate it
+    /// had before.
+    pub(crate) fn request_probe(&mut self, now: Instant, in_alr: bool) -> Option<ProbeCluster> {
+        let alr_recent = in_alr || self.alr_ended.is_some_and(|t| now.saturating_duration_since(t) < ALR_ENDED_TIMEOUT);
+        if !alr_recent || self.state != State::Idle {
+            return None;
+        }
+        let (at, before) = self.large_drop?;
+        let rate = before.mul_f64(AFTER_DROP_SHARE);
+        if now.saturating_duration_since(at) >= DROP_TIMEOUT
+            || rate.mul_f64(1.0 - AFTER_DROP_UNCERTAINTY) <= self.estimate
+            || self.last_drop_probe.is_some_and(|t| now.saturating_duration_since(t) < MIN_DROP_PROBE_INTERVAL)
+        {
+            return None;
+        }
+        self.last_drop_probe = Some(now);
+        self.state = State::WaitingForResult;
+        self.started_at = Some(now);
+        self.further_above = None;
+        Some(self.cluster(now, rate))
     }
 
     /// Periodic work: times out waiting, probes in ALR.
@@ -184,6 +242,28 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].bitrate, Bitrate::kbps(1_000));
         assert_eq!(p.on_estimate(t0 + Duration::from_secs(2), Bitrate::kbps(999)), None);
+    }
+
+    #[test]
+    fn a_large_drop_around_alr_is_probed_once() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut p = ProbeController::new(Bitrate::mbps(10), true);
+        p.on_estimate(t0, Bitrate::mbps(2));
+        // A drop to 75% is not large; to 25% is.
+        p.on_estimate(t0, Bitrate::kbps(1_500));
+        assert_eq!(p.request_probe(t0, true), None);
+        p.on_estimate(t0, Bitrate::kbps(500));
+        // Not outside ALR, nor 3 s after its end.
+        assert_eq!(p.request_probe(t0, false), None);
+        p.set_alr_ended(t0);
+        assert_eq!(p.request_probe(t0 + 3 * s, false), None);
+        let c = p.request_probe(t0 + s, false).unwrap();
+        assert_eq!(c.bitrate, Bitrate::kbps(1_275));
+        // The result does not trigger a further probe, nor does a second
+        // request within 5 s.
+        assert_eq!(p.on_estimate(t0 + s, Bitrate::kbps(1_200)), None);
+        assert_eq!(p.request_probe(t0 + 3 * s, true), None);
     }
 
     #[test]

@@ -137,6 +137,9 @@ pub struct Sim {
     /// (time since start, queue delay seen by each packet sent).
     pub queue_samples: Vec<(Duration, Duration)>,
     pub feedback_interval: Duration,
+    /// The return path is down: feedback reports (and the RTT samples they
+    /// carry) are lost.
+    pub feedback_lost: bool,
 }
 
 impl Sim {
@@ -151,6 +154,7 @@ impl Sim {
             feedback: VecDeque::new(),
             queue_samples: Vec::new(),
             feedback_interval: 50 * MS,
+            feedback_lost: false,
         }
     }
 
@@ -241,7 +245,9 @@ impl Sim {
             }
             f.arrivals.clear();
             f.report_from = max + 1;
-            self.feedback.push_back((now + self.link.one_way, i, report, rtt));
+            if !self.feedback_lost {
+                self.feedback.push_back((now + self.link.one_way, i, report, rtt));
+            }
         }
         while self.feedback.front().is_some_and(|f| f.0 <= now) {
             let (_, i, report, rtt) = self.feedback.pop_front().unwrap();
@@ -261,7 +267,7 @@ impl Sim {
         while let Some(ev) = f.cc.poll_event() {
             match ev {
                 CcEvent::Rates(r) => {
-                    f.pacer.set_rates(r.pacing, r.padding);
+                    f.pacer.set_rates(now, r.pacing, r.padding);
                     f.target = r.target;
                     f.targets.push((t, r.target));
                 }

@@ -98,6 +98,14 @@ pub enum RTCPeerConnectionEvent {
     SctpStateChange(peer::SctpTransportState),
     /// `track`: a transceiver starts receiving from the peer.
     Track(RTCTrackEvent),
+    /// A frame received on a transceiver (complete encoded video frame or
+    /// audio packet, in order).
+    Frame(peer::TransceiverId, peer::MediaFrame),
+    /// The peer asks for a keyframe on what a transceiver sends.
+    KeyframeRequested(peer::TransceiverId, peer::KeyframeRequestKind),
+    /// The send-side bandwidth estimate changed (bits per second, for all
+    /// encoders together).
+    BandwidthEstimate(u64),
 }
 
 /// What `track` carries: the transceiver that receives, its m-section and kind.
@@ -700,7 +708,13 @@ impl Pc {
 
     fn emit(&self, e: RTCPeerConnectionEvent) {
         if let Err(mpsc::error::TrySendError::Full(e)) = self.events.try_send(e) {
-            warn!(event = ?e, "application is not reading peer connection events; event dropped");
+            // Frames are many and large: name the event, never print it.
+            let what = match &e {
+                RTCPeerConnectionEvent::Frame(..) => "a media frame",
+                RTCPeerConnectionEvent::DataChannel(_) => "a datachannel event",
+                _ => "an event",
+            };
+            warn!("application is not reading peer connection events; {what} dropped");
         }
     }
 
@@ -759,6 +773,9 @@ impl Pc {
             PeerEvent::Track { transceiver, mid, kind } => {
                 self.emit(RTCPeerConnectionEvent::Track(RTCTrackEvent { transceiver, mid, kind }))
             }
+            PeerEvent::Frame(t, f) => self.emit(RTCPeerConnectionEvent::Frame(t, f)),
+            PeerEvent::KeyframeRequested(t, k) => self.emit(RTCPeerConnectionEvent::KeyframeRequested(t, k)),
+            PeerEvent::BandwidthEstimate(b) => self.emit(RTCPeerConnectionEvent::BandwidthEstimate(b)),
             PeerEvent::Warning(w) => warn!("{w}"),
         }
     }

@@ -43,6 +43,11 @@ pub struct PeerConfig {
     /// The codecs and RTP header extensions offered and accepted in audio
     /// and video sections.
     pub media: crate::media::MediaCapabilities,
+    /// Received frames wait in the adaptive jitter buffers and leave at
+    /// their playout time (`true`), or leave as soon as they are complete
+    /// and in order (`false`, the default: for recording, relaying and
+    /// computer vision, where latency matters more than smooth playout).
+    pub jitter_buffer: bool,
     /// Seed for session ids and SCTP; random when `None`.
     pub seed: Option<u64>,
 }
@@ -62,6 +67,7 @@ impl Default for PeerConfig {
             channel_limits: datachannel::ChannelLimits::default(),
             dtls_handshake_timeout: Duration::from_secs(30),
             media: crate::media::MediaCapabilities::default(),
+            jitter_buffer: false,
             seed: None,
         }
     }
@@ -257,6 +263,13 @@ pub enum PeerEvent {
     /// Something happened to a channel: the same vocabulary as the
     /// engine's and the facade's channel events.
     Channel(ChannelHandle, datachannel::ChannelEvent),
+    /// A frame received on a transceiver.
+    Frame(crate::transceivers::TransceiverId, crate::transceivers::MediaFrame),
+    /// The peer asks for a keyframe on what a transceiver sends: encode one.
+    KeyframeRequested(crate::transceivers::TransceiverId, rtp::session::send::KeyframeRequestKind),
+    /// The send-side bandwidth estimate changed: what all encoders together
+    /// may produce, in bits per second.
+    BandwidthEstimate(u64),
     /// A non-fatal problem worth logging.
     Warning(PeerWarning),
 }

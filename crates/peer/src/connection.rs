@@ -52,6 +52,9 @@ pub struct PeerConnection {
     ice: IceSide,
     data: DataPart,
     media: MediaPart,
+    /// The RTP session of every audio and video section (BUNDLE: one),
+    /// made with the first negotiated media section.
+    rtp: Option<rtp::session::rtc::Session>,
     /// The mids our last created offer gave transceivers (by index),
     /// applied when that offer is set.
     offer_mids: Vec<(usize, String)>,
@@ -120,6 +123,7 @@ impl PeerConnection {
             ice: IceSide::default(),
             data: DataPart::default(),
             media,
+            rtp: None,
             offer_mids: Vec::new(),
             state: PeerConnectionState::New,
             dtls_state: DtlsTransportState::New,
@@ -582,6 +586,14 @@ impl PeerConnection {
         for (transceiver, mid, kind) in self.media.negotiated(self.jsep.negotiated()) {
             self.events.push_back(PeerEvent::Track { transceiver, mid, kind });
         }
+        let media = crate::media_session::media_configs(self.jsep.negotiated(), self.config.jitter_buffer);
+        if !media.is_empty() || self.rtp.is_some() {
+            let (cname, seed) = (self.media.cname().to_string(), self.rng.gen());
+            let rtp = self.rtp.get_or_insert_with(|| {
+                rtp::session::rtc::Session::new(now, rtp::session::rtc::SessionConfig::new(cname, seed))
+            });
+            rtp.set_media(now, media);
+        }
         let sections = self.jsep.negotiated();
         let needs_transport = sections.iter().any(|s| s.is_accepted());
         let has_data = sections.iter().any(|s| s.is_data());
@@ -675,6 +687,80 @@ impl PeerConnection {
         }
         self.update_negotiation_needed();
         Ok(())
+    }
+
+    /// The negotiated section of a transceiver: its mid.
+    fn media_mid(&self, id: TransceiverId) -> Result<String, PeerError> {
+        let info = self.media.info(id).ok_or(PeerError::NoSuchTransceiver(id))?;
+        match (&info.mid, info.current_direction, &self.rtp) {
+            (Some(mid), Some(_), Some(_)) => Ok(mid.clone()),
+            _ => Err(PeerError::NotNegotiated(id)),
+        }
+    }
+
+    /// Sends one encoded frame on a transceiver: packetized with the codec
+    /// of `payload_type` (one of [`codecs`](Self::codecs)) and paced out.
+    /// `rtp_timestamp` is in the codec's clock (90 kHz for video).
+    pub fn write_frame(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        data: Bytes,
+    ) -> Result<(), PeerError> {
+        let mid = self.media_mid(id)?;
+        let rtp = self.rtp.as_mut().ok_or(PeerError::NotNegotiated(id))?;
+        rtp.write_frame(now, &mid, payload_type, rtp_timestamp, data)?;
+        self.pending_drive.get_or_insert(now);
+        Ok(())
+    }
+
+    /// Sends one RTP payload as it is (no packetizing: forwarding,
+    /// pre-packetized media); SSRC and sequence number are ours.
+    pub fn write_rtp(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), PeerError> {
+        let mid = self.media_mid(id)?;
+        let rtp = self.rtp.as_mut().ok_or(PeerError::NotNegotiated(id))?;
+        rtp.write_rtp(now, &mid, payload_type, rtp_timestamp, marker, payload)?;
+        self.pending_drive.get_or_insert(now);
+        Ok(())
+    }
+
+    /// Asks the peer for a keyframe on what a transceiver receives (PLI or FIR).
+    pub fn request_keyframe(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        kind: crate::KeyframeRequestKind,
+    ) -> Result<(), PeerError> {
+        let mid = self.media_mid(id)?;
+        let rtp = self.rtp.as_mut().ok_or(PeerError::NotNegotiated(id))?;
+        rtp.request_keyframe(now, &mid, kind)?;
+        self.pending_drive.get_or_insert(now);
+        Ok(())
+    }
+
+    /// The codecs negotiated on a transceiver's section, in preference
+    /// order (RTX folded in); empty before negotiation.
+    pub fn codecs(&self, id: TransceiverId) -> Vec<crate::CodecConfig> {
+        let Some(mid) = self.media.info(id).and_then(|i| i.mid) else { return vec![] };
+        match self.jsep.negotiated().iter().find(|s| s.mid == mid).map(|s| &s.used) {
+            Some(jsep::Use::Media(m)) => crate::media_session::codec_configs(m),
+            _ => vec![],
+        }
+    }
+
+    /// The RTP session's counters, once media is negotiated.
+    pub fn media_stats(&self) -> Option<rtp::session::rtc::SessionStats> {
+        self.rtp.as_ref().map(|r| r.stats())
     }
 
     /// A transceiver's mid, directions and SSRCs.
@@ -826,15 +912,18 @@ impl PeerConnection {
     /// Call when [`poll_timeout`](Self::poll_timeout) is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.transport.handle_timeout(now);
+        if let Some(rtp) = &mut self.rtp {
+            rtp.handle_timeout(now);
+        }
         self.drive(now);
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.pending_drive, self.transport.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        // The RTP session's timers run once SRTP can carry what they produce.
+        let media =
+            self.rtp.as_ref().filter(|_| self.transport.srtp_profile().is_some()).and_then(|r| r.poll_timeout());
+        [self.pending_drive, self.transport.poll_timeout(), media].into_iter().flatten().min()
     }
 
     /// The next datagram to send.
@@ -876,13 +965,63 @@ impl PeerConnection {
                         }
                     }
                 },
-                // Media comes with the RTP session; until then no section
-                // accepts it and the transport drops nothing we could use.
-                TransportEvent::Rtp(_) | TransportEvent::Rtcp(_) => {}
+                TransportEvent::Rtp(p) => {
+                    if let Some(rtp) = &mut self.rtp {
+                        rtp.handle_rtp(now, Bytes::from(p));
+                    }
+                }
+                TransportEvent::Rtcp(p) => {
+                    if let Some(rtp) = &mut self.rtp {
+                        rtp.handle_rtcp(now, Bytes::from(p));
+                    }
+                }
                 TransportEvent::Datagram(_) | TransportEvent::DtlsData(_) => {}
             }
         }
+        self.pump_media(now);
         self.announce_transport_states();
+    }
+
+    /// The RTP session's packets into SRTP (once DTLS gave keys: until then
+    /// they wait in its bounded queues), its events out.
+    fn pump_media(&mut self, now: Instant) {
+        let Some(rtp) = self.rtp.as_mut() else { return };
+        if self.transport.srtp_profile().is_some() {
+            while let Some(out) = rtp.poll_transmit(now) {
+                let (packet, rtcp) = match out {
+                    rtp::session::rtc::Outgoing::Rtp(p) => (p, false),
+                    rtp::session::rtc::Outgoing::Rtcp(p) => (p, true),
+                };
+                if let Err(e) = self.transport.send_srtp(&packet, rtcp) {
+                    tracing::debug!("RTP not sent: {e}");
+                }
+            }
+        }
+        while let Some(e) = rtp.poll_event() {
+            use rtp::session::rtc::SessionEvent as S;
+            let event = match e {
+                S::Frame { mid, rid, ssrc, payload_type, rtp_timestamp, data, keyframe, lost_before, .. } => {
+                    let Some(t) = self.media.by_mid(&mid) else { continue };
+                    let frame = crate::transceivers::MediaFrame {
+                        rid,
+                        ssrc,
+                        payload_type,
+                        rtp_timestamp,
+                        data,
+                        keyframe,
+                        lost_before,
+                    };
+                    PeerEvent::Frame(t, frame)
+                }
+                S::KeyframeRequested { mid, kind } => {
+                    let Some(t) = self.media.by_mid(&mid) else { continue };
+                    PeerEvent::KeyframeRequested(t, kind)
+                }
+                S::EstimateChanged { bitrate_bps } => PeerEvent::BandwidthEstimate(bitrate_bps),
+                S::StreamAdded { .. } => continue,
+            };
+            self.events.push_back(event);
+        }
     }
 
     /// Announces the DTLS and SCTP transports' state changes (W3C

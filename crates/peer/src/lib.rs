@@ -111,6 +111,7 @@ mod connection;
 mod data;
 mod jsep;
 mod media;
+mod media_session;
 mod negotiation;
 mod stats;
 mod transceivers;
@@ -122,8 +123,10 @@ pub use config::{
 };
 pub use connection::PeerConnection;
 pub use media::{CodecCapability, ExtensionCapability, MediaCapabilities, TRANSPORT_CC_URI};
+pub use rtp::session::rtc::CodecConfig;
+pub use rtp::session::send::KeyframeRequestKind;
 pub use stats::{ChannelStats, PeerStats};
-pub use transceivers::{TransceiverId, TransceiverInfo};
+pub use transceivers::{MediaFrame, TransceiverId, TransceiverInfo};
 pub use transport::{SrtpSendError, Transport, TransportEvent, TransportStats, EARLY_DATAGRAMS};
 
 /// Why a call failed. None of these change the connection's state.
@@ -159,4 +162,13 @@ pub enum PeerError {
     /// A certificate could not be generated.
     #[error(transparent)]
     Dtls(#[from] dtls::DtlsError),
+    /// No such transceiver.
+    #[error("no transceiver {0:?}")]
+    NoSuchTransceiver(TransceiverId),
+    /// The transceiver's section is not negotiated yet (or was rejected).
+    #[error("transceiver {0:?} has no negotiated audio/video section yet; negotiate first")]
+    NotNegotiated(TransceiverId),
+    /// The RTP session refused a frame or request.
+    #[error(transparent)]
+    Media(#[from] rtp::session::rtc::SessionError),
 }

@@ -164,6 +164,11 @@ impl MediaSection {
         self.codecs.iter().map(|c| c.payload_type.to_string()).collect()
     }
 
+    /// We send on it.
+    pub fn sends(&self) -> bool {
+        matches!(self.direction, Direction::SendRecv | Direction::SendOnly)
+    }
+
     /// We receive on it.
     pub fn receives(&self) -> bool {
         matches!(self.direction, Direction::SendRecv | Direction::RecvOnly)

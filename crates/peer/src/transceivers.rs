@@ -31,6 +31,26 @@ pub struct TransceiverInfo {
     pub rtx_ssrc: u32,
 }
 
+/// A frame received on a transceiver: a complete encoded video frame or
+/// an audio packet, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFrame {
+    /// The stream's RID (simulcast), if any.
+    pub rid: Option<String>,
+    /// The stream's SSRC.
+    pub ssrc: u32,
+    /// The payload type it came with (see the transceiver's codecs).
+    pub payload_type: u8,
+    /// Its RTP timestamp.
+    pub rtp_timestamp: u32,
+    /// The encoded frame.
+    pub data: bytes::Bytes,
+    /// Whether it decodes on its own.
+    pub keyframe: bool,
+    /// Whether media was lost or dropped between the previous frame and this one.
+    pub lost_before: bool,
+}
+
 #[derive(Debug)]
 struct Transceiver {
     id: TransceiverId,
@@ -130,6 +150,14 @@ impl MediaPart {
             ssrc: t.sender.ssrc,
             rtx_ssrc: t.sender.rtx_ssrc,
         }
+    }
+
+    pub fn by_mid(&self, mid: &str) -> Option<TransceiverId> {
+        self.transceivers.iter().find(|t| t.mid.as_deref() == Some(mid)).map(|t| t.id)
+    }
+
+    pub fn cname(&self) -> &str {
+        &self.cname
     }
 
     pub fn all(&self) -> Vec<TransceiverInfo> {

@@ -62,7 +62,7 @@ impl Session {
         let cc = CongestionController::new(now, config.cc);
         let mut pacer = Pacer::new(config.pacer);
         let rates = cc.rates();
-        pacer.set_rates(rates.pacing, rates.padding);
+        pacer.set_rates(now, rates.pacing, rates.padding);
         Session {
             ntp: NtpClock::from_unix(now, config.unix_time),
             router: Router::new(config.max_remote_ssrcs_per_section, config.max_remote_ssrcs),
@@ -271,7 +271,7 @@ impl Session {
         while let Some(event) = self.cc.poll_event() {
             match event {
                 CcEvent::Rates(r) => {
-                    self.pacer.set_rates(r.pacing, r.padding);
+                    self.pacer.set_rates(now, r.pacing, r.padding);
                     let bitrate_bps = r.target.as_bps();
                     if bitrate_bps != self.stats.estimate_bps {
                         self.stats.estimate_bps = bitrate_bps;

@@ -1,0 +1,91 @@
+//! The negotiated media sections as the RTP session
+//! ([`rtp::session::rtc::Session`]) takes them.
+
+use rtp::extension::ExtensionMap;
+use rtp::session::rtc::{CodecConfig, MediaConfig, SendConfig};
+use rtp::session::send::MediaKind;
+
+use crate::jsep::{Section, Use};
+use crate::media::MediaSection;
+
+/// The RTP session's view of every accepted audio and video section.
+pub(crate) fn media_configs(sections: &[Section], jitter_buffer: bool) -> Vec<MediaConfig> {
+    sections
+        .iter()
+        .filter_map(|s| match &s.used {
+            Use::Media(m) => Some(media_config(&s.mid, &s.kind, m, jitter_buffer)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn media_config(mid: &str, kind: &sdp::MediaKind, m: &MediaSection, jitter_buffer: bool) -> MediaConfig {
+    let codecs = codec_configs(m);
+    let mut extensions = ExtensionMap::new();
+    for e in &m.extensions {
+        if let Ok(id) = u8::try_from(e.id) {
+            // A duplicate or out-of-range id from the peer is left out.
+            let _ = extensions.insert(id, e.uri.clone());
+        }
+    }
+    let has_rtx = codecs.iter().any(|c| c.rtx_payload_type.is_some());
+    MediaConfig {
+        mid: mid.to_string(),
+        kind: if *kind == sdp::MediaKind::Audio { MediaKind::Audio } else { MediaKind::Video },
+        codecs,
+        extensions,
+        send: m
+            .local
+            .as_ref()
+            .filter(|_| m.sends())
+            .map(|l| SendConfig { ssrc: l.ssrc, rtx_ssrc: has_rtx.then_some(l.rtx_ssrc) }),
+        receive: m.receives(),
+        remote_ssrcs: m.remote_ssrcs.clone(),
+        jitter_buffer,
+    }
+}
+
+/// The section's codecs (RTX folded into the codec it repairs), with their
+/// negotiated feedback.
+pub(crate) fn codec_configs(m: &MediaSection) -> Vec<CodecConfig> {
+    let rtx_of = |pt: u8| {
+        m.codecs.iter().find_map(|c| {
+            let is_rtx = c.rtpmap.as_ref().is_some_and(|r| r.encoding.eq_ignore_ascii_case("rtx"));
+            let apt = c.fmtp.as_ref().and_then(|f| f.get("apt")).and_then(|a| a.parse::<u8>().ok());
+            (is_rtx && apt == Some(pt)).then_some(c.payload_type)
+        })
+    };
+    m.codecs
+        .iter()
+        .filter_map(|c| {
+            let (name, clock_rate, channels) = match &c.rtpmap {
+                Some(r) if r.encoding.eq_ignore_ascii_case("rtx") => return None,
+                Some(r) => (r.encoding.clone(), r.clock_rate, r.channels),
+                None => (static_name(c.payload_type)?.to_string(), 8000, None),
+            };
+            let has = |kind: &str, param: Option<&str>| {
+                c.feedback.iter().any(|f| f.kind.eq_ignore_ascii_case(kind) && f.param.as_deref() == param)
+            };
+            let mut cfg = CodecConfig::new(c.payload_type, name, clock_rate);
+            cfg.channels = channels;
+            cfg.fmtp = c.fmtp.as_ref().map(|f| f.params.clone());
+            cfg.rtx_payload_type = rtx_of(c.payload_type);
+            cfg.nack = has("nack", None);
+            cfg.pli = has("nack", Some("pli"));
+            cfg.fir = has("ccm", Some("fir"));
+            cfg.transport_cc = has("transport-cc", None);
+            cfg.remb = has("goog-remb", None);
+            Some(cfg)
+        })
+        .collect()
+}
+
+/// RFC 3551's static payload types we speak.
+fn static_name(pt: u8) -> Option<&'static str> {
+    match pt {
+        0 => Some("PCMU"),
+        8 => Some("PCMA"),
+        9 => Some("G722"),
+        _ => None,
+    }
+}

@@ -151,7 +151,12 @@ pub(crate) enum Command {
     BufferedAmount(ChannelHandle, oneshot::Sender<usize>),
     SetThreshold(ChannelHandle, usize),
     Stats(oneshot::Sender<RTCStatsReport>),
+    /// A call on the core that answers through its own reply (media).
+    Core(CoreCall),
 }
+
+/// A closure run on the task's core, with the time.
+pub(crate) type CoreCall = Box<dyn FnOnce(Instant, &mut peer::PeerConnection) + Send>;
 
 /// Events queued for the application before new ones are dropped.
 const EVENT_QUEUE: usize = 4096;
@@ -324,6 +329,72 @@ impl RTCPeerConnection {
             negotiated: if init.negotiated { init.id.or(Some(0)) } else { None },
         };
         self.ask(|r| Command::CreateChannel(init, r)).await
+    }
+
+    /// Runs `f` on the connection's core and returns its answer.
+    async fn with_core<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Instant, &mut peer::PeerConnection) -> Result<T, PeerError> + Send + 'static,
+    ) -> Result<T, PeerError> {
+        self.ask(|r| {
+            Command::Core(Box::new(move |now, core| {
+                let _ = r.send(f(now, core));
+            }))
+        })
+        .await
+    }
+
+    /// `addTransceiver(kind, {direction})`: an audio or video transceiver;
+    /// fires `negotiationneeded`. Frames it receives come as
+    /// [`RTCPeerConnectionEvent::Frame`]; send with [`write_frame`](Self::write_frame).
+    pub async fn add_transceiver(
+        &self,
+        kind: sdp::MediaKind,
+        direction: sdp::Direction,
+    ) -> Result<peer::TransceiverId, PeerError> {
+        self.with_core(move |_, core| core.add_transceiver(kind, direction)).await
+    }
+
+    /// `RTCRtpTransceiver.direction = direction` (applied by the next negotiation).
+    pub async fn set_transceiver_direction(
+        &self,
+        id: peer::TransceiverId,
+        direction: sdp::Direction,
+    ) -> Result<(), PeerError> {
+        self.with_core(move |_, core| core.set_transceiver_direction(id, direction)).await
+    }
+
+    /// `getTransceivers()`.
+    pub async fn transceivers(&self) -> Vec<peer::TransceiverInfo> {
+        self.with_core(|_, core| Ok(core.transceivers())).await.unwrap_or_default()
+    }
+
+    /// The codecs negotiated on a transceiver, in preference order
+    /// (`RTCRtpSender.getParameters().codecs`); empty before negotiation.
+    pub async fn codecs(&self, id: peer::TransceiverId) -> Vec<peer::CodecConfig> {
+        self.with_core(move |_, core| Ok(core.codecs(id))).await.unwrap_or_default()
+    }
+
+    /// Sends one encoded frame on a transceiver with the codec of
+    /// `payload_type`; `rtp_timestamp` in the codec's clock (90 kHz video,
+    /// 48 kHz Opus). It is packetized and paced out.
+    pub async fn write_frame(
+        &self,
+        id: peer::TransceiverId,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        data: Bytes,
+    ) -> Result<(), PeerError> {
+        self.with_core(move |now, core| core.write_frame(now, id, payload_type, rtp_timestamp, data)).await
+    }
+
+    /// Asks the peer for a keyframe on what a transceiver receives.
+    pub async fn request_keyframe(
+        &self,
+        id: peer::TransceiverId,
+        kind: peer::KeyframeRequestKind,
+    ) -> Result<(), PeerError> {
+        self.with_core(move |now, core| core.request_keyframe(now, id, kind)).await
     }
 
     /// `restartIce`.
@@ -590,6 +661,10 @@ impl Endpoint for Pc {
                 let _ = r.send(result);
             }
             Command::RestartIce => self.core.restart_ice(),
+            Command::Core(call) => {
+                call(now, &mut self.core);
+                self.snapshot_dirty = true;
+            }
             Command::SendNoReply(h, data, binary) => {
                 self.budget.queued.fetch_sub(data.len(), Ordering::AcqRel);
                 if !self.retry.is_empty() {
@@ -628,6 +703,8 @@ impl Endpoint for Pc {
                 e,
                 PeerEvent::Channel(_, DataChannelEvent::Message { .. } | DataChannelEvent::BufferedAmountLow)
                     | PeerEvent::Warning(_)
+                    | PeerEvent::Frame(..)
+                    | PeerEvent::BandwidthEstimate(_)
             );
             events.push(e);
         }

@@ -143,6 +143,14 @@ struct Session {
     /// The browser's offer, as received.
     offer: Mutex<Option<String>>,
     results: mpsc::UnboundedSender<Value>,
+    /// What our answering connection received: per mid, the frames'
+    /// (payload type, keyframe, first bytes, size), the first 200 of each.
+    media: Mutex<Media>,
+}
+
+#[derive(Default)]
+struct Media {
+    frames: std::collections::HashMap<String, Vec<(u8, bool, Vec<u8>, usize)>>,
 }
 
 async fn handle(s: Arc<Session>, r: Request) -> Response {
@@ -165,10 +173,30 @@ async fn handle(s: Arc<Session>, r: Request) -> Response {
             pc.set_local_description(None).await.unwrap();
             let answer = gathered_description(&pc).await;
             *s.pc.lock().unwrap() = Some(pc.clone());
+            let session = s.clone();
             tokio::spawn(async move {
                 while let Some(e) = pc.next_event().await {
-                    if let RTCPeerConnectionEvent::DataChannel(ch) = e {
-                        tokio::spawn(echo_channel(ch));
+                    match e {
+                        RTCPeerConnectionEvent::DataChannel(ch) => {
+                            tokio::spawn(echo_channel(ch));
+                        }
+                        RTCPeerConnectionEvent::Frame(t, f) => {
+                            let Some(mid) = pc.transceivers().await.into_iter().find(|i| i.id == t).and_then(|i| i.mid)
+                            else {
+                                continue;
+                            };
+                            let mut media = session.media.lock().unwrap();
+                            let frames = media.frames.entry(mid).or_default();
+                            if frames.len() < 200 {
+                                frames.push((
+                                    f.payload_type,
+                                    f.keyframe,
+                                    f.data[..f.data.len().min(10)].to_vec(),
+                                    f.data.len(),
+                                ));
+                            }
+                        }
+                        _ => {}
                     }
                 }
             });
@@ -286,7 +314,13 @@ fn assert_passed(v: &Value) {
 async fn browser_offers(media: bool) {
     require_netns();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let session = Arc::new(Session { config: config(), pc: Mutex::new(None), offer: Mutex::new(None), results: tx });
+    let session = Arc::new(Session {
+        config: config(),
+        pc: Mutex::new(None),
+        offer: Mutex::new(None),
+        results: tx,
+        media: Default::default(),
+    });
     let addr = serve(session.clone()).await;
     let _browser = launch(&format!("http://{addr}/test.html?mode=offerer&media={}", media as u8));
     let v = result(&mut rx).await;
@@ -304,6 +338,42 @@ async fn browser_offers(media: bool) {
         assert!(answer.contains("m=video 9 UDP/TLS/RTP/SAVPF 96 97 "), "video accepted:\n{answer}");
         assert_eq!(answer.matches("a=recvonly").count(), 2, "{answer}");
         assert!(answer.contains("a=group:BUNDLE 0 1 2"), "{answer}");
+        // The camera's frames arrived through SRTP, routing and depacketizing:
+        // Opus packets on mid 0, VP8 frames on mid 1 starting with a keyframe
+        // whose header (RFC 6386 9.1: start code 9d 01 2a, then width and
+        // height) is whole.
+        let transceivers: Vec<_> = pc
+            .transceivers()
+            .await
+            .into_iter()
+            .map(|t| (t.mid.unwrap_or_default(), t.kind, t.current_direction))
+            .collect();
+        let recv = Some(oxrtc::sdp::Direction::RecvOnly);
+        assert_eq!(
+            transceivers,
+            vec![
+                ("0".to_string(), oxrtc::sdp::MediaKind::Audio, recv),
+                ("1".to_string(), oxrtc::sdp::MediaKind::Video, recv)
+            ]
+        );
+        let media = session.media.lock().unwrap();
+        let audio = media.frames.get("0").map(Vec::as_slice).unwrap_or_default();
+        let video = media.frames.get("1").map(Vec::as_slice).unwrap_or_default();
+        assert!(audio.len() >= 20, "{} audio packets", audio.len());
+        assert!(audio.iter().all(|f| f.0 == 111), "Opus only: {:?}", audio.iter().map(|f| f.0).collect::<Vec<_>>());
+        assert!(video.len() >= 10, "{} video frames", video.len());
+        let (pt, key, head, size) = &video[0];
+        assert_eq!((*pt, *key), (96, true), "the first video frame is a VP8 keyframe");
+        assert_eq!(&head[3..6], &[0x9d, 0x01, 0x2a], "VP8 keyframe start code");
+        let width = u16::from_le_bytes([head[6], head[7]]) & 0x3fff;
+        let height = u16::from_le_bytes([head[8], head[9]]) & 0x3fff;
+        assert!(width >= 160 && height >= 120, "{width}x{height}");
+        assert!(video[1..].iter().any(|f| !f.1), "delta frames follow");
+        eprintln!(
+            "Chromium camera: {} VP8 frames ({width}x{height}, keyframe {size} B), {} Opus packets",
+            video.len(),
+            audio.len()
+        );
     }
     pc.close().await;
 }
@@ -334,7 +404,13 @@ async fn chromium_offers_mdns_candidates_resolved() {
         interfaces: InterfaceFilter { allow: vec![OUR_VETH.to_string()], deny: vec![], loopback: false, ipv6: false },
         ..config()
     };
-    let session = Arc::new(Session { config, pc: Mutex::new(None), offer: Mutex::new(None), results: tx });
+    let session = Arc::new(Session {
+        config,
+        pc: Mutex::new(None),
+        offer: Mutex::new(None),
+        results: tx,
+        media: Default::default(),
+    });
     let addr = serve_on(session.clone(), OUR_VETH).await;
     let browser = launch_in(&format!("http://{addr}/test.html?mode=offerer&media=0"), Some(&ns));
     let v = result(&mut rx).await;
@@ -361,8 +437,13 @@ async fn chromium_answers_oxrtc_offers() {
     for i in 0..10 {
         channels.push(pc.create_data_channel(&format!("c{i}"), None).await.unwrap());
     }
-    let session =
-        Arc::new(Session { config: config(), pc: Mutex::new(Some(pc.clone())), offer: Mutex::new(None), results: tx });
+    let session = Arc::new(Session {
+        config: config(),
+        pc: Mutex::new(Some(pc.clone())),
+        offer: Mutex::new(None),
+        results: tx,
+        media: Default::default(),
+    });
     let addr = serve(session).await;
     let _browser = launch(&format!("http://{addr}/test.html?mode=answerer"));
     // Every channel opens and echoes text and binary.

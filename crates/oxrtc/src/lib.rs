@@ -102,6 +102,8 @@ pub use dtls;
 pub use ice;
 /// The sans-IO peer connection (JSEP) under [`RTCPeerConnection`].
 pub use peer;
+/// RTP and RTCP: packets, payload formats, the RTP session.
+pub use rtp;
 /// The sans-IO SCTP association.
 pub use sctp;
 /// SDP parsing and writing.

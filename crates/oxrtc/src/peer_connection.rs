@@ -388,6 +388,20 @@ impl RTCPeerConnection {
         self.with_core(move |now, core| core.write_frame(now, id, payload_type, rtp_timestamp, data)).await
     }
 
+    /// Sends one RTP payload as it is (no packetizing: forwarding what
+    /// another peer sent, or media packetized elsewhere); the SSRC, sequence
+    /// number and header extensions are ours.
+    pub async fn write_rtp(
+        &self,
+        id: peer::TransceiverId,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), PeerError> {
+        self.with_core(move |now, core| core.write_rtp(now, id, payload_type, rtp_timestamp, marker, payload)).await
+    }
+
     /// Asks the peer for a keyframe on what a transceiver receives.
     pub async fn request_keyframe(
         &self,

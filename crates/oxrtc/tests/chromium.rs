@@ -150,7 +150,20 @@ struct Session {
 
 #[derive(Default)]
 struct Media {
-    frames: std::collections::HashMap<String, Vec<(u8, bool, Vec<u8>, usize)>>,
+    frames: std::collections::HashMap<String, Vec<SeenFrame>>,
+}
+
+/// A received frame: (payload type, keyframe, first bytes, size).
+type SeenFrame = (u8, bool, Vec<u8>, usize);
+
+impl Session {
+    fn new(
+        config: RTCConfiguration,
+        pc: Option<Arc<RTCPeerConnection>>,
+        results: mpsc::UnboundedSender<Value>,
+    ) -> Arc<Self> {
+        Arc::new(Session { config, pc: Mutex::new(pc), offer: Mutex::new(None), results, media: Default::default() })
+    }
 }
 
 async fn handle(s: Arc<Session>, r: Request) -> Response {
@@ -314,13 +327,7 @@ fn assert_passed(v: &Value) {
 async fn browser_offers(media: bool) {
     require_netns();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let session = Arc::new(Session {
-        config: config(),
-        pc: Mutex::new(None),
-        offer: Mutex::new(None),
-        results: tx,
-        media: Default::default(),
-    });
+    let session = Session::new(config(), None, tx);
     let addr = serve(session.clone()).await;
     let _browser = launch(&format!("http://{addr}/test.html?mode=offerer&media={}", media as u8));
     let v = result(&mut rx).await;
@@ -404,13 +411,7 @@ async fn chromium_offers_mdns_candidates_resolved() {
         interfaces: InterfaceFilter { allow: vec![OUR_VETH.to_string()], deny: vec![], loopback: false, ipv6: false },
         ..config()
     };
-    let session = Arc::new(Session {
-        config,
-        pc: Mutex::new(None),
-        offer: Mutex::new(None),
-        results: tx,
-        media: Default::default(),
-    });
+    let session = Session::new(config, None, tx);
     let addr = serve_on(session.clone(), OUR_VETH).await;
     let browser = launch_in(&format!("http://{addr}/test.html?mode=offerer&media=0"), Some(&ns));
     let v = result(&mut rx).await;
@@ -437,13 +438,7 @@ async fn chromium_answers_oxrtc_offers() {
     for i in 0..10 {
         channels.push(pc.create_data_channel(&format!("c{i}"), None).await.unwrap());
     }
-    let session = Arc::new(Session {
-        config: config(),
-        pc: Mutex::new(Some(pc.clone())),
-        offer: Mutex::new(None),
-        results: tx,
-        media: Default::default(),
-    });
+    let session = Session::new(config(), Some(pc.clone()), tx);
     let addr = serve(session).await;
     let _browser = launch(&format!("http://{addr}/test.html?mode=answerer"));
     // Every channel opens and echoes text and binary.
@@ -521,4 +516,76 @@ async fn chromium_runs_the_server_example_page() {
             .expect("the server runs");
         pongs += line.starts_with("channel(chat) > pong ") as usize;
     }
+}
+
+/// The VP8 RTP payloads of a real Chromium capture (14 s of its fake
+/// camera, `crates/rtp/tests/fixtures/chromium/vp8`): (µs since the first
+/// packet, RTP timestamp, marker, payload).
+fn captured_vp8() -> Vec<(u32, u32, bool, bytes::Bytes)> {
+    let file = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rtp/tests/fixtures/chromium/vp8/rtp.bin"),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 6 <= file.len() {
+        let micros = u32::from_be_bytes(file[at..at + 4].try_into().unwrap());
+        let len = u16::from_be_bytes(file[at + 4..at + 6].try_into().unwrap()) as usize;
+        let p = &file[at + 6..at + 6 + len];
+        at += 6 + len;
+        if p[1] & 0x7f != 96 {
+            continue;
+        }
+        let packet = oxrtc::rtp::packet::RtpPacket::parse(bytes::Bytes::copy_from_slice(p)).unwrap();
+        out.push((micros, packet.header.timestamp, packet.header.marker, packet.payload.clone()));
+    }
+    out
+}
+
+/// oxrtc offers a send-only video transceiver and forwards the VP8 of a
+/// Chromium capture (RTP payloads as they were, new SSRC and sequence
+/// numbers: what an SFU does); the browser decodes it.
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_decodes_vp8_that_oxrtc_sends() {
+    require_netns();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let video = pc.add_transceiver(oxrtc::sdp::MediaKind::Video, oxrtc::sdp::Direction::SendOnly).await.unwrap();
+    let session = Session::new(config(), Some(pc.clone()), tx);
+    let addr = serve(session).await;
+    let _browser = launch(&format!("http://{addr}/test.html?mode=receiver"));
+    // Connected with the section negotiated send-only.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = pc.transceivers().await.into_iter().find(|t| t.id == video).unwrap();
+        if t.current_direction == Some(oxrtc::sdp::Direction::SendOnly)
+            && pc.connection_state() == oxrtc::RTCPeerConnectionState::Connected
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not connected with video negotiated: {t:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let vp8 = pc.codecs(video).await.into_iter().find(|c| c.name == "VP8").expect("VP8 negotiated");
+    let packets = captured_vp8();
+    let frames = packets.iter().filter(|p| p.2).count();
+    assert!(frames >= 60, "{frames} VP8 frames in the capture");
+    let sender = tokio::spawn({
+        let pc = pc.clone();
+        async move {
+            let start = tokio::time::Instant::now();
+            for (micros, ts, marker, payload) in packets {
+                tokio::time::sleep_until(start + Duration::from_micros(micros.into())).await;
+                if pc.write_rtp(video, vp8.payload_type, ts, marker, payload).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let v = result(&mut rx).await;
+    assert_passed(&v);
+    eprintln!("{}", v["log"].as_array().unwrap().last().unwrap());
+    sender.abort();
+    pc.close().await;
 }

@@ -1,6 +1,8 @@
 // Chromium side of oxrtc's interop tests. The query string picks the
 // scenario: ?mode=offerer (this page offers, the Rust side echoes) or
-// ?mode=answerer (the Rust side offers and drives, this page echoes);
+// ?mode=answerer (the Rust side offers and drives, this page echoes), or
+// ?mode=receiver (the Rust side offers video it sends; this page reports
+// what it decodes);
 // &media=1 adds a fake camera and microphone to the offer. Every outcome is
 // POSTed to /result as {ok, log}.
 'use strict';
@@ -136,4 +138,25 @@ async function answerer() {
   await post('answer', { sdp: pc.localDescription.sdp, type: 'answer' });
 }
 
-(params.get('mode') === 'answerer' ? answerer() : offerer()).catch((e) => finish(false, String(e)));
+async function receiver() {
+  const pc = new RTCPeerConnection();
+  pc.onconnectionstatechange = () => log('connection ' + pc.connectionState);
+  pc.ontrack = (e) => log('track ' + e.track.kind + ' mid ' + e.transceiver.mid);
+  const offer = await (await fetch('offer')).json();
+  await pc.setRemoteDescription(offer);
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  await post('answer', { sdp: pc.localDescription.sdp, type: 'answer' });
+  let v = {};
+  for (let i = 0; i < 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') v = s; });
+    if ((v.framesDecoded || 0) >= 30) {
+      return finish(true, 'decoded ' + v.framesDecoded + ' frames ' + v.frameWidth + 'x' + v.frameHeight
+        + ', ' + v.keyFramesDecoded + ' keyframes, ' + v.packetsLost + ' lost, ' + v.nackCount + ' NACKs');
+    }
+  }
+  return finish(false, 'decoded ' + (v.framesDecoded || 0) + ' frames of ' + (v.packetsReceived || 0) + ' packets');
+}
+
+({ answerer, receiver }[params.get('mode')] || offerer)().catch((e) => finish(false, String(e)));

@@ -491,6 +491,18 @@ async fn chromium_answers_oxrtc_offers() {
 #[tokio::test]
 #[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
 async fn chromium_runs_the_server_example_page() {
+    server_example_page(false).await;
+}
+
+/// The demo with the camera: the server sends the browser's camera back
+/// and the page decodes that mirror (it reports `decoded N` on its channel).
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_sees_its_camera_mirrored_by_the_server_example() {
+    server_example_page(true).await;
+}
+
+async fn server_example_page(camera: bool) {
     use tokio::io::AsyncBufReadExt;
     require_netns();
     let exe = std::env::current_exe().unwrap();
@@ -506,15 +518,18 @@ async fn chromium_runs_the_server_example_page() {
     let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
     let first = lines.next_line().await.unwrap().unwrap();
     assert!(first.contains("http://127.0.0.1:"), "{first}");
-    let _browser = launch(&format!("http://127.0.0.1:{port}/?autostart=1"));
-    let mut pongs = 0;
-    while pongs < 3 {
+    let _browser = launch(&format!("http://127.0.0.1:{port}/?autostart=1&camera={}", camera as u8));
+    let (mut pongs, mut decoded) = (0, 0);
+    while pongs < 3 || (camera && decoded < 30) {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
-            .expect("the page pings within 30 s")
+            .expect("the page pings (and decodes the mirror) within 30 s")
             .unwrap()
             .expect("the server runs");
         pongs += line.starts_with("channel(chat) > pong ") as usize;
+        if let Some(n) = line.strip_prefix("channel(chat) < decoded ") {
+            decoded = n.trim().parse().unwrap_or(0);
+        }
     }
 }
 

@@ -1,5 +1,8 @@
 // The browser side of the oxrtc server demo: offer, non-trickle (wait for
 // gathering), POST /offer with {sdp, type}, apply the answer, then ping.
+// With the camera box ticked (or ?camera=1) the page also sends its camera
+// and microphone, and shows what the server sends back; it reports the
+// frames it decoded of that mirror over the channel every second.
 'use strict';
 let pc = null;
 let timer = null;
@@ -15,9 +18,26 @@ async function start() {
   pc = new RTCPeerConnection();
   pc.onconnectionstatechange = () => { document.getElementById('state').textContent = pc.connectionState; };
   const dc = pc.createDataChannel('chat');
+  const camera = document.getElementById('camera').checked;
+  if (camera) {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    document.getElementById('local').srcObject = stream;
+    for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    const mirror = new MediaStream();
+    document.getElementById('mirror').srcObject = mirror;
+    pc.ontrack = (e) => mirror.addTrack(e.track);
+  }
   dc.onopen = () => {
     log('channel open');
-    timer = setInterval(() => dc.send('ping ' + performance.now()), 1000);
+    timer = setInterval(async () => {
+      dc.send('ping ' + performance.now());
+      if (!camera) return;
+      let decoded = 0;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') decoded = s.framesDecoded || 0;
+      });
+      dc.send('decoded ' + decoded);
+    }, 1000);
   };
   dc.onmessage = (e) => {
     log('< ' + e.data);
@@ -54,5 +74,7 @@ function stop() {
 }
 
 document.getElementById('start').onclick = start;
-if (new URLSearchParams(location.search).has('autostart')) start();
+const query = new URLSearchParams(location.search);
+if (query.get('camera') === '1') document.getElementById('camera').checked = true;
+if (query.has('autostart')) start();
 document.getElementById('stop').onclick = stop;

@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Request, Response};
+use oxrtc::peer::KeyframeRequestKind;
+use oxrtc::sdp::{Direction, MediaKind};
 use oxrtc::{
     DataChannelEvent, InterfaceFilter, RTCConfiguration, RTCDtlsTransportState, RTCPeerConnection,
     RTCPeerConnectionEvent, RTCPeerConnectionState, RTCSctpTransportState, RTCSdpType, RTCSessionDescription,
@@ -135,6 +137,14 @@ async fn offer(body: &[u8], interfaces: InterfaceFilter, peers: Arc<Peers>) -> R
         Err(e) => return Response::unavailable(&format!("cannot open a connection now: {e}")),
     };
     // On an error below, dropping `pc` closes it.
+    // The mirror: a send-and-receive transceiver for each camera or
+    // microphone the browser offers, so that our answer sends it back.
+    for line in sdp.lines().filter(|l| !l.starts_with("m=application") && l.starts_with("m=")) {
+        let kind = if line.starts_with("m=audio") { MediaKind::Audio } else { MediaKind::Video };
+        if let Err(e) = pc.add_transceiver(kind, Direction::SendRecv).await {
+            return Response::bad_request(&e.to_string());
+        }
+    }
     let offer = RTCSessionDescription { kind: RTCSdpType::Offer, sdp: sdp.into() };
     if let Err(e) = pc.set_remote_description(offer).await {
         return Response::bad_request(&e.to_string());
@@ -157,9 +167,12 @@ async fn offer(body: &[u8], interfaces: InterfaceFilter, peers: Arc<Peers>) -> R
     Response::ok("application/json", json!({"sdp": answer.sdp, "type": answer.kind.as_str()}).to_string())
 }
 
-/// Serves one browser: pong every ping on every channel until the
-/// connection ends, or closes it if it is not connected in time.
+/// Serves one browser: pong every ping on every channel and send its
+/// camera and microphone back (each frame as it came, re-packetized; its
+/// keyframe requests passed on) until the connection ends, or closes it if
+/// it is not connected in time.
 async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
+    let mut mirrored = 0u64;
     let pending_timeout = slot.peers.caps.pending_timeout;
     let deadline = tokio::time::Instant::now() + pending_timeout;
     if pc.connection_state() == RTCPeerConnectionState::Connected {
@@ -194,6 +207,17 @@ async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
                         }
                     }
                 });
+            }
+            RTCPeerConnectionEvent::Frame(t, f) => {
+                let sent = pc.write_frame(t, f.payload_type, f.rtp_timestamp, f.data).await.is_ok();
+                mirrored += u64::from(sent);
+                if sent && (mirrored.is_power_of_two() || mirrored.is_multiple_of(1000)) {
+                    println!("mirrored {mirrored} frames");
+                }
+            }
+            RTCPeerConnectionEvent::KeyframeRequested(t, _) => {
+                // The browser wants a keyframe of what we send it: ask it for one of what it sends.
+                let _ = pc.request_keyframe(t, KeyframeRequestKind::Pli).await;
             }
             RTCPeerConnectionEvent::ConnectionStateChange(s) => {
                 println!("connection {s:?}");

@@ -89,7 +89,7 @@ pub use peer::{
 };
 pub use peer_connection::{
     RTCConfiguration, RTCDataChannelInit, RTCIceCandidateInit, RTCPeerConnection, RTCPeerConnectionEvent,
-    RTCPriorityType, RTCTrackEvent,
+    RTCPriorityType, RTCTrackEvent, FRAME_QUEUE_BYTES,
 };
 pub use sctp_transport::{SctpTransport, SctpTransportEvent};
 pub use stats::{RTCStats, RTCStatsReport};

@@ -1,7 +1,7 @@
 //! `RTCPeerConnection`: the W3C API over the sans-IO [`peer::PeerConnection`],
 //! run by the one driver (`driver`) that owns the sockets and the timer.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,7 +58,16 @@ pub struct RTCConfiguration {
     /// 1,024 channels, labels and protocols of 4 KiB by default; an OPEN
     /// over these is refused by resetting its stream.
     pub channel_limits: datachannel::ChannelLimits,
+    /// Bytes of received frames that may wait for the application to read
+    /// them (extra; 8 MiB when `None`). Past it, frames are dropped, and a
+    /// video transceiver then skips to its next keyframe, which it asks the
+    /// peer for: a slow reader loses frames, never the connection's memory
+    /// or its socket.
+    pub frame_queue_bytes: Option<usize>,
 }
+
+/// The default of [`RTCConfiguration::frame_queue_bytes`].
+pub const FRAME_QUEUE_BYTES: usize = 8 << 20;
 
 /// The W3C `RTCIceCandidateInit`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -170,6 +179,8 @@ pub struct RTCPeerConnection {
     snapshot: Arc<Mutex<Snapshot>>,
     config: Mutex<RTCConfiguration>,
     mdns: crate::mdns::Resolver,
+    /// Bytes of frames queued in `events`.
+    frame_bytes: Arc<AtomicUsize>,
 }
 
 impl RTCPeerConnection {
@@ -221,6 +232,7 @@ impl RTCPeerConnection {
             addrs.iter().map(|a| a.ip()).find(|ip| ip.is_ipv4()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let mdns = crate::mdns::Resolver::new(config.mdns_server, local_ip, Duration::from_secs(3));
         let consumed = Arc::new(Consumed::default());
+        let frame_bytes = Arc::new(AtomicUsize::new(0));
         let turn = core.turn_streams();
         let endpoint = Pc {
             core,
@@ -238,6 +250,10 @@ impl RTCPeerConnection {
             }),
             consumed: consumed.clone(),
             retry: VecDeque::new(),
+            frame_bytes: frame_bytes.clone(),
+            frame_budget: config.frame_queue_bytes.unwrap_or(FRAME_QUEUE_BYTES),
+            skipping: HashSet::new(),
+            frames_dropped: 0,
         };
         driver::spawn(endpoint, udp, turn, tls, cmd_rx, consumed.wake.clone(), span);
         Ok(RTCPeerConnection {
@@ -246,6 +262,7 @@ impl RTCPeerConnection {
             snapshot,
             mdns,
             config: Mutex::new(config),
+            frame_bytes,
         })
     }
 
@@ -419,7 +436,17 @@ impl RTCPeerConnection {
     /// The next event; `None` once the connection is closed and every event
     /// was read.
     pub async fn next_event(&self) -> Option<RTCPeerConnectionEvent> {
-        self.events.lock().await.recv().await
+        let e = self.events.lock().await.recv().await;
+        if let Some(RTCPeerConnectionEvent::Frame(_, f)) = &e {
+            self.frame_bytes.fetch_sub(f.data.len(), Ordering::AcqRel);
+        }
+        e
+    }
+
+    /// Bytes of received frames waiting for [`next_event`](Self::next_event)
+    /// (at most [`RTCConfiguration::frame_queue_bytes`]).
+    pub fn queued_frame_bytes(&self) -> usize {
+        self.frame_bytes.load(Ordering::Acquire)
     }
 
     /// `getConfiguration`.
@@ -613,6 +640,13 @@ struct Pc {
     consumed: Arc<Consumed>,
     /// Checked messages waiting for room in SCTP's buffer.
     retry: VecDeque<(ChannelHandle, Bytes, bool)>,
+    /// Bytes of frames queued for the application, and the most allowed.
+    frame_bytes: Arc<AtomicUsize>,
+    frame_budget: usize,
+    /// Video transceivers that dropped a frame: their deltas are dropped
+    /// until the next keyframe.
+    skipping: HashSet<peer::TransceiverId>,
+    frames_dropped: u64,
 }
 
 impl Endpoint for Pc {
@@ -797,6 +831,42 @@ impl Pc {
         s.pending_remote = self.core.pending_remote_description();
     }
 
+    /// Queues a frame for the application within the byte budget; past it
+    /// the frame is dropped, and a video transceiver skips to a keyframe it
+    /// asks the peer for (deltas without their reference are useless).
+    fn deliver_frame(&mut self, now: Instant, t: peer::TransceiverId, f: peer::MediaFrame) {
+        let video = self.core.transceiver(t).is_some_and(|i| i.kind == sdp::MediaKind::Video);
+        if self.skipping.contains(&t) {
+            if !f.keyframe {
+                self.frames_dropped += 1;
+                return;
+            }
+            self.skipping.remove(&t);
+        }
+        let len = f.data.len();
+        if self.frame_bytes.load(Ordering::Acquire) + len > self.frame_budget {
+            self.frames_dropped += 1;
+            if self.frames_dropped.is_power_of_two() {
+                warn!(dropped = self.frames_dropped, "application is not reading frames; dropping them");
+            }
+            if video {
+                self.skipping.insert(t);
+                let _ = self.core.request_keyframe(now, t, peer::KeyframeRequestKind::Pli);
+            }
+            return;
+        }
+        self.frame_bytes.fetch_add(len, Ordering::AcqRel);
+        if let Err(e) = self.events.try_send(RTCPeerConnectionEvent::Frame(t, f)) {
+            self.frame_bytes.fetch_sub(len, Ordering::AcqRel);
+            self.frames_dropped += 1;
+            if video {
+                self.skipping.insert(t);
+                let _ = self.core.request_keyframe(now, t, peer::KeyframeRequestKind::Pli);
+            }
+            drop(e);
+        }
+    }
+
     fn emit(&self, e: RTCPeerConnectionEvent) {
         if let Err(mpsc::error::TrySendError::Full(e)) = self.events.try_send(e) {
             // Frames are many and large: name the event, never print it.
@@ -864,7 +934,7 @@ impl Pc {
             PeerEvent::Track { transceiver, mid, kind } => {
                 self.emit(RTCPeerConnectionEvent::Track(RTCTrackEvent { transceiver, mid, kind }))
             }
-            PeerEvent::Frame(t, f) => self.emit(RTCPeerConnectionEvent::Frame(t, f)),
+            PeerEvent::Frame(t, f) => self.deliver_frame(now, t, f),
             PeerEvent::KeyframeRequested(t, k) => self.emit(RTCPeerConnectionEvent::KeyframeRequested(t, k)),
             PeerEvent::BandwidthEstimate(b) => self.emit(RTCPeerConnectionEvent::BandwidthEstimate(b)),
             PeerEvent::Warning(w) => warn!("{w}"),

@@ -1,0 +1,92 @@
+//! Media between two RTCPeerConnections over real loopback sockets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use oxrtc::sdp::{Direction, MediaKind};
+use oxrtc::{InterfaceFilter, RTCConfiguration, RTCPeerConnection, RTCPeerConnectionEvent, RTCPeerConnectionState};
+
+fn config() -> RTCConfiguration {
+    RTCConfiguration { interfaces: InterfaceFilter::loopback_only(), ..Default::default() }
+}
+
+/// Frame `n` of a VP8-shaped stream: a keyframe every 25 (low bit of the
+/// first byte 0), the frame number in bytes 1..5.
+fn frame(n: u32) -> Bytes {
+    let key = n.is_multiple_of(25);
+    let mut f = vec![0x5a; if key { 20_000 } else { 4_000 }];
+    f[0] = u8::from(!key);
+    f[1..5].copy_from_slice(&n.to_be_bytes());
+    Bytes::from(f)
+}
+
+/// B never reads its events while A sends video: the frames waiting for B
+/// stay within B's frame budget, B drops the rest, skips to a keyframe and
+/// asks A for one; what B finally reads restarts on keyframes only.
+#[tokio::test]
+async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() {
+    const BUDGET: usize = 60_000;
+    let a = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let b = Arc::new(
+        RTCPeerConnection::new(RTCConfiguration { frame_queue_bytes: Some(BUDGET), ..config() }).await.unwrap(),
+    );
+    let video = a.add_transceiver(MediaKind::Video, Direction::SendOnly).await.unwrap();
+    let offer = a.set_local_description(None).await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    b.set_local_description(None).await.unwrap();
+    // B's answer with its candidates (read B's events only until then).
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(5), b.next_event()).await.unwrap().unwrap();
+        if matches!(e, RTCPeerConnectionEvent::IceCandidate(None)) {
+            break;
+        }
+    }
+    a.set_remote_description(b.local_description().unwrap()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while a.connection_state() != RTCPeerConnectionState::Connected {
+        assert!(tokio::time::Instant::now() < deadline, "not connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pt = a.codecs(video).await.into_iter().find(|c| c.name == "VP8").unwrap().payload_type;
+    // A keeps its own events read (a keyframe request shows there).
+    let (req_tx, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn({
+        let a = a.clone();
+        async move {
+            while let Some(e) = a.next_event().await {
+                if let RTCPeerConnectionEvent::KeyframeRequested(t, _) = e {
+                    let _ = req_tx.send(t);
+                }
+            }
+        }
+    });
+    let mut max_queued = 0;
+    for n in 0..150u32 {
+        a.write_frame(video, pt, n * 3000, frame(n)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        max_queued = max_queued.max(b.queued_frame_bytes());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    max_queued = max_queued.max(b.queued_frame_bytes());
+    assert!(max_queued <= BUDGET, "{max_queued} bytes of frames queued, budget {BUDGET}");
+    assert!(max_queued > BUDGET / 2, "the budget was never approached ({max_queued} bytes): the test sent too little");
+    let asked = tokio::time::timeout(Duration::from_secs(5), requests.recv()).await.expect("B asked for a keyframe");
+    assert_eq!(asked, Some(video));
+    // What B reads: in order, and after every gap a keyframe.
+    let mut numbers = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(300), b.next_event()).await {
+        if let RTCPeerConnectionEvent::Frame(_, f) = e {
+            let n = u32::from_be_bytes(f.data[1..5].try_into().unwrap());
+            if let Some(&prev) = numbers.last() {
+                assert!(n > prev, "frame {n} after {prev}");
+                if n != prev + 1 {
+                    assert!(f.keyframe, "frame {n} follows a gap after {prev} but is not a keyframe");
+                }
+            }
+            numbers.push(n);
+        }
+    }
+    assert!(!numbers.is_empty() && numbers.len() < 150, "B read {} frames", numbers.len());
+    assert_eq!(b.queued_frame_bytes(), 0);
+}

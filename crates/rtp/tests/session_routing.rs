@@ -11,7 +11,7 @@ use bytes::Bytes;
 use rtp::extension::{ExtensionMap, Extensions, Mid, RepairedRtpStreamId, RtpStreamId};
 use rtp::packet::{RtpHeader, RtpPacket};
 use rtp::payload::rtx;
-use rtp::rtcp::{write_compound, Nack, Pli, ReceiverReport, RtcpPacket};
+use rtp::rtcp::{write_compound, Bye, Nack, Pli, ReceiverReport, RtcpPacket};
 use rtp::session::rtc::{
     CodecConfig, MediaConfig, Session, SessionConfig, SessionEvent, MAX_REMOTE_SSRCS, MAX_REMOTE_SSRCS_PER_SECTION,
     MAX_REORDER_PACKETS,
@@ -219,6 +219,26 @@ fn rtx_for_an_unknown_payload_type_or_without_a_stream_is_dropped_and_counted() 
     s.handle_rtp(t0, P::new(0x99, OPUS_RTX, 2).payload(vec![0, 1]).bytes());
     let stats = s.stats();
     assert_eq!((stats.rtx_dropped, stats.rtx_recovered, stats.remote_streams), (3, 0, 1));
+}
+
+#[test]
+fn a_bye_forgets_the_stream_and_its_rtx() {
+    let t0 = Instant::now();
+    let mut s = session(t0, vec![section("0", MediaKind::Audio, opus())]);
+    s.handle_rtp(t0, P::new(1, OPUS, 1).mid("0").bytes());
+    s.handle_rtp(t0, P::new(2, OPUS_RTX, 1).mid("0").payload(rtx::wrap(1, &[0xfc]).to_vec()).bytes());
+    assert_eq!((s.stats().remote_ssrcs, s.stats().remote_streams), (2, 1));
+    let mut bye = Vec::new();
+    let rr = ReceiverReport { ssrc: 1, reports: Vec::new(), profile_extensions: Vec::new() };
+    let packets = [rr.into(), RtcpPacket::Bye(Bye { sources: vec![1, 2], reason: None })];
+    write_compound(&packets, &mut bye).unwrap();
+    s.handle_rtcp(t0, Bytes::from(bye));
+    let stats = s.stats();
+    assert_eq!((stats.remote_ssrcs, stats.remote_streams, stats.remote_byes), (0, 0, 2));
+    // Coming back is a new stream.
+    events(&mut s);
+    s.handle_rtp(t0, P::new(1, OPUS, 50).mid("0").bytes());
+    assert_eq!(added(&events(&mut s)), [("0".to_string(), 1, None)]);
 }
 
 #[test]

@@ -348,6 +348,8 @@ pub struct SessionStats {
     pub rtcp_received: u64,
     /// RTCP datagrams that did not parse.
     pub rtcp_malformed: u64,
+    /// Remote SSRCs forgotten after a BYE.
+    pub remote_byes: u64,
     /// Remote SSRCs known now (media and RTX).
     pub remote_ssrcs: usize,
     /// Remote media streams now.

@@ -48,6 +48,15 @@ impl Session {
                     self.cc.on_transport_feedback(now, &report);
                 }
                 RtcpPacket::Remb(remb) => self.cc.on_remb(now, Bitrate::bps(remb.bitrate)),
+                RtcpPacket::Bye(bye) => {
+                    // The remote streams leave: their state goes (RTX SSRCs are listed too).
+                    for ssrc in &bye.sources {
+                        if self.router.forget(*ssrc).is_some() {
+                            self.stats.remote_byes += 1;
+                        }
+                        self.inbound.remove(ssrc);
+                    }
+                }
                 _ => {}
             }
             for s in &mut self.sections {

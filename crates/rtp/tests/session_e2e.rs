@@ -6,6 +6,7 @@ mod session_support;
 use std::time::Duration;
 
 use netsim::LinkConfig;
+use rtp::session::rtc::{Bitrate, SessionConfig};
 use session_support::{max_bytes_in_window, Call};
 
 const MS: Duration = Duration::from_millis(1);
@@ -112,7 +113,11 @@ fn after_an_outage_a_keyframe_is_requested_answered_and_delivery_resumes() {
 
 #[test]
 fn the_pacer_spreads_keyframes() {
-    let mut call = Call::new(3, lossy(0.0), lossy(0.0));
+    // The target is capped at 1.5 Mbit/s: pacing at 2.5 × 1.5 Mbit/s lets at most about
+    // 9.4 KB leave in 20 ms, and keyframes are 30 KB.
+    let mut config = SessionConfig::new("sender", 3);
+    config.cc.max_bitrate = Bitrate::kbps(1_500);
+    let mut call = Call::with_sender(3, lossy(0.0), lossy(0.0), config);
     call.run(Duration::from_secs(10));
     let sender = &call.peers[0];
     let max_target = sender.log.estimates.iter().map(|e| e.1).max().unwrap_or(300_000);
@@ -121,6 +126,7 @@ fn the_pacer_spreads_keyframes() {
     let burst = max_bytes_in_window(&sender.log.rtp_sent, Duration::from_millis(20));
     eprintln!("largest 20 ms burst {burst} bytes, pacing allows {allowed} (max target {max_target} bps)");
     assert!(burst <= allowed, "burst of {burst} bytes in 20 ms above the pacing rate ({allowed})");
+    assert!(allowed < 15_000, "keyframes (30 KB) could leave in one burst");
     assert_eq!(call.peers[1].log.video.len() as u64, call.video_sent);
 }
 

@@ -188,6 +188,11 @@ pub struct Call {
 impl Call {
     /// `forward` is the link from the sender, `back` the link from the receiver.
     pub fn new(seed: u64, forward: LinkConfig, back: LinkConfig) -> Self {
+        Self::with_sender(seed, forward, back, SessionConfig::new("sender", seed))
+    }
+
+    /// [`Call::new`] with the sender's configuration given.
+    pub fn with_sender(seed: u64, forward: LinkConfig, back: LinkConfig, sender: SessionConfig) -> Self {
         let t0 = Instant::now();
         let addr: [SocketAddr; 2] = ["198.51.100.1:5000".parse().unwrap(), "203.0.113.7:6000".parse().unwrap()];
         let mut net = Network::new(seed);
@@ -195,7 +200,7 @@ impl Call {
             net.add_host(a.ip());
             net.set_egress(a.ip(), link);
         }
-        let mut sender = Session::new(t0, SessionConfig::new("sender", seed));
+        let mut sender = Session::new(t0, sender);
         sender.set_media(t0, sections(Some((0x1111, 0x2222, 0x3333)), false));
         let mut receiver = Session::new(t0, SessionConfig::new("receiver", seed + 1));
         receiver.set_media(t0, sections(None, true));

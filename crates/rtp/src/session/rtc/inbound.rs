@@ -167,13 +167,14 @@ impl Inbound {
         }
     }
 
-    /// A media packet (or one unwrapped from RTX when `recovered`) arrived at `now`.
-    pub fn on_packet(&mut self, now: Instant, packet: RtpPacket, recovered: bool, media: &MediaConfig) {
+    /// A media packet (or one unwrapped from RTX when `recovered`) arrived at `now`;
+    /// false when it was a duplicate or too late to be of use.
+    pub fn on_packet(&mut self, now: Instant, packet: RtpPacket, recovered: bool, media: &MediaConfig) -> bool {
         let h = &packet.header;
         if !recovered {
             let arrival = self.stats.on_packet(now, h.sequence_number, h.timestamp, packet.payload.len());
             if matches!(arrival, Arrival::Duplicate(_) | Arrival::Discarded) {
-                return;
+                return false;
             }
         }
         if let Some(n) = &mut self.nack {
@@ -187,7 +188,7 @@ impl Inbound {
             let pt = h.payload_type;
             let Some(codec) = media.codecs.iter().find(|c| c.payload_type == pt) else {
                 self.unknown_payload_types += 1;
-                return;
+                return false;
             };
             if self.audio_jitter.as_ref().is_none_or(|(p, _)| *p != pt) {
                 self.audio_jitter = Some((pt, AudioJitterBuffer::new(AudioJitterConfig::new(codec.clock_rate.max(1)))));
@@ -195,10 +196,12 @@ impl Inbound {
             if let Some((_, jb)) = &mut self.audio_jitter {
                 jb.insert(now, h.sequence_number, h.timestamp, packet.payload);
             }
-        } else {
-            self.reorder.insert(now, packet);
+            self.process(now, media);
+            return true;
         }
+        let accepted = self.reorder.insert(now, packet);
         self.process(now, media);
+        accepted
     }
 
     fn wait(&self) -> Duration {

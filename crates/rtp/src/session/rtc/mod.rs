@@ -91,8 +91,9 @@
 //!   goes out at the same intervals. Feedback (NACK, PLI, FIR, transport-wide) leaves at
 //!   once, as a compound led by an empty RR and SDES, or reduced-size (RFC 5506) when
 //!   [`SessionConfig::reduced_size_rtcp`].
-//! - Pacer padding and probes without queued media are not sent (no padding packets yet):
-//!   probes then only use queued media.
+//! - Padding (probes, a padding rate) is libwebrtc's payload padding: the newest packet of
+//!   a video stream again, as RTX. Without RTX no padding is sent and probes use queued
+//!   media only.
 
 mod codec;
 mod feedback;
@@ -340,7 +341,8 @@ pub struct SessionStats {
     pub rtp_ssrc_capped: u64,
     /// RTX packets dropped: unknown `apt`, no media stream to repair, unparsable or padding.
     pub rtx_dropped: u64,
-    /// RTX packets unwrapped into their media stream.
+    /// RTX packets unwrapped into their media stream and used there (not duplicates such
+    /// as padding or a resend of a packet that arrived after all).
     pub rtx_recovered: u64,
     /// Packets on SSRC 0 (probes), used for congestion control only.
     pub probes: u64,
@@ -362,6 +364,8 @@ pub struct SessionStats {
     pub rtp_sent: u64,
     /// Retransmissions sent.
     pub retransmissions_sent: u64,
+    /// Padding packets sent for the pacer (probes): RTX copies of a video stream's newest packet.
+    pub padding_sent: u64,
     /// Packets the pacer refused (queue full).
     pub pacer_dropped: u64,
     /// Packets in the pacer queue now.

@@ -11,10 +11,10 @@ use bytes::Bytes;
 use rtp::extension::{ExtensionMap, Extensions, Mid, RepairedRtpStreamId, RtpStreamId};
 use rtp::packet::{RtpHeader, RtpPacket};
 use rtp::payload::rtx;
-use rtp::rtcp::{write_compound, Bye, Nack, Pli, ReceiverReport, RtcpPacket};
+use rtp::rtcp::{parse_compound, write_compound, Bye, Nack, Pli, ReceiverReport, RtcpPacket};
 use rtp::session::rtc::{
-    CodecConfig, MediaConfig, Session, SessionConfig, SessionEvent, MAX_REMOTE_SSRCS, MAX_REMOTE_SSRCS_PER_SECTION,
-    MAX_REORDER_PACKETS,
+    CodecConfig, KeyframeRequestKind, MediaConfig, Outgoing, SendConfig, Session, SessionConfig, SessionError,
+    SessionEvent, MAX_REMOTE_SSRCS, MAX_REMOTE_SSRCS_PER_SECTION, MAX_REORDER_PACKETS,
 };
 use rtp::session::send::MediaKind;
 use session_support::extensions;
@@ -360,4 +360,57 @@ fn hostile_floods_and_garbage_are_dropped_counted_and_bounded() {
         while s.poll_transmit(now).is_some() {}
     }
     assert!(s.held_packets() <= MAX_REORDER_PACKETS + 2 * MAX_REMOTE_SSRCS_PER_SECTION);
+}
+
+/// Every RTCP packet the session sends now.
+fn rtcp_out(s: &mut Session, now: Instant) -> Vec<RtcpPacket> {
+    let mut all = Vec::new();
+    while let Some(out) = s.poll_transmit(now) {
+        if let Outgoing::Rtcp(b) = out {
+            all.extend(parse_compound(&b).unwrap());
+        }
+    }
+    all
+}
+
+#[test]
+fn renegotiation_keeps_the_streams_of_sections_that_stay_and_says_bye_for_those_that_go() {
+    let t0 = Instant::now();
+    let mut sending = section("0", MediaKind::Audio, opus());
+    sending.send = Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None });
+    let mut s = session(t0, vec![sending.clone()]);
+    s.handle_rtp(t0, P::new(1, OPUS, 1).mid("0").bytes());
+    s.write_frame(t0, "0", OPUS, 0, Bytes::from_static(b"x")).unwrap();
+    events(&mut s);
+    rtcp_out(&mut s, t0);
+
+    // Same section plus a new one: the remote stream and our stream stay.
+    s.set_media(t0, vec![sending.clone(), section("1", MediaKind::Audio, opus())]);
+    s.handle_rtp(t0, P::new(1, OPUS, 2).bytes());
+    assert!(added(&events(&mut s)).is_empty());
+    assert_eq!(s.stats().remote_streams, 1);
+    assert!(rtcp_out(&mut s, t0).iter().all(|p| !matches!(p, RtcpPacket::Bye(_))));
+
+    // Section "0" goes: its remote stream is dropped, our stream says BYE.
+    s.set_media(t0, vec![section("1", MediaKind::Audio, opus())]);
+    assert_eq!((s.stats().remote_streams, s.stats().remote_ssrcs), (0, 0));
+    let rtcp = rtcp_out(&mut s, t0);
+    assert!(rtcp.iter().any(|p| matches!(p, RtcpPacket::Bye(b) if b.sources == [0xabc])), "{rtcp:?}");
+    assert_eq!(s.write_frame(t0, "0", OPUS, 960, Bytes::from_static(b"x")), Err(SessionError::UnknownMid("0".into())));
+}
+
+#[test]
+fn keyframe_requests_from_the_application_leave_at_once() {
+    let t0 = Instant::now();
+    let vp8 = CodecConfig { pli: true, fir: true, ..CodecConfig::new(VP8, "VP8", 90_000) };
+    let mut s = session(t0, vec![section("v", MediaKind::Video, vp8)]);
+    assert_eq!(s.request_keyframe(t0, "v", KeyframeRequestKind::Pli), Err(SessionError::NoRemoteStream("v".into())));
+    s.handle_rtp(t0, P::new(0x77, VP8, 1).mid("v").payload(vec![0x10, 0x10, 1, 2]).bytes());
+    rtcp_out(&mut s, t0);
+    s.request_keyframe(t0, "v", KeyframeRequestKind::Pli).unwrap();
+    s.request_keyframe(t0, "v", KeyframeRequestKind::Fir).unwrap();
+    let rtcp = rtcp_out(&mut s, t0);
+    assert!(rtcp.iter().any(|p| matches!(p, RtcpPacket::Pli(p) if p.media_ssrc == 0x77)));
+    assert!(rtcp.iter().any(|p| matches!(p, RtcpPacket::Fir(f) if f.entries[0].ssrc == 0x77)));
+    assert_eq!(s.request_keyframe(t0, "x", KeyframeRequestKind::Pli), Err(SessionError::UnknownMid("x".into())));
 }

@@ -52,6 +52,12 @@ fn five_percent_loss_50ms_rtt_every_video_frame_arrives_intact_and_in_order() {
     // Audio has no NACK: about 5% is lost, the rest arrives.
     assert!(receiver.log.audio_frames * 100 >= call.audio_sent * 90);
     assert_eq!(call.write_errors, 0);
+    // Reports flow both ways: the sender measured the 50 ms round trip from the
+    // receiver's RRs, the receiver has the sender's clocks from its SRs (lip sync).
+    let rtt = sent_stats.rtt.expect("an RTT from the receiver's reports");
+    assert!((45..=80).contains(&rtt.as_millis()), "RTT {rtt:?} over a 50 ms path");
+    let clock = receiver.session.sender_clock(0x1111).expect("an SR from the video sender");
+    assert!(clock.packet_count > 0 && clock.received_at > call.clock.start());
 }
 
 #[test]

@@ -382,6 +382,8 @@ pub struct SessionStats {
     pub keyframe_requests_received: u64,
     /// The current target bitrate.
     pub estimate_bps: u64,
+    /// The round-trip time the last report blocks about our streams gave.
+    pub rtt: Option<Duration>,
 }
 
 /// One m-section as the session keeps it.

@@ -10,6 +10,7 @@ use cc::{CcEvent, CongestionController, PacedOutput, Pacer, PacketKind, SentPack
 use crate::extension::{ExtensionKind, TransportCc};
 use crate::packet::RtpPacket;
 use crate::rtcp::RtcpPacket;
+use crate::session::receive::SenderClock;
 use crate::session::send::rng::XorShift;
 use crate::session::send::{MediaKind, NtpClock, SendEvent, TransportSequence};
 
@@ -87,6 +88,11 @@ impl Session {
     /// After each completed negotiation: the sections as negotiated now. The streams of
     /// sections that stay (same mid; for sending, the same SSRCs) are kept; a send stream
     /// that goes says BYE, remote streams of sections that go or stop receiving are dropped.
+    ///
+    /// A send stream that stays keeps the codecs, RTX payload types and extension ids it
+    /// was made with (its sequence numbers continue); to send with other payload types
+    /// after a renegotiation, give the section new SSRCs. Remote streams look the codecs
+    /// up anew for every packet.
     pub fn set_media(&mut self, now: Instant, media: Vec<MediaConfig>) {
         let mut old: HashMap<String, Section> = self.sections.drain(..).map(|s| (s.config.mid.clone(), s)).collect();
         for config in media {
@@ -265,6 +271,7 @@ impl Session {
             }
         }
         for rtt in rtts {
+            self.stats.rtt = Some(rtt);
             self.cc.on_rtt(rtt);
             for i in self.inbound.values_mut() {
                 i.set_rtt(rtt);
@@ -508,6 +515,11 @@ impl Session {
     /// The counters so far.
     pub fn stats(&self) -> SessionStats {
         self.stats
+    }
+
+    /// The NTP/RTP clock mapping from the last SR of remote stream `ssrc` (lip sync).
+    pub fn sender_clock(&self, ssrc: u32) -> Option<SenderClock> {
+        self.inbound.get(&ssrc)?.stats.sender_clock()
     }
 
     /// Remote packets held for reordering in all streams (for bound checks).

@@ -414,3 +414,33 @@ fn keyframe_requests_from_the_application_leave_at_once() {
     assert!(rtcp.iter().any(|p| matches!(p, RtcpPacket::Fir(f) if f.entries[0].ssrc == 0x77)));
     assert_eq!(s.request_keyframe(t0, "x", KeyframeRequestKind::Pli), Err(SessionError::UnknownMid("x".into())));
 }
+
+#[test]
+fn forwarded_payloads_get_our_ssrc_and_consecutive_sequence_numbers() {
+    let t0 = Instant::now();
+    let mut sending = section("0", MediaKind::Audio, opus());
+    sending.send = Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None });
+    let mut s = session(t0, vec![sending]);
+    for i in 0..3u32 {
+        s.write_rtp(t0, "0", OPUS, 960 * i, i == 0, Bytes::from(vec![i as u8; 10])).unwrap();
+    }
+    let mut rtp = Vec::new();
+    while let Some(out) = s.poll_transmit(t0) {
+        if let Outgoing::Rtp(b) = out {
+            rtp.push(RtpPacket::parse(b).unwrap());
+        }
+    }
+    assert_eq!(rtp.len(), 3);
+    for (i, p) in rtp.iter().enumerate() {
+        assert_eq!((p.header.ssrc, p.header.payload_type, p.header.marker), (0xabc, OPUS, i == 0));
+        assert_eq!(p.header.sequence_number, rtp[0].header.sequence_number.wrapping_add(i as u16));
+        assert_eq!(p.header.timestamp.wrapping_sub(rtp[0].header.timestamp), 960 * i as u32);
+        assert_eq!(&p.payload[..], &[i as u8; 10]);
+    }
+    assert_eq!(s.write_rtp(t0, "0", 99, 0, false, Bytes::from_static(b"x")), Err(SessionError::UnknownPayloadType(99)));
+    let mut recvonly = session(t0, vec![section("0", MediaKind::Audio, opus())]);
+    assert_eq!(
+        recvonly.write_rtp(t0, "0", OPUS, 0, false, Bytes::from_static(b"x")),
+        Err(SessionError::NotSending("0".into()))
+    );
+}

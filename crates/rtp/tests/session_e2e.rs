@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use netsim::LinkConfig;
 use rtp::session::rtc::{Bitrate, SessionConfig};
-use session_support::{max_bytes_in_window, Call};
+use session_support::{max_bytes_in_window, sections, Call};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -58,6 +58,30 @@ fn five_percent_loss_50ms_rtt_every_video_frame_arrives_intact_and_in_order() {
     assert!((45..=80).contains(&rtt.as_millis()), "RTT {rtt:?} over a 50 ms path");
     let clock = receiver.session.sender_clock(0x1111).expect("an SR from the video sender");
     assert!(clock.packet_count > 0 && clock.received_at > call.clock.start());
+}
+
+#[test]
+fn without_jitter_buffers_frames_leave_complete_and_in_order_too() {
+    let mut media = sections(None, true);
+    for m in &mut media {
+        m.jitter_buffer = false;
+    }
+    let mut call = Call::with_sessions(17, lossy(0.05), lossy(0.05), SessionConfig::new("sender", 17), media);
+    call.run(Duration::from_secs(10));
+    let receiver = &call.peers[1];
+    let video = &receiver.log.video;
+    eprintln!(
+        "no jitter buffer: {} of {} video frames, {} of {} audio frames, {} recovered by RTX",
+        video.len(),
+        call.video_sent,
+        receiver.log.audio_frames,
+        call.audio_sent,
+        receiver.session.stats().rtx_recovered
+    );
+    assert!(video.iter().all(|f| f.1));
+    assert!(video.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(video.len() as u64 * 100 >= call.video_sent * 99);
+    assert!(receiver.log.audio_frames * 100 >= call.audio_sent * 90);
 }
 
 #[test]

@@ -193,6 +193,17 @@ impl Call {
 
     /// [`Call::new`] with the sender's configuration given.
     pub fn with_sender(seed: u64, forward: LinkConfig, back: LinkConfig, sender: SessionConfig) -> Self {
+        Self::with_sessions(seed, forward, back, sender, sections(None, true))
+    }
+
+    /// [`Call::new`] with the sender's configuration and the receiver's sections given.
+    pub fn with_sessions(
+        seed: u64,
+        forward: LinkConfig,
+        back: LinkConfig,
+        sender: SessionConfig,
+        receiver_media: Vec<MediaConfig>,
+    ) -> Self {
         let t0 = Instant::now();
         let addr: [SocketAddr; 2] = ["198.51.100.1:5000".parse().unwrap(), "203.0.113.7:6000".parse().unwrap()];
         let mut net = Network::new(seed);
@@ -203,7 +214,7 @@ impl Call {
         let mut sender = Session::new(t0, sender);
         sender.set_media(t0, sections(Some((0x1111, 0x2222, 0x3333)), false));
         let mut receiver = Session::new(t0, SessionConfig::new("receiver", seed + 1));
-        receiver.set_media(t0, sections(None, true));
+        receiver.set_media(t0, receiver_media);
         let peer = |addr, remote, session| Peer { addr, remote, session, log: Log::default() };
         Call {
             net,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use netsim::LinkConfig;
 use rtp::session::rtc::{Bitrate, SessionConfig};
-use session_support::{max_bytes_in_window, sections, Call};
+use session_support::{assert_intact_in_order, max_bytes_in_window, sections, Call};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -44,8 +44,7 @@ fn five_percent_loss_50ms_rtt_every_video_frame_arrives_intact_and_in_order() {
         sent_stats.estimate_bps,
     );
     // Byte-identical and strictly in order.
-    assert!(video.iter().all(|f| f.1), "a frame arrived altered");
-    assert!(video.windows(2).all(|w| w[0].0 < w[1].0), "frames out of order");
+    assert_intact_in_order(video);
     // NACK/RTX recovers the losses: at most a handful of frames is abandoned.
     assert!(stats.rtx_recovered > 100, "losses were repaired by RTX");
     assert!(abandoned <= call.video_sent / 100, "{abandoned} of {} frames abandoned", call.video_sent);
@@ -78,8 +77,7 @@ fn without_jitter_buffers_frames_leave_complete_and_in_order_too() {
         call.audio_sent,
         receiver.session.stats().rtx_recovered
     );
-    assert!(video.iter().all(|f| f.1));
-    assert!(video.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_intact_in_order(video);
     assert!(video.len() as u64 * 100 >= call.video_sent * 99);
     assert!(receiver.log.audio_frames * 100 >= call.audio_sent * 90);
 }
@@ -97,8 +95,7 @@ fn at_twenty_percent_loss_frames_keep_flowing() {
         call.peers[0].session.stats().estimate_bps,
         receiver.session.stats().keyframe_requests_sent
     );
-    assert!(video.iter().all(|f| f.1));
-    assert!(video.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_intact_in_order(video);
     assert!(video.len() as u64 * 10 >= call.video_sent * 9, "{} of {} frames", video.len(), call.video_sent);
 }
 
@@ -127,8 +124,7 @@ fn after_an_outage_a_keyframe_is_requested_answered_and_delivery_resumes() {
     );
     // The receiver asked, the sender heard it and answered with a keyframe that arrived.
     assert!(!requests.is_empty() && call.keyframes_forced >= 1);
-    assert!(video.iter().all(|f| f.1));
-    assert!(video.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_intact_in_order(video);
     // Rate-limited: at most one request per 300 ms reaches the sender.
     assert!(requests.windows(2).all(|w| w[1] - w[0] >= Duration::from_millis(299)));
     // The delta frames between the outage and the keyframe cannot be decoded and are

@@ -90,6 +90,12 @@ pub fn check_video_frame(data: &[u8]) -> (u64, bool) {
     (n, size == data.len() && video_frame(n, size, keyframe) == data)
 }
 
+/// Every video frame received is byte-identical to the one sent, and they came in order.
+pub fn assert_intact_in_order(video: &[(u64, bool, bool, bool)]) {
+    assert!(video.iter().all(|f| f.1), "a frame arrived altered");
+    assert!(video.windows(2).all(|w| w[0].0 < w[1].0), "frames out of order");
+}
+
 /// What a peer saw.
 #[derive(Debug, Default)]
 pub struct Log {

@@ -444,3 +444,21 @@ fn forwarded_payloads_get_our_ssrc_and_consecutive_sequence_numbers() {
         Err(SessionError::NotSending("0".into()))
     );
 }
+
+#[test]
+fn a_bad_packet_in_a_compound_spoils_only_itself() {
+    let t0 = Instant::now();
+    let mut sending = section("0", MediaKind::Audio, opus());
+    sending.send = Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None });
+    let mut s = session(t0, vec![sending]);
+    s.write_frame(t0, "0", OPUS, 0, Bytes::from_static(b"x")).unwrap();
+    while s.poll_transmit(t0).is_some() {}
+    let mut datagram = Vec::new();
+    let rr = ReceiverReport { ssrc: 5, reports: Vec::new(), profile_extensions: Vec::new() };
+    write_compound(&[rr.into(), RtcpPacket::Pli(Pli { sender_ssrc: 5, media_ssrc: 0xabc })], &mut datagram).unwrap();
+    // A generic NACK without a single entry: its body does not parse.
+    datagram.extend_from_slice(&[0x81, 205, 0, 2, 0, 0, 0, 5, 0, 0, 0x0a, 0xbc]);
+    s.handle_rtcp(t0, Bytes::from(datagram));
+    assert_eq!(s.stats().rtcp_malformed, 1);
+    assert!(events(&mut s).iter().any(|e| matches!(e, SessionEvent::KeyframeRequested { mid, .. } if mid == "0")));
+}

@@ -348,7 +348,7 @@ pub struct SessionStats {
     pub probes: u64,
     /// RTCP datagrams given to [`Session::handle_rtcp`].
     pub rtcp_received: u64,
-    /// RTCP datagrams that did not parse.
+    /// RTCP datagrams with a packet that did not parse (the packets that did are used).
     pub rtcp_malformed: u64,
     /// Remote SSRCs forgotten after a BYE.
     pub remote_byes: u64,

@@ -41,6 +41,11 @@ fn section(mid: &str, kind: MediaKind, codec: CodecConfig) -> MediaConfig {
     }
 }
 
+/// Audio section "0", sending on SSRC 0xabc and receiving.
+fn sending_section() -> MediaConfig {
+    MediaConfig { send: Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None }), ..section("0", MediaKind::Audio, opus()) }
+}
+
 fn session(t0: Instant, media: Vec<MediaConfig>) -> Session {
     let mut s = Session::new(t0, SessionConfig::new("routing", 1));
     s.set_media(t0, media);
@@ -376,8 +381,7 @@ fn rtcp_out(s: &mut Session, now: Instant) -> Vec<RtcpPacket> {
 #[test]
 fn renegotiation_keeps_the_streams_of_sections_that_stay_and_says_bye_for_those_that_go() {
     let t0 = Instant::now();
-    let mut sending = section("0", MediaKind::Audio, opus());
-    sending.send = Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None });
+    let sending = sending_section();
     let mut s = session(t0, vec![sending.clone()]);
     s.handle_rtp(t0, P::new(1, OPUS, 1).mid("0").bytes());
     s.write_frame(t0, "0", OPUS, 0, Bytes::from_static(b"x")).unwrap();
@@ -418,9 +422,7 @@ fn keyframe_requests_from_the_application_leave_at_once() {
 #[test]
 fn forwarded_payloads_get_our_ssrc_and_consecutive_sequence_numbers() {
     let t0 = Instant::now();
-    let mut sending = section("0", MediaKind::Audio, opus());
-    sending.send = Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None });
-    let mut s = session(t0, vec![sending]);
+    let mut s = session(t0, vec![sending_section()]);
     for i in 0..3u32 {
         s.write_rtp(t0, "0", OPUS, 960 * i, i == 0, Bytes::from(vec![i as u8; 10])).unwrap();
     }
@@ -448,9 +450,7 @@ fn forwarded_payloads_get_our_ssrc_and_consecutive_sequence_numbers() {
 #[test]
 fn a_bad_packet_in_a_compound_spoils_only_itself() {
     let t0 = Instant::now();
-    let mut sending = section("0", MediaKind::Audio, opus());
-    sending.send = Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None });
-    let mut s = session(t0, vec![sending]);
+    let mut s = session(t0, vec![sending_section()]);
     s.write_frame(t0, "0", OPUS, 0, Bytes::from_static(b"x")).unwrap();
     while s.poll_transmit(t0).is_some() {}
     let mut datagram = Vec::new();

@@ -24,21 +24,26 @@
 //!   libwebrtc does), RFC 8888 feedback, XR (RRTR, DLRR).
 //! - [`payload`]: packetizers and one bounded depacketizer engine for Opus,
 //!   G.711, G.722, VP8, VP9, H.264, H.265 and AV1, plus RED and RTX.
-//! - [`session`]: the RTP session, part by part: the send side
+//! - [`session`]: the RTP session. Its parts: the send side
 //!   ([`session::send`]: streams, a bounded send history answering NACKs as
 //!   RTX under a rate cap, PLI/FIR, sender reports and RTT) and the receive
 //!   side ([`session::receive`]: RFC 3550 statistics and report blocks,
 //!   lip-sync clocks, XR RTT, a NACK generator in libwebrtc's manner and a
-//!   PLI/FIR requester).
+//!   PLI/FIR requester). What joins them per peer connection is
+//!   [`session::rtc::Session`]: one engine for every m-section of the BUNDLE
+//!   group that routes packets by SSRC, MID/RID and payload type, unwraps RTX,
+//!   depacketizes into frames through the jitter buffers, packetizes frames
+//!   and sends them through the pacer of `oxrtc-cc`'s congestion controller,
+//!   and sends one RTCP compound per report interval and feedback at once.
 //! - [`jitter`]: time-based, adaptive, bounded jitter buffers: audio (target
 //!   delay from a percentile of arrival delays, concealment markers) and
 //!   video (complete frames in decode order, keyframe requests after a gap).
 //!
 //! Each part is a sans-IO state machine that takes the time as an argument
-//! and bounds its memory. What joins them per connection (routing by SSRC,
-//! MID and RID, one RTCP compound per interval, congestion control and
-//! pacing) and the peer connection's media sections come next.
-//!
+//! and bounds its memory; so is the [`session::rtc::Session`] that joins
+//! them. The peer connection maps its negotiated m-sections onto
+//! [`session::rtc::MediaConfig`]s and protects what the session sends.
+
 //! ## Errors and hostile input
 //! Every parser returns a typed error that names what is wrong and never
 //! panics; to a receiver, every parse error is noise (drop the packet and

@@ -6,7 +6,8 @@ mod session_support;
 use std::time::Duration;
 
 use netsim::LinkConfig;
-use session_support::{max_bytes_in_window, Call};
+use rtp::session::rtc::{Bitrate, SessionConfig};
+use session_support::{assert_intact_in_order, max_bytes_in_window, sections, Call};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -43,14 +44,42 @@ fn five_percent_loss_50ms_rtt_every_video_frame_arrives_intact_and_in_order() {
         sent_stats.estimate_bps,
     );
     // Byte-identical and strictly in order.
-    assert!(video.iter().all(|f| f.1), "a frame arrived altered");
-    assert!(video.windows(2).all(|w| w[0].0 < w[1].0), "frames out of order");
+    assert_intact_in_order(video);
     // NACK/RTX recovers the losses: at most a handful of frames is abandoned.
     assert!(stats.rtx_recovered > 100, "losses were repaired by RTX");
     assert!(abandoned <= call.video_sent / 100, "{abandoned} of {} frames abandoned", call.video_sent);
     // Audio has no NACK: about 5% is lost, the rest arrives.
     assert!(receiver.log.audio_frames * 100 >= call.audio_sent * 90);
     assert_eq!(call.write_errors, 0);
+    // Reports flow both ways: the sender measured the 50 ms round trip from the
+    // receiver's RRs, the receiver has the sender's clocks from its SRs (lip sync).
+    let rtt = sent_stats.rtt.expect("an RTT from the receiver's reports");
+    assert!((45..=80).contains(&rtt.as_millis()), "RTT {rtt:?} over a 50 ms path");
+    let clock = receiver.session.sender_clock(0x1111).expect("an SR from the video sender");
+    assert!(clock.packet_count > 0 && clock.received_at > call.clock.start());
+}
+
+#[test]
+fn without_jitter_buffers_frames_leave_complete_and_in_order_too() {
+    let mut media = sections(None, true);
+    for m in &mut media {
+        m.jitter_buffer = false;
+    }
+    let mut call = Call::with_sessions(17, lossy(0.05), lossy(0.05), SessionConfig::new("sender", 17), media);
+    call.run(Duration::from_secs(10));
+    let receiver = &call.peers[1];
+    let video = &receiver.log.video;
+    eprintln!(
+        "no jitter buffer: {} of {} video frames, {} of {} audio frames, {} recovered by RTX",
+        video.len(),
+        call.video_sent,
+        receiver.log.audio_frames,
+        call.audio_sent,
+        receiver.session.stats().rtx_recovered
+    );
+    assert_intact_in_order(video);
+    assert!(video.len() as u64 * 100 >= call.video_sent * 99);
+    assert!(receiver.log.audio_frames * 100 >= call.audio_sent * 90);
 }
 
 #[test]
@@ -66,8 +95,7 @@ fn at_twenty_percent_loss_frames_keep_flowing() {
         call.peers[0].session.stats().estimate_bps,
         receiver.session.stats().keyframe_requests_sent
     );
-    assert!(video.iter().all(|f| f.1));
-    assert!(video.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_intact_in_order(video);
     assert!(video.len() as u64 * 10 >= call.video_sent * 9, "{} of {} frames", video.len(), call.video_sent);
 }
 
@@ -96,8 +124,7 @@ fn after_an_outage_a_keyframe_is_requested_answered_and_delivery_resumes() {
     );
     // The receiver asked, the sender heard it and answered with a keyframe that arrived.
     assert!(!requests.is_empty() && call.keyframes_forced >= 1);
-    assert!(video.iter().all(|f| f.1));
-    assert!(video.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_intact_in_order(video);
     // Rate-limited: at most one request per 300 ms reaches the sender.
     assert!(requests.windows(2).all(|w| w[1] - w[0] >= Duration::from_millis(299)));
     // The delta frames between the outage and the keyframe cannot be decoded and are
@@ -112,7 +139,11 @@ fn after_an_outage_a_keyframe_is_requested_answered_and_delivery_resumes() {
 
 #[test]
 fn the_pacer_spreads_keyframes() {
-    let mut call = Call::new(3, lossy(0.0), lossy(0.0));
+    // The target is capped at 1.5 Mbit/s: pacing at 2.5 × 1.5 Mbit/s lets at most about
+    // 9.4 KB leave in 20 ms, and keyframes are 30 KB.
+    let mut config = SessionConfig::new("sender", 3);
+    config.cc.max_bitrate = Bitrate::kbps(1_500);
+    let mut call = Call::with_sender(3, lossy(0.0), lossy(0.0), config);
     call.run(Duration::from_secs(10));
     let sender = &call.peers[0];
     let max_target = sender.log.estimates.iter().map(|e| e.1).max().unwrap_or(300_000);
@@ -121,6 +152,7 @@ fn the_pacer_spreads_keyframes() {
     let burst = max_bytes_in_window(&sender.log.rtp_sent, Duration::from_millis(20));
     eprintln!("largest 20 ms burst {burst} bytes, pacing allows {allowed} (max target {max_target} bps)");
     assert!(burst <= allowed, "burst of {burst} bytes in 20 ms above the pacing rate ({allowed})");
+    assert!(allowed < 15_000, "keyframes (30 KB) could leave in one burst");
     assert_eq!(call.peers[1].log.video.len() as u64, call.video_sent);
 }
 

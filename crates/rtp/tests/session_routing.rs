@@ -11,10 +11,10 @@ use bytes::Bytes;
 use rtp::extension::{ExtensionMap, Extensions, Mid, RepairedRtpStreamId, RtpStreamId};
 use rtp::packet::{RtpHeader, RtpPacket};
 use rtp::payload::rtx;
-use rtp::rtcp::{write_compound, Nack, Pli, ReceiverReport, RtcpPacket};
+use rtp::rtcp::{parse_compound, write_compound, Bye, Nack, Pli, ReceiverReport, RtcpPacket};
 use rtp::session::rtc::{
-    CodecConfig, MediaConfig, Session, SessionConfig, SessionEvent, MAX_REMOTE_SSRCS, MAX_REMOTE_SSRCS_PER_SECTION,
-    MAX_REORDER_PACKETS,
+    CodecConfig, KeyframeRequestKind, MediaConfig, Outgoing, SendConfig, Session, SessionConfig, SessionError,
+    SessionEvent, MAX_REMOTE_SSRCS, MAX_REMOTE_SSRCS_PER_SECTION, MAX_REORDER_PACKETS,
 };
 use rtp::session::send::MediaKind;
 use session_support::extensions;
@@ -39,6 +39,11 @@ fn section(mid: &str, kind: MediaKind, codec: CodecConfig) -> MediaConfig {
         remote_ssrcs: Vec::new(),
         jitter_buffer: false,
     }
+}
+
+/// Audio section "0", sending on SSRC 0xabc and receiving.
+fn sending_section() -> MediaConfig {
+    MediaConfig { send: Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None }), ..section("0", MediaKind::Audio, opus()) }
 }
 
 fn session(t0: Instant, media: Vec<MediaConfig>) -> Session {
@@ -222,6 +227,26 @@ fn rtx_for_an_unknown_payload_type_or_without_a_stream_is_dropped_and_counted() 
 }
 
 #[test]
+fn a_bye_forgets_the_stream_and_its_rtx() {
+    let t0 = Instant::now();
+    let mut s = session(t0, vec![section("0", MediaKind::Audio, opus())]);
+    s.handle_rtp(t0, P::new(1, OPUS, 1).mid("0").bytes());
+    s.handle_rtp(t0, P::new(2, OPUS_RTX, 1).mid("0").payload(rtx::wrap(1, &[0xfc]).to_vec()).bytes());
+    assert_eq!((s.stats().remote_ssrcs, s.stats().remote_streams), (2, 1));
+    let mut bye = Vec::new();
+    let rr = ReceiverReport { ssrc: 1, reports: Vec::new(), profile_extensions: Vec::new() };
+    let packets = [rr.into(), RtcpPacket::Bye(Bye { sources: vec![1, 2], reason: None })];
+    write_compound(&packets, &mut bye).unwrap();
+    s.handle_rtcp(t0, Bytes::from(bye));
+    let stats = s.stats();
+    assert_eq!((stats.remote_ssrcs, stats.remote_streams, stats.remote_byes), (0, 0, 2));
+    // Coming back is a new stream.
+    events(&mut s);
+    s.handle_rtp(t0, P::new(1, OPUS, 50).mid("0").bytes());
+    assert_eq!(added(&events(&mut s)), [("0".to_string(), 1, None)]);
+}
+
+#[test]
 fn the_payload_type_routes_only_when_one_receiving_section_takes_it() {
     let t0 = Instant::now();
     let vp8 = CodecConfig::new(VP8, "VP8", 90_000);
@@ -340,4 +365,100 @@ fn hostile_floods_and_garbage_are_dropped_counted_and_bounded() {
         while s.poll_transmit(now).is_some() {}
     }
     assert!(s.held_packets() <= MAX_REORDER_PACKETS + 2 * MAX_REMOTE_SSRCS_PER_SECTION);
+}
+
+/// Every RTCP packet the session sends now.
+fn rtcp_out(s: &mut Session, now: Instant) -> Vec<RtcpPacket> {
+    let mut all = Vec::new();
+    while let Some(out) = s.poll_transmit(now) {
+        if let Outgoing::Rtcp(b) = out {
+            all.extend(parse_compound(&b).unwrap());
+        }
+    }
+    all
+}
+
+#[test]
+fn renegotiation_keeps_the_streams_of_sections_that_stay_and_says_bye_for_those_that_go() {
+    let t0 = Instant::now();
+    let sending = sending_section();
+    let mut s = session(t0, vec![sending.clone()]);
+    s.handle_rtp(t0, P::new(1, OPUS, 1).mid("0").bytes());
+    s.write_frame(t0, "0", OPUS, 0, Bytes::from_static(b"x")).unwrap();
+    events(&mut s);
+    rtcp_out(&mut s, t0);
+
+    // Same section plus a new one: the remote stream and our stream stay.
+    s.set_media(t0, vec![sending.clone(), section("1", MediaKind::Audio, opus())]);
+    s.handle_rtp(t0, P::new(1, OPUS, 2).bytes());
+    assert!(added(&events(&mut s)).is_empty());
+    assert_eq!(s.stats().remote_streams, 1);
+    assert!(rtcp_out(&mut s, t0).iter().all(|p| !matches!(p, RtcpPacket::Bye(_))));
+
+    // Section "0" goes: its remote stream is dropped, our stream says BYE.
+    s.set_media(t0, vec![section("1", MediaKind::Audio, opus())]);
+    assert_eq!((s.stats().remote_streams, s.stats().remote_ssrcs), (0, 0));
+    let rtcp = rtcp_out(&mut s, t0);
+    assert!(rtcp.iter().any(|p| matches!(p, RtcpPacket::Bye(b) if b.sources == [0xabc])), "{rtcp:?}");
+    assert_eq!(s.write_frame(t0, "0", OPUS, 960, Bytes::from_static(b"x")), Err(SessionError::UnknownMid("0".into())));
+}
+
+#[test]
+fn keyframe_requests_from_the_application_leave_at_once() {
+    let t0 = Instant::now();
+    let vp8 = CodecConfig { pli: true, fir: true, ..CodecConfig::new(VP8, "VP8", 90_000) };
+    let mut s = session(t0, vec![section("v", MediaKind::Video, vp8)]);
+    assert_eq!(s.request_keyframe(t0, "v", KeyframeRequestKind::Pli), Err(SessionError::NoRemoteStream("v".into())));
+    s.handle_rtp(t0, P::new(0x77, VP8, 1).mid("v").payload(vec![0x10, 0x10, 1, 2]).bytes());
+    rtcp_out(&mut s, t0);
+    s.request_keyframe(t0, "v", KeyframeRequestKind::Pli).unwrap();
+    s.request_keyframe(t0, "v", KeyframeRequestKind::Fir).unwrap();
+    let rtcp = rtcp_out(&mut s, t0);
+    assert!(rtcp.iter().any(|p| matches!(p, RtcpPacket::Pli(p) if p.media_ssrc == 0x77)));
+    assert!(rtcp.iter().any(|p| matches!(p, RtcpPacket::Fir(f) if f.entries[0].ssrc == 0x77)));
+    assert_eq!(s.request_keyframe(t0, "x", KeyframeRequestKind::Pli), Err(SessionError::UnknownMid("x".into())));
+}
+
+#[test]
+fn forwarded_payloads_get_our_ssrc_and_consecutive_sequence_numbers() {
+    let t0 = Instant::now();
+    let mut s = session(t0, vec![sending_section()]);
+    for i in 0..3u32 {
+        s.write_rtp(t0, "0", OPUS, 960 * i, i == 0, Bytes::from(vec![i as u8; 10])).unwrap();
+    }
+    let mut rtp = Vec::new();
+    while let Some(out) = s.poll_transmit(t0) {
+        if let Outgoing::Rtp(b) = out {
+            rtp.push(RtpPacket::parse(b).unwrap());
+        }
+    }
+    assert_eq!(rtp.len(), 3);
+    for (i, p) in rtp.iter().enumerate() {
+        assert_eq!((p.header.ssrc, p.header.payload_type, p.header.marker), (0xabc, OPUS, i == 0));
+        assert_eq!(p.header.sequence_number, rtp[0].header.sequence_number.wrapping_add(i as u16));
+        assert_eq!(p.header.timestamp.wrapping_sub(rtp[0].header.timestamp), 960 * i as u32);
+        assert_eq!(&p.payload[..], &[i as u8; 10]);
+    }
+    assert_eq!(s.write_rtp(t0, "0", 99, 0, false, Bytes::from_static(b"x")), Err(SessionError::UnknownPayloadType(99)));
+    let mut recvonly = session(t0, vec![section("0", MediaKind::Audio, opus())]);
+    assert_eq!(
+        recvonly.write_rtp(t0, "0", OPUS, 0, false, Bytes::from_static(b"x")),
+        Err(SessionError::NotSending("0".into()))
+    );
+}
+
+#[test]
+fn a_bad_packet_in_a_compound_spoils_only_itself() {
+    let t0 = Instant::now();
+    let mut s = session(t0, vec![sending_section()]);
+    s.write_frame(t0, "0", OPUS, 0, Bytes::from_static(b"x")).unwrap();
+    while s.poll_transmit(t0).is_some() {}
+    let mut datagram = Vec::new();
+    let rr = ReceiverReport { ssrc: 5, reports: Vec::new(), profile_extensions: Vec::new() };
+    write_compound(&[rr.into(), RtcpPacket::Pli(Pli { sender_ssrc: 5, media_ssrc: 0xabc })], &mut datagram).unwrap();
+    // A generic NACK without a single entry: its body does not parse.
+    datagram.extend_from_slice(&[0x81, 205, 0, 2, 0, 0, 0, 5, 0, 0, 0x0a, 0xbc]);
+    s.handle_rtcp(t0, Bytes::from(datagram));
+    assert_eq!(s.stats().rtcp_malformed, 1);
+    assert!(events(&mut s).iter().any(|e| matches!(e, SessionEvent::KeyframeRequested { mid, .. } if mid == "0")));
 }

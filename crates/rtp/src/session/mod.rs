@@ -8,10 +8,16 @@
 //! - [`receive`]: the streams we receive: RFC 3550 statistics and report blocks, lip-sync
 //!   data from sender reports, receiver-side RTT (XR), the NACK generator and the keyframe
 //!   requester (PLI/FIR).
-//!
-//! What joins them per connection (routing by SSRC, MID and RID, one RTCP compound per
-//! interval, the congestion controller and the pacer) is the next step.
+//! - [`rtc`]: what joins them per peer connection, [`rtc::Session`]: routing by SSRC,
+//!   MID/RID and payload type (RTX unwrapped), one inbound pipeline per remote SSRC
+//!   (statistics, NACK, keyframe requests, reordering, depacketizer, jitter buffers), one
+//!   send stream per sending m-section with its packetizers, transport-wide feedback, the
+//!   congestion controller and pacer of `oxrtc-cc`, and the RTCP compounds.
 
 pub mod receive;
 pub mod rtc;
 pub mod send;
+
+pub use rtc::{
+    CodecConfig, MediaConfig, Outgoing, SendConfig, Session, SessionConfig, SessionError, SessionEvent, SessionStats,
+};

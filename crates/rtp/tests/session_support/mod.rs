@@ -90,6 +90,12 @@ pub fn check_video_frame(data: &[u8]) -> (u64, bool) {
     (n, size == data.len() && video_frame(n, size, keyframe) == data)
 }
 
+/// Every video frame received is byte-identical to the one sent, and they came in order.
+pub fn assert_intact_in_order(video: &[(u64, bool, bool, bool)]) {
+    assert!(video.iter().all(|f| f.1), "a frame arrived altered");
+    assert!(video.windows(2).all(|w| w[0].0 < w[1].0), "frames out of order");
+}
+
 /// What a peer saw.
 #[derive(Debug, Default)]
 pub struct Log {
@@ -188,6 +194,22 @@ pub struct Call {
 impl Call {
     /// `forward` is the link from the sender, `back` the link from the receiver.
     pub fn new(seed: u64, forward: LinkConfig, back: LinkConfig) -> Self {
+        Self::with_sender(seed, forward, back, SessionConfig::new("sender", seed))
+    }
+
+    /// [`Call::new`] with the sender's configuration given.
+    pub fn with_sender(seed: u64, forward: LinkConfig, back: LinkConfig, sender: SessionConfig) -> Self {
+        Self::with_sessions(seed, forward, back, sender, sections(None, true))
+    }
+
+    /// [`Call::new`] with the sender's configuration and the receiver's sections given.
+    pub fn with_sessions(
+        seed: u64,
+        forward: LinkConfig,
+        back: LinkConfig,
+        sender: SessionConfig,
+        receiver_media: Vec<MediaConfig>,
+    ) -> Self {
         let t0 = Instant::now();
         let addr: [SocketAddr; 2] = ["198.51.100.1:5000".parse().unwrap(), "203.0.113.7:6000".parse().unwrap()];
         let mut net = Network::new(seed);
@@ -195,10 +217,10 @@ impl Call {
             net.add_host(a.ip());
             net.set_egress(a.ip(), link);
         }
-        let mut sender = Session::new(t0, SessionConfig::new("sender", seed));
+        let mut sender = Session::new(t0, sender);
         sender.set_media(t0, sections(Some((0x1111, 0x2222, 0x3333)), false));
         let mut receiver = Session::new(t0, SessionConfig::new("receiver", seed + 1));
-        receiver.set_media(t0, sections(None, true));
+        receiver.set_media(t0, receiver_media);
         let peer = |addr, remote, session| Peer { addr, remote, session, log: Log::default() };
         Call {
             net,

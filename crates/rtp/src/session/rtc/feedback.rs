@@ -99,3 +99,60 @@ impl TwccRegister {
         b
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(r: &mut TwccRegister, now: Instant) -> Vec<(u16, Option<i64>)> {
+        let mut out = Vec::new();
+        r.handle_timeout(now, 1, 2, &mut out);
+        out.iter()
+            .flat_map(|p| match p {
+                RtcpPacket::TransportFeedback(fb) => fb.packets().collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn arrivals_are_reported_every_interval_with_losses_between_and_after_reports() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis(1);
+        let mut r = TwccRegister::new(t0);
+        assert_eq!(r.poll_timeout(), None, "nothing to report, no timer");
+        r.record(t0, 65_535);
+        r.record(t0 + 2 * ms, 1);
+        assert_eq!(r.poll_timeout(), Some(t0 + TWCC_INTERVAL));
+        assert!(report(&mut r, t0 + 50 * ms).is_empty(), "not due yet");
+        let got = report(&mut r, t0 + TWCC_INTERVAL);
+        let seqs: Vec<_> = got.iter().map(|(s, a)| (*s, a.is_some())).collect();
+        assert_eq!(seqs, [(65_535, true), (0, false), (1, true)]);
+        assert_eq!(got[2].1.unwrap() - got[0].1.unwrap(), 2_000);
+        // 2 is lost after the report; 3 arrives; a late 1 is not reported twice.
+        r.record(t0 + 150 * ms, 1);
+        r.record(t0 + 160 * ms, 3);
+        let seqs: Vec<_> = report(&mut r, t0 + 300 * ms).iter().map(|(s, a)| (*s, a.is_some())).collect();
+        assert_eq!(seqs, [(2, false), (3, true)]);
+        assert_eq!(r.poll_timeout(), None);
+    }
+
+    #[test]
+    fn arrivals_are_bounded_and_split_over_several_packets() {
+        let t0 = Instant::now();
+        let mut r = TwccRegister::new(t0);
+        for i in 0..10_000u32 {
+            r.record(t0 + Duration::from_micros(i as u64 * 100), i as u16);
+            assert!(r.arrivals.len() <= MAX_TWCC_ARRIVALS);
+        }
+        let mut out = Vec::new();
+        r.handle_timeout(t0 + Duration::from_secs(2), 1, 2, &mut out);
+        assert!(out.len() > 1);
+        let mut buf = Vec::new();
+        for p in &out {
+            buf.clear();
+            p.write(&mut buf).unwrap();
+            assert!(buf.len() <= MAX_FEEDBACK_BYTES + 20);
+        }
+    }
+}

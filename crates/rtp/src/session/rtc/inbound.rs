@@ -167,13 +167,14 @@ impl Inbound {
         }
     }
 
-    /// A media packet (or one unwrapped from RTX when `recovered`) arrived at `now`.
-    pub fn on_packet(&mut self, now: Instant, packet: RtpPacket, recovered: bool, media: &MediaConfig) {
+    /// A media packet (or one unwrapped from RTX when `recovered`) arrived at `now`;
+    /// false when it was a duplicate or too late to be of use.
+    pub fn on_packet(&mut self, now: Instant, packet: RtpPacket, recovered: bool, media: &MediaConfig) -> bool {
         let h = &packet.header;
         if !recovered {
             let arrival = self.stats.on_packet(now, h.sequence_number, h.timestamp, packet.payload.len());
             if matches!(arrival, Arrival::Duplicate(_) | Arrival::Discarded) {
-                return;
+                return false;
             }
         }
         if let Some(n) = &mut self.nack {
@@ -187,7 +188,7 @@ impl Inbound {
             let pt = h.payload_type;
             let Some(codec) = media.codecs.iter().find(|c| c.payload_type == pt) else {
                 self.unknown_payload_types += 1;
-                return;
+                return false;
             };
             if self.audio_jitter.as_ref().is_none_or(|(p, _)| *p != pt) {
                 self.audio_jitter = Some((pt, AudioJitterBuffer::new(AudioJitterConfig::new(codec.clock_rate.max(1)))));
@@ -195,10 +196,12 @@ impl Inbound {
             if let Some((_, jb)) = &mut self.audio_jitter {
                 jb.insert(now, h.sequence_number, h.timestamp, packet.payload);
             }
-        } else {
-            self.reorder.insert(now, packet);
+            self.process(now, media);
+            return true;
         }
+        let accepted = self.reorder.insert(now, packet);
         self.process(now, media);
+        accepted
     }
 
     fn wait(&self) -> Duration {
@@ -405,4 +408,62 @@ pub(crate) fn unwrap_rtx(packet: &RtpPacket) -> Option<(u16, Bytes)> {
         return None;
     }
     Some((osn, packet.payload.slice_ref(payload)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::RtpHeader;
+
+    fn packet(seq: u16) -> RtpPacket {
+        RtpPacket::new(RtpHeader { sequence_number: seq, ..RtpHeader::default() }, Bytes::new())
+    }
+
+    fn drain(r: &mut Reorder, now: Instant, wait: Duration, given_up: &[u16]) -> Vec<u16> {
+        std::iter::from_fn(|| r.pop(now, wait, |s| given_up.contains(&s))).map(|p| p.header.sequence_number).collect()
+    }
+
+    #[test]
+    fn packets_leave_in_order_across_the_wrap() {
+        let t0 = Instant::now();
+        let mut r = Reorder::default();
+        for seq in [65_534, 0, 65_535, 1] {
+            assert!(r.insert(t0, packet(seq)));
+        }
+        assert_eq!(drain(&mut r, t0, REORDER_WAIT, &[]), [65_534, 65_535, 0, 1]);
+        // Late and duplicate packets are refused.
+        assert!(!r.insert(t0, packet(65_535)));
+        assert!(!r.insert(t0, packet(1)));
+    }
+
+    #[test]
+    fn a_gap_is_skipped_when_given_up_or_after_the_wait_never_before() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis(1);
+        let mut r = Reorder::default();
+        r.insert(t0, packet(10));
+        r.insert(t0 + ms, packet(12));
+        assert_eq!(drain(&mut r, t0 + ms, REORDER_WAIT, &[]), [10]);
+        assert_eq!(r.gap_deadline(REORDER_WAIT), Some(t0 + ms + REORDER_WAIT));
+        assert!(drain(&mut r, t0 + 40 * ms, REORDER_WAIT, &[]).is_empty());
+        assert_eq!(drain(&mut r, t0 + 40 * ms, REORDER_WAIT, &[11]), [12], "the NACK generator gave 11 up");
+        r.insert(t0 + 2 * ms, packet(14));
+        assert_eq!(drain(&mut r, t0 + 2 * ms + REORDER_WAIT, REORDER_WAIT, &[]), [14]);
+        assert_eq!(r.gap_deadline(REORDER_WAIT), None);
+    }
+
+    #[test]
+    fn the_buffer_is_bounded_by_count() {
+        let t0 = Instant::now();
+        let mut r = Reorder::default();
+        r.insert(t0, packet(0));
+        drain(&mut r, t0, MAX_NACK_WAIT, &[]);
+        // 1 is lost; more than the bound arrive behind it within the wait.
+        for seq in 2..(MAX_REORDER_PACKETS as u16 + 3) {
+            r.insert(t0, packet(seq));
+            drain(&mut r, t0, MAX_NACK_WAIT, &[]);
+            assert!(r.held.len() <= MAX_REORDER_PACKETS);
+        }
+        assert!(r.held.is_empty(), "the gap was skipped once the buffer was full");
+    }
 }

@@ -11,8 +11,8 @@
 //!   [`KeyframeRequester`](super::receive::KeyframeRequester), a reorder buffer, the
 //!   depacketizer and the [jitter buffers](crate::jitter);
 //! - the routing table (known SSRC, then MID/RID, then payload type; see [`route`]);
-//! - the transport-wide feedback register ([`feedback`]) on receive, and on send the
-//!   [`CongestionController`] and the [`Pacer`] every media packet leaves through.
+//! - the transport-wide feedback register ([`TWCC_INTERVAL`]) on receive, and on send the
+//!   [`CongestionController`](cc::CongestionController) and the [`Pacer`](cc::Pacer) every media packet leaves through.
 //!
 //! ## The contract
 //! Sans-IO, like every oxrtc engine: time is an argument and never read. Feed every
@@ -26,6 +26,49 @@
 //! sends — garbage, unknown SSRCs past the caps, RTX for an unknown payload type,
 //! feedback about nothing — is noise: dropped and counted in [`SessionStats`], never a
 //! panic and never state beyond the bounds below.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use bytes::Bytes;
+//! use rtp::extension::ExtensionMap;
+//! use rtp::session::send::MediaKind;
+//! use rtp::session::{CodecConfig, MediaConfig, Outgoing, SendConfig, Session, SessionConfig, SessionEvent};
+//!
+//! let t0 = Instant::now();
+//! let mut extensions = ExtensionMap::new();
+//! extensions.insert(4, "urn:ietf:params:rtp-hdrext:sdes:mid").unwrap();
+//! let audio = |send| MediaConfig {
+//!     mid: "0".into(),
+//!     kind: MediaKind::Audio,
+//!     codecs: vec![CodecConfig::new(111, "opus", 48_000)],
+//!     extensions: extensions.clone(),
+//!     send,
+//!     receive: send.is_none(),
+//!     remote_ssrcs: Vec::new(),
+//!     jitter_buffer: false,
+//! };
+//! let mut alice = Session::new(t0, SessionConfig::new("alice", 1));
+//! alice.set_media(t0, vec![audio(Some(SendConfig { ssrc: 0xa11ce, rtx_ssrc: None }))]);
+//! let mut bob = Session::new(t0, SessionConfig::new("bob", 2));
+//! bob.set_media(t0, vec![audio(None)]);
+//!
+//! // Alice's encoder produced 20 ms of Opus; what the pacer releases goes to Bob
+//! // (a real caller protects it with SRTP and sends it over ICE).
+//! alice.write_frame(t0, "0", 111, 0, Bytes::from_static(b"opus frame"))?;
+//! while let Some(out) = alice.poll_transmit(t0) {
+//!     match out {
+//!         Outgoing::Rtp(packet) => bob.handle_rtp(t0 + Duration::from_millis(30), packet),
+//!         Outgoing::Rtcp(packet) => bob.handle_rtcp(t0 + Duration::from_millis(30), packet),
+//!     }
+//! }
+//! assert!(matches!(bob.poll_event(), Some(SessionEvent::StreamAdded { ssrc: 0xa11ce, .. })));
+//! let Some(SessionEvent::Frame { data, .. }) = bob.poll_event() else { panic!("one frame") };
+//! assert_eq!(&data[..], b"opus frame");
+//! // Then sleep until the earliest timeout and run it.
+//! let next = alice.poll_timeout().unwrap();
+//! alice.handle_timeout(next);
+//! # Ok::<(), rtp::session::SessionError>(())
+//! ```
 //!
 //! ## Bounds
 //! - remote SSRCs: [`SessionConfig::max_remote_ssrcs_per_section`] (16) and
@@ -48,8 +91,9 @@
 //!   goes out at the same intervals. Feedback (NACK, PLI, FIR, transport-wide) leaves at
 //!   once, as a compound led by an empty RR and SDES, or reduced-size (RFC 5506) when
 //!   [`SessionConfig::reduced_size_rtcp`].
-//! - Pacer padding and probes without queued media are not sent (no padding packets yet):
-//!   probes then only use queued media.
+//! - Padding (probes, a padding rate) is libwebrtc's payload padding: the newest packet of
+//!   a video stream again, as RTX. Without RTX no padding is sent and probes use queued
+//!   media only.
 
 mod codec;
 mod feedback;
@@ -297,14 +341,17 @@ pub struct SessionStats {
     pub rtp_ssrc_capped: u64,
     /// RTX packets dropped: unknown `apt`, no media stream to repair, unparsable or padding.
     pub rtx_dropped: u64,
-    /// RTX packets unwrapped into their media stream.
+    /// RTX packets unwrapped into their media stream and used there (not duplicates such
+    /// as padding or a resend of a packet that arrived after all).
     pub rtx_recovered: u64,
     /// Packets on SSRC 0 (probes), used for congestion control only.
     pub probes: u64,
     /// RTCP datagrams given to [`Session::handle_rtcp`].
     pub rtcp_received: u64,
-    /// RTCP datagrams that did not parse.
+    /// RTCP datagrams with a packet that did not parse (the packets that did are used).
     pub rtcp_malformed: u64,
+    /// Remote SSRCs forgotten after a BYE.
+    pub remote_byes: u64,
     /// Remote SSRCs known now (media and RTX).
     pub remote_ssrcs: usize,
     /// Remote media streams now.
@@ -317,6 +364,8 @@ pub struct SessionStats {
     pub rtp_sent: u64,
     /// Retransmissions sent.
     pub retransmissions_sent: u64,
+    /// Padding packets sent for the pacer (probes): RTX copies of a video stream's newest packet.
+    pub padding_sent: u64,
     /// Packets the pacer refused (queue full).
     pub pacer_dropped: u64,
     /// Packets in the pacer queue now.
@@ -333,6 +382,8 @@ pub struct SessionStats {
     pub keyframe_requests_received: u64,
     /// The current target bitrate.
     pub estimate_bps: u64,
+    /// The round-trip time the last report blocks about our streams gave.
+    pub rtt: Option<Duration>,
 }
 
 /// One m-section as the session keeps it.

@@ -109,6 +109,11 @@ impl Outbound {
         self.stream.poll_rtp(now, &mut self.scratch)
     }
 
+    /// A padding packet (the newest packet again as RTX), when RTX is negotiated.
+    pub fn padding(&mut self, now: Instant) -> Option<RtpPacket> {
+        self.stream.write_padding(now, &mut self.scratch)
+    }
+
     /// Writes the send-time extensions as the packet leaves at `now`; returns the
     /// transport-wide sequence number when it carries one.
     pub fn stamp(&self, now: Instant, packet: &mut RtpPacket, transport: &mut TransportSequence) -> Option<u16> {

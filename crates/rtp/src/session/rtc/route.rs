@@ -92,6 +92,15 @@ impl Router {
         Ok(route)
     }
 
+    /// Forgets one SSRC (the remote said BYE).
+    pub fn forget(&mut self, ssrc: u32) -> Option<Route> {
+        let route = self.routes.remove(&ssrc)?;
+        if let Some(n) = self.per_section.get_mut(&route.section) {
+            *n = n.saturating_sub(1);
+        }
+        Some(route)
+    }
+
     /// Forgets the SSRCs of sections `keep` does not accept; returns the media SSRCs gone.
     pub fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) -> Vec<u32> {
         let mut gone = Vec::new();

@@ -10,6 +10,7 @@ use cc::{CcEvent, CongestionController, PacedOutput, Pacer, PacketKind, SentPack
 use crate::extension::{ExtensionKind, TransportCc};
 use crate::packet::RtpPacket;
 use crate::rtcp::RtcpPacket;
+use crate::session::receive::SenderClock;
 use crate::session::send::rng::XorShift;
 use crate::session::send::{MediaKind, NtpClock, SendEvent, TransportSequence};
 
@@ -87,6 +88,11 @@ impl Session {
     /// After each completed negotiation: the sections as negotiated now. The streams of
     /// sections that stay (same mid; for sending, the same SSRCs) are kept; a send stream
     /// that goes says BYE, remote streams of sections that go or stop receiving are dropped.
+    ///
+    /// A send stream that stays keeps the codecs, RTX payload types and extension ids it
+    /// was made with (its sequence numbers continue); to send with other payload types
+    /// after a renegotiation, give the section new SSRCs. Remote streams look the codecs
+    /// up anew for every packet.
     pub fn set_media(&mut self, now: Instant, media: Vec<MediaConfig>) {
         let mut old: HashMap<String, Section> = self.sections.drain(..).map(|s| (s.config.mid.clone(), s)).collect();
         for config in media {
@@ -166,7 +172,9 @@ impl Session {
             return;
         };
         match route.kind {
-            RouteKind::Media => self.handle_media(now, index, route, packet, false),
+            RouteKind::Media => {
+                self.handle_media(now, index, route, packet, false);
+            }
             RouteKind::Rtx { media } => self.handle_rtx(now, index, route, media, packet),
         }
         self.drain_inbound();
@@ -186,7 +194,9 @@ impl Session {
         }
     }
 
-    fn handle_media(&mut self, now: Instant, index: usize, route: Route, packet: RtpPacket, recovered: bool) {
+    /// Gives a media packet to its stream (made at its first packet); false when the stream
+    /// had no use for it (a duplicate, too late).
+    fn handle_media(&mut self, now: Instant, index: usize, route: Route, packet: RtpPacket, recovered: bool) -> bool {
         let ssrc = packet.header.ssrc;
         let section = &self.sections[index];
         let inbound = self.inbound.entry(ssrc).or_insert_with(|| {
@@ -197,7 +207,7 @@ impl Session {
             );
             Inbound::new(section.id, ssrc, route.rid.clone(), &section.config)
         });
-        inbound.on_packet(now, packet, recovered, &section.config);
+        inbound.on_packet(now, packet, recovered, &section.config)
     }
 
     fn handle_rtx(&mut self, now: Instant, index: usize, route: Route, media: Option<u32>, packet: RtpPacket) {
@@ -231,9 +241,10 @@ impl Session {
         header.ssrc = media;
         header.sequence_number = osn;
         header.payload_type = codec.payload_type;
-        self.stats.rtx_recovered += 1;
         let media_route = Route { section: route.section, kind: RouteKind::Media, rid: None };
-        self.handle_media(now, index, media_route, RtpPacket::new(header, payload), true);
+        if self.handle_media(now, index, media_route, RtpPacket::new(header, payload), true) {
+            self.stats.rtx_recovered += 1;
+        }
     }
 
     /// Events of the send streams (keyframe requests, RTTs) and their retransmissions.
@@ -260,6 +271,7 @@ impl Session {
             }
         }
         for rtt in rtts {
+            self.stats.rtt = Some(rtt);
             self.cc.on_rtt(rtt);
             for i in self.inbound.values_mut() {
                 i.set_rtt(rtt);
@@ -370,16 +382,21 @@ impl Session {
             return Some(out);
         }
         loop {
-            let (item, kind, size, probe_cluster) = match self.pacer.poll_send(now)? {
-                PacedOutput::Packet { item, kind, size, probe_cluster } => (item, kind, size, probe_cluster),
-                // No padding packets yet (see the module docs).
-                PacedOutput::Padding { .. } => continue,
+            let (section, mut packet, kind, probe_cluster) = match self.pacer.poll_send(now)? {
+                PacedOutput::Packet { item, kind, probe_cluster, .. } => {
+                    (item.section, item.packet, kind, probe_cluster)
+                }
+                PacedOutput::Padding { probe_cluster, .. } => {
+                    let Some((section, packet)) = self.padding(now) else { continue };
+                    self.stats.padding_sent += 1;
+                    (section, packet, PacketKind::Padding, probe_cluster)
+                }
             };
-            let Paced { section, mut packet } = item;
             let Some(o) = self.sections.iter().find(|s| s.id == section).and_then(|s| s.outbound.as_ref()) else {
                 continue;
             };
             if let Some(seq) = o.stamp(now, &mut packet, &mut self.transport) {
+                let size = packet.encoded_len();
                 self.cc.on_packet_sent(SentPacket { seq, send_time: now, size, probe_cluster });
             }
             let mut out = Vec::with_capacity(packet.encoded_len());
@@ -391,6 +408,13 @@ impl Session {
             self.stats.pacer_queued = self.pacer.queued_packets();
             return Some(Outgoing::Rtp(Bytes::from(out)));
         }
+    }
+
+    /// A padding packet for the pacer: the newest packet of a video stream again, as RTX
+    /// (libwebrtc's payload padding); None when no stream has RTX and has sent.
+    fn padding(&mut self, now: Instant) -> Option<(u64, RtpPacket)> {
+        let video = self.sections.iter_mut().filter(|s| s.config.kind == MediaKind::Video);
+        video.filter_map(|s| Some((s.id, s.outbound.as_mut()?))).find_map(|(id, o)| Some((id, o.padding(now)?)))
     }
 
     /// The next event.
@@ -491,6 +515,11 @@ impl Session {
     /// The counters so far.
     pub fn stats(&self) -> SessionStats {
         self.stats
+    }
+
+    /// The NTP/RTP clock mapping from the last SR of remote stream `ssrc` (lip sync).
+    pub fn sender_clock(&self, ssrc: u32) -> Option<SenderClock> {
+        self.inbound.get(&ssrc)?.stats.sender_clock()
     }
 
     /// Remote packets held for reordering in all streams (for bound checks).

@@ -188,6 +188,10 @@ pub struct SendStats {
     pub retransmitted_packets: u64,
     /// Retransmission bytes sent, headers included.
     pub retransmitted_bytes: u64,
+    /// Padding packets sent ([`SendStream::write_padding`]).
+    pub padding_packets: u64,
+    /// Padding bytes sent, headers included.
+    pub padding_bytes: u64,
     /// Sender reports produced.
     pub sender_reports: u64,
     /// What became of NACKed sequence numbers.
@@ -421,41 +425,60 @@ impl SendStream {
     /// abs-send-time and transport-wide numbers are written.
     pub fn poll_rtp(&mut self, now: Instant, transport: &mut TransportSequence) -> Option<RtpPacket> {
         while let Some(seq) = self.retransmitter.pop() {
-            let Some(stored) = self.history.get(seq) else {
+            if self.history.get(seq).is_none() {
                 self.retransmitter.count_expired_in_queue();
                 continue;
-            };
-            let original = &stored.packet;
-            let mut header = original.header.clone();
-            let payload = match &self.rtx {
-                Some(rtx) => {
-                    let Some(pt) = rtx.rtx_payload_type(header.payload_type) else { continue };
-                    header.ssrc = rtx.ssrc;
-                    header.payload_type = pt;
-                    header.sequence_number = self.next_rtx_seq;
-                    rtx::wrap(seq, &original.payload)
-                }
-                None => original.payload.clone(),
-            };
-            if self.rtx.is_some() {
-                if let Err(e) = self.write_ids(&mut header.extensions, true) {
-                    debug_assert!(false, "ids were checked at setup: {e}");
-                    continue;
-                }
             }
-            if let Err(e) = self.write_send_time(&mut header.extensions, now, transport) {
-                debug_assert!(false, "send-time extensions of a sent packet: {e}");
-                continue;
-            }
-            if self.rtx.is_some() {
-                self.next_rtx_seq = self.next_rtx_seq.wrapping_add(1);
-            }
-            let packet = RtpPacket::new(header, payload);
+            let Some(packet) = self.resend(seq, now, transport) else { continue };
             self.stats.retransmitted_packets += 1;
             self.stats.retransmitted_bytes += packet.encoded_len() as u64;
             return Some(packet);
         }
         None
+    }
+
+    /// Padding for the pacer (probes, padding rate) as libwebrtc's payload padding: the
+    /// newest packet of the history again, as RTX. None without RTX or before the first
+    /// packet; the resend cap does not apply (the pacer budgets padding).
+    pub fn write_padding(&mut self, now: Instant, transport: &mut TransportSequence) -> Option<RtpPacket> {
+        self.rtx.as_ref()?;
+        let seq = self.next_seq.wrapping_sub(1);
+        self.history.get(seq)?;
+        let packet = self.resend(seq, now, transport)?;
+        self.stats.padding_packets += 1;
+        self.stats.padding_bytes += packet.encoded_len() as u64;
+        Some(packet)
+    }
+
+    /// Packet `seq` of the history again: as RTX when negotiated, else as it was; with
+    /// fresh send-time extensions.
+    fn resend(&mut self, seq: u16, now: Instant, transport: &mut TransportSequence) -> Option<RtpPacket> {
+        let original = &self.history.get(seq)?.packet;
+        let mut header = original.header.clone();
+        let payload = match &self.rtx {
+            Some(rtx) => {
+                let pt = rtx.rtx_payload_type(header.payload_type)?;
+                header.ssrc = rtx.ssrc;
+                header.payload_type = pt;
+                header.sequence_number = self.next_rtx_seq;
+                rtx::wrap(seq, &original.payload)
+            }
+            None => original.payload.clone(),
+        };
+        if self.rtx.is_some() {
+            if let Err(e) = self.write_ids(&mut header.extensions, true) {
+                debug_assert!(false, "ids were checked at setup: {e}");
+                return None;
+            }
+        }
+        if let Err(e) = self.write_send_time(&mut header.extensions, now, transport) {
+            debug_assert!(false, "send-time extensions of a sent packet: {e}");
+            return None;
+        }
+        if self.rtx.is_some() {
+            self.next_rtx_seq = self.next_rtx_seq.wrapping_add(1);
+        }
+        Some(RtpPacket::new(header, payload))
     }
 
     /// The next keyframe request or round-trip time to tell the caller.

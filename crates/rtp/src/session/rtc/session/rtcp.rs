@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cc::Bitrate;
 
-use crate::rtcp::{parse_compound, write_compound, ReceiverReport, RtcpPacket, Sdes};
+use crate::rtcp::{write_compound, CompoundIter, ReceiverReport, RtcpPacket, Sdes};
 use crate::session::send::{MediaKind, AUDIO_REPORT_INTERVAL, VIDEO_REPORT_INTERVAL};
 
 use super::super::outbound::Outbound;
@@ -22,10 +22,11 @@ impl Session {
     /// Takes one decrypted RTCP datagram (compound or reduced-size).
     pub fn handle_rtcp(&mut self, now: Instant, datagram: Bytes) {
         self.stats.rtcp_received += 1;
-        let Ok(packets) = parse_compound(&datagram) else {
-            self.stats.rtcp_malformed += 1;
-            return;
-        };
+        // A packet whose body does not parse is skipped; the others of the datagram count.
+        let mut malformed = false;
+        let packets: Vec<RtcpPacket> =
+            CompoundIter::new(&datagram).filter_map(|p| p.map_err(|_| malformed = true).ok()).collect();
+        self.stats.rtcp_malformed += u64::from(malformed);
         for packet in &packets {
             match packet {
                 RtcpPacket::SenderReport(sr) => {
@@ -48,6 +49,15 @@ impl Session {
                     self.cc.on_transport_feedback(now, &report);
                 }
                 RtcpPacket::Remb(remb) => self.cc.on_remb(now, Bitrate::bps(remb.bitrate)),
+                RtcpPacket::Bye(bye) => {
+                    // The remote streams leave: their state goes (RTX SSRCs are listed too).
+                    for ssrc in &bye.sources {
+                        if self.router.forget(*ssrc).is_some() {
+                            self.stats.remote_byes += 1;
+                        }
+                        self.inbound.remove(ssrc);
+                    }
+                }
                 _ => {}
             }
             for s in &mut self.sections {

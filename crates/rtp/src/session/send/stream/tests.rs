@@ -231,3 +231,25 @@ fn bad_configurations_are_refused() {
     assert!(matches!(s.write_rtp(t0, bad, &mut tw), Err(SendError::Rtp(_))));
     assert_eq!((s.stats().packets, tw.peek()), (0, 1));
 }
+
+#[test]
+fn padding_is_the_newest_packet_again_as_rtx_and_needs_rtx() {
+    let t0 = Instant::now();
+    let mut tw = TransportSequence::new(1);
+    let mut plain = SendStream::new(config(t0, false)).unwrap();
+    plain.write_rtp(t0, media(t0, 0, 100), &mut tw).unwrap();
+    assert!(plain.write_padding(t0, &mut tw).is_none(), "no RTX, no padding");
+
+    let mut s = SendStream::new(config(t0, true)).unwrap();
+    assert!(s.write_padding(t0, &mut tw).is_none(), "nothing sent yet");
+    s.write_rtp(t0, media(t0, 0, 100), &mut tw).unwrap();
+    let newest = s.write_rtp(t0, media(t0, 3600, 120), &mut tw).unwrap();
+    let a = s.write_padding(t0 + ms(5), &mut tw).unwrap();
+    let b = s.write_padding(t0 + ms(6), &mut tw).unwrap();
+    assert_eq!((a.header.ssrc, a.header.payload_type), (RTX_SSRC, 97));
+    assert_eq!(b.header.sequence_number, a.header.sequence_number.wrapping_add(1));
+    let (osn, payload) = rtx::unwrap(&a.payload).unwrap();
+    assert_eq!((osn, payload), (newest.header.sequence_number, &newest.payload[..]));
+    let stats = s.stats();
+    assert_eq!((stats.padding_packets, stats.retransmitted_packets), (2, 0));
+}

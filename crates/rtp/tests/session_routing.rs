@@ -38,6 +38,7 @@ fn section(mid: &str, kind: MediaKind, codec: CodecConfig) -> MediaConfig {
         receive: true,
         remote_ssrcs: Vec::new(),
         jitter_buffer: false,
+        xr_rtt: false,
     }
 }
 

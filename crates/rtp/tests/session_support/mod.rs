@@ -62,6 +62,7 @@ pub fn sections(ssrcs: Option<(u32, u32, u32)>, receive: bool) -> Vec<MediaConfi
         receive,
         remote_ssrcs: Vec::new(),
         jitter_buffer: true,
+        xr_rtt: false,
     };
     vec![
         section("0", MediaKind::Video, vp8(), ssrcs.map(|(v, r, _)| SendConfig { ssrc: v, rtx_ssrc: Some(r) })),
@@ -210,6 +211,20 @@ impl Call {
         sender: SessionConfig,
         receiver_media: Vec<MediaConfig>,
     ) -> Self {
+        let sender_media = sections(Some((0x1111, 0x2222, 0x3333)), false);
+        Self::with_media(seed, forward, back, sender, sender_media, receiver_media)
+    }
+
+    /// [`Call::new`] with the sender's configuration and both sides' sections given
+    /// (the sender's must send on SSRCs 0x1111 (video, RTX 0x2222) and 0x3333 (audio)).
+    pub fn with_media(
+        seed: u64,
+        forward: LinkConfig,
+        back: LinkConfig,
+        sender: SessionConfig,
+        sender_media: Vec<MediaConfig>,
+        receiver_media: Vec<MediaConfig>,
+    ) -> Self {
         let t0 = Instant::now();
         let addr: [SocketAddr; 2] = ["198.51.100.1:5000".parse().unwrap(), "203.0.113.7:6000".parse().unwrap()];
         let mut net = Network::new(seed);
@@ -218,7 +233,7 @@ impl Call {
             net.set_egress(a.ip(), link);
         }
         let mut sender = Session::new(t0, sender);
-        sender.set_media(t0, sections(Some((0x1111, 0x2222, 0x3333)), false));
+        sender.set_media(t0, sender_media);
         let mut receiver = Session::new(t0, SessionConfig::new("receiver", seed + 1));
         receiver.set_media(t0, receiver_media);
         let peer = |addr, remote, session| Peer { addr, remote, session, log: Log::default() };

@@ -16,41 +16,67 @@ pub const MAX_TWCC_ARRIVALS: usize = 4096;
 /// Bytes of one feedback packet at most (it must fit a datagram with others).
 const MAX_FEEDBACK_BYTES: usize = 1000;
 
+/// Arrivals by extended sequence number not reported yet, at most `max` (the oldest go
+/// first); shared by transport-wide and RFC 8888 feedback.
+#[derive(Debug)]
+pub(crate) struct Arrivals {
+    pub arrivals: BTreeMap<u64, Instant>,
+    newest: Option<u64>,
+    /// Everything below was reported.
+    reported: Option<u64>,
+    max: usize,
+}
+
+impl Arrivals {
+    pub fn new(max: usize) -> Self {
+        Arrivals { arrivals: BTreeMap::new(), newest: None, reported: None, max }
+    }
+
+    /// Records an arrival; false (and not recorded) when its range was reported already.
+    pub fn record(&mut self, now: Instant, seq: u16) -> bool {
+        let ext = self.newest.map_or(1 << 16 | seq as u64, |n| extend_seq(n, seq));
+        if self.reported.is_some_and(|r| ext < r) {
+            return false;
+        }
+        self.newest = Some(self.newest.map_or(ext, |n| n.max(ext)));
+        self.arrivals.insert(ext, now);
+        if self.arrivals.len() > self.max {
+            self.arrivals.pop_first();
+        }
+        true
+    }
+
+    /// Takes what is to report: the first sequence number to report (packets lost right
+    /// after the last report are reported lost from there) and the arrivals; everything
+    /// up to the last arrival counts as reported.
+    pub fn take(&mut self) -> Option<(u64, BTreeMap<u64, Instant>)> {
+        let arrivals = std::mem::take(&mut self.arrivals);
+        let (&first, _) = arrivals.first_key_value()?;
+        let (&last, _) = arrivals.last_key_value()?;
+        let begin = self.reported.filter(|&r| r < first && first - r < 1000).unwrap_or(first);
+        self.reported = Some(last + 1);
+        Some((begin, arrivals))
+    }
+}
+
 /// The arrivals not reported yet.
 #[derive(Debug)]
 pub(crate) struct TwccRegister {
     epoch: Instant,
-    arrivals: BTreeMap<u64, Instant>,
-    newest: Option<u64>,
-    /// Everything below was reported.
-    reported: Option<u64>,
+    arrivals: Arrivals,
     feedback_count: u8,
     next_send: Option<Instant>,
 }
 
 impl TwccRegister {
     pub fn new(epoch: Instant) -> Self {
-        TwccRegister {
-            epoch,
-            arrivals: BTreeMap::new(),
-            newest: None,
-            reported: None,
-            feedback_count: 0,
-            next_send: None,
-        }
+        TwccRegister { epoch, arrivals: Arrivals::new(MAX_TWCC_ARRIVALS), feedback_count: 0, next_send: None }
     }
 
     pub fn record(&mut self, now: Instant, seq: u16) {
-        let ext = self.newest.map_or(1 << 16 | seq as u64, |n| extend_seq(n, seq));
-        if self.reported.is_some_and(|r| ext < r) {
-            return;
+        if self.arrivals.record(now, seq) {
+            self.next_send.get_or_insert(now + TWCC_INTERVAL);
         }
-        self.newest = Some(self.newest.map_or(ext, |n| n.max(ext)));
-        self.arrivals.insert(ext, now);
-        if self.arrivals.len() > MAX_TWCC_ARRIVALS {
-            self.arrivals.pop_first();
-        }
-        self.next_send.get_or_insert(now + TWCC_INTERVAL);
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -63,14 +89,11 @@ impl TwccRegister {
             return;
         }
         self.next_send = None;
-        let arrivals = std::mem::take(&mut self.arrivals);
-        let Some((&last, _)) = arrivals.last_key_value() else { return };
+        let Some((begin, arrivals)) = self.arrivals.take() else { return };
         let mut builder: Option<TwccBuilder> = None;
-        // Packets lost right after the last report are reported lost from there.
-        let first = arrivals.first_key_value().map_or(last, |(&f, _)| f);
-        if let Some(r) = self.reported.filter(|&r| r < first && first - r < 1000) {
+        if !arrivals.contains_key(&begin) {
             let mut b = self.builder(sender_ssrc, media_ssrc);
-            if b.add(r as u16, None).is_ok() {
+            if b.add(begin as u16, None).is_ok() {
                 builder = Some(b);
             }
         }
@@ -90,7 +113,6 @@ impl TwccRegister {
             }
         }
         out.extend(builder.and_then(TwccBuilder::finish).map(RtcpPacket::TransportFeedback));
-        self.reported = Some(last + 1);
     }
 
     fn builder(&mut self, sender_ssrc: u32, media_ssrc: u32) -> TwccBuilder {
@@ -143,7 +165,7 @@ mod tests {
         let mut r = TwccRegister::new(t0);
         for i in 0..10_000u32 {
             r.record(t0 + Duration::from_micros(i as u64 * 100), i as u16);
-            assert!(r.arrivals.len() <= MAX_TWCC_ARRIVALS);
+            assert!(r.arrivals.arrivals.len() <= MAX_TWCC_ARRIVALS);
         }
         let mut out = Vec::new();
         r.handle_timeout(t0 + Duration::from_secs(2), 1, 2, &mut out);

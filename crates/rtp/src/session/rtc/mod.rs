@@ -46,6 +46,7 @@
 //!     receive: send.is_none(),
 //!     remote_ssrcs: Vec::new(),
 //!     jitter_buffer: false,
+//!     xr_rtt: false,
 //! };
 //! let mut alice = Session::new(t0, SessionConfig::new("alice", 1));
 //! alice.set_media(t0, vec![audio(Some(SendConfig { ssrc: 0xa11ce, rtx_ssrc: None }))]);
@@ -78,6 +79,12 @@
 //! - per sending stream: the send history ([`HistoryConfig`](super::send::HistoryConfig));
 //! - the pacer queue ([`PacerConfig::max_queued_packets`], drained faster past 2 s);
 //! - [`MAX_TWCC_ARRIVALS`] transport-wide arrivals between reports;
+//! - RFC 8888: [`MAX_CCFB_ARRIVALS`] arrivals per SSRC of [`MAX_CCFB_SSRCS`] between
+//!   reports, and [`MAX_CCFB_SENT`] numbers of packets sent;
+//! - XR: 16 RRTRs waiting for our DLRR, [`RRTR_HISTORY`](super::receive::RRTR_HISTORY)
+//!   of ours waiting for an answer;
+//! - the REMB estimate: a second of 100 ms byte bins, 10 s of 100 ms delay minima for at
+//!   most 16 streams;
 //! - [`MAX_EVENTS`] events and [`MAX_TRANSMIT`] RTCP datagrams waiting to be polled (the
 //!   oldest go first).
 //!
@@ -91,14 +98,28 @@
 //!   goes out at the same intervals. Feedback (NACK, PLI, FIR, transport-wide) leaves at
 //!   once, as a compound led by an empty RR and SDES, or reduced-size (RFC 5506) when
 //!   [`SessionConfig::reduced_size_rtcp`].
+//! - Feedback for congestion control, as negotiated per section: transport-wide feedback
+//!   (`transport-cc` and its extension); else RFC 8888 ([`CodecConfig::ccfb`]: reports
+//!   every [`CCFB_INTERVAL`]; our packets get transport-wide numbers that are not written
+//!   into them, and the feedback is mapped back to them for the controller); else, when
+//!   a receiving section has only `goog-remb`, REMB with a receive-side estimate (the
+//!   incoming rate of the last second × 1.5, × 0.85 on a standing queue above 20 ms,
+//!   halved on loss above 10%, growing 8% a second after a decrease; sent every
+//!   [`REMB_INTERVAL`] and at once on a drop of 3%: a simple rule, not libwebrtc's
+//!   receive-side GCC). A REMB received caps the controller's target.
+//! - Receiver RTT ([`MediaConfig::xr_rtt`]): our report compounds carry an XR with an
+//!   RRTR while we send no SR, and DLRR answers to the peer's RRTRs; the RTT the answers
+//!   give paces the NACKs and keyframe requests of the remote streams.
 //! - Padding (probes, a padding rate) is libwebrtc's payload padding: the newest packet of
 //!   a video stream again, as RTX. Without RTX no padding is sent and probes use queued
 //!   media only.
 
+mod ccfb;
 mod codec;
 mod feedback;
 mod inbound;
 mod outbound;
+mod remb;
 pub mod route;
 mod session;
 
@@ -112,8 +133,10 @@ use crate::session::send::{MediaKind, SendError};
 
 pub use crate::session::send::KeyframeRequestKind;
 pub use cc::{Bitrate, CcConfig, PacerConfig};
+pub use ccfb::{CCFB_INTERVAL, MAX_CCFB_ARRIVALS, MAX_CCFB_SENT, MAX_CCFB_SSRCS};
 pub use feedback::{MAX_TWCC_ARRIVALS, TWCC_INTERVAL};
 pub use inbound::{MAX_NACK_WAIT, MAX_REORDER_PACKETS, REORDER_WAIT};
+pub use remb::{REMB_INTERVAL, REMB_UPDATE_INTERVAL};
 pub use route::{MAX_REMOTE_SSRCS, MAX_REMOTE_SSRCS_PER_SECTION};
 pub use session::Session;
 
@@ -187,6 +210,12 @@ pub struct MediaConfig {
     /// Frames are released by the jitter buffers (true) or as soon as complete and in
     /// order (false).
     pub jitter_buffer: bool,
+    /// `a=rtcp-xr:rcvr-rtt=all` (RFC 3611 §5.1): our reports carry an XR Receiver
+    /// Reference Time block while we send no media, the peer's RRTRs are answered with
+    /// DLRR, and the DLRR answers give a receive-only endpoint its round-trip time
+    /// ([`SessionStats::receiver_rtt`]), which then paces its NACKs. The session does it
+    /// when any section has it.
+    pub xr_rtt: bool,
 }
 
 /// One negotiated codec of an m-section.
@@ -214,6 +243,10 @@ pub struct CodecConfig {
     pub transport_cc: bool,
     /// `a=rtcp-fb goog-remb`.
     pub remb: bool,
+    /// `a=rtcp-fb:* ack ccfb` (RFC 8888): the receive side sends congestion control
+    /// feedback (every [`CCFB_INTERVAL`]) instead of transport-wide feedback, and the send
+    /// side feeds the feedback it gets to the congestion controller.
+    pub ccfb: bool,
 }
 
 impl CodecConfig {
@@ -231,6 +264,7 @@ impl CodecConfig {
             fir: false,
             transport_cc: false,
             remb: false,
+            ccfb: false,
         }
     }
 }
@@ -384,6 +418,20 @@ pub struct SessionStats {
     pub estimate_bps: u64,
     /// The round-trip time the last report blocks about our streams gave.
     pub rtt: Option<Duration>,
+    /// The round-trip time the last XR DLRR answer to our RRTR gave (RFC 3611; see
+    /// [`MediaConfig::xr_rtt`]).
+    pub receiver_rtt: Option<Duration>,
+    /// XR packets with an RRTR or DLRR block sent.
+    pub xr_sent: u64,
+    /// RFC 8888 congestion control feedback packets sent.
+    pub ccfb_sent: u64,
+    /// RFC 8888 feedback entries about packets we did not send (or forgot), ignored.
+    pub ccfb_unknown: u64,
+    /// REMB packets sent.
+    pub remb_sent: u64,
+    /// The receive-side estimate of the last REMB sent (see "REMB" in the
+    /// [module docs](self)).
+    pub remb_bps: u64,
 }
 
 /// One m-section as the session keeps it.
@@ -393,4 +441,18 @@ pub(crate) struct Section {
     pub id: u64,
     pub config: MediaConfig,
     pub outbound: Option<outbound::Outbound>,
+}
+
+impl Section {
+    /// RFC 8888 feedback is negotiated.
+    pub fn ccfb(&self) -> bool {
+        self.config.codecs.iter().any(|c| c.ccfb)
+    }
+
+    /// We receive on it and only REMB is negotiated (no transport-wide or RFC 8888
+    /// feedback): we send REMB with our own estimate.
+    pub fn remb_only(&self) -> bool {
+        let codecs = &self.config.codecs;
+        self.config.receive && codecs.iter().any(|c| c.remb) && !codecs.iter().any(|c| c.transport_cc || c.ccfb)
+    }
 }

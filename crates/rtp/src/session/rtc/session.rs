@@ -9,16 +9,18 @@ use cc::{CcEvent, CongestionController, PacedOutput, Pacer, PacketKind, SentPack
 
 use crate::extension::{ExtensionKind, TransportCc};
 use crate::packet::RtpPacket;
-use crate::rtcp::RtcpPacket;
-use crate::session::receive::SenderClock;
+use crate::rtcp::{Remb, RtcpPacket};
+use crate::session::receive::{ReceiverRtt, SenderClock};
 use crate::session::send::rng::XorShift;
 use crate::session::send::{MediaKind, NtpClock, SendEvent, TransportSequence};
 
 mod rtcp;
 
+use super::ccfb::{CcfbRegister, CcfbSent};
 use super::feedback::TwccRegister;
 use super::inbound::{unwrap_rtx, Inbound};
 use super::outbound::Outbound;
+use super::remb::RembEstimator;
 use super::route::{NoRoute, Route, RouteKind, Router};
 use super::{
     KeyframeRequestKind, MediaConfig, Outgoing, Section, SessionConfig, SessionError, SessionEvent, SessionStats,
@@ -43,6 +45,15 @@ pub struct Session {
     router: Router,
     inbound: HashMap<u32, Inbound>,
     twcc: TwccRegister,
+    /// RFC 8888 arrivals (receive side) and the numbers our packets left with (send side).
+    ccfb: CcfbRegister,
+    ccfb_sent: CcfbSent,
+    /// The receive-side estimate REMBs carry.
+    remb: RembEstimator,
+    /// Our SSRC and the RTT from XR DLRR answers to our RRTRs.
+    receiver_rtt: Option<(u32, ReceiverRtt)>,
+    /// RRTRs to answer with DLRR: (their sender, LRR, when it arrived).
+    dlrr: Vec<(u32, u32, Instant)>,
     transport: TransportSequence,
     cc: CongestionController,
     pacer: Pacer<Paced>,
@@ -72,6 +83,11 @@ impl Session {
             next_section_id: 0,
             inbound: HashMap::new(),
             twcc: TwccRegister::new(now),
+            ccfb: CcfbRegister::default(),
+            ccfb_sent: CcfbSent::default(),
+            remb: RembEstimator::new(now),
+            receiver_rtt: None,
+            dlrr: Vec::new(),
             transport: TransportSequence::new(1),
             cc,
             pacer,
@@ -144,6 +160,7 @@ impl Session {
     /// Takes one decrypted RTP packet.
     pub fn handle_rtp(&mut self, now: Instant, packet: Bytes) {
         self.stats.rtp_received += 1;
+        let size = packet.len();
         let Ok(packet) = RtpPacket::parse(packet) else {
             self.stats.rtp_malformed += 1;
             return;
@@ -171,6 +188,7 @@ impl Session {
             self.stats.rtp_unroutable += 1;
             return;
         };
+        self.record_feedback(now, index, &route, &packet, size);
         match route.kind {
             RouteKind::Media => {
                 self.handle_media(now, index, route, packet, false);
@@ -194,6 +212,22 @@ impl Session {
         }
     }
 
+    /// Records the arrival for RFC 8888 feedback and the REMB estimate, as negotiated on
+    /// the section.
+    fn record_feedback(&mut self, now: Instant, index: usize, route: &Route, packet: &RtpPacket, size: usize) {
+        let section = &self.sections[index];
+        let h = &packet.header;
+        if section.ccfb() && section.config.receive {
+            self.ccfb.record(now, h.ssrc, h.sequence_number);
+        }
+        if section.remb_only() {
+            let clock_rate = section.config.codecs.iter().find(|c| c.payload_type == h.payload_type);
+            let timing =
+                clock_rate.filter(|_| route.kind == RouteKind::Media).map(|c| (h.ssrc, h.timestamp, c.clock_rate));
+            self.remb.on_packet(now, size, timing);
+        }
+    }
+
     /// Gives a media packet to its stream (made at its first packet); false when the stream
     /// had no use for it (a duplicate, too late).
     fn handle_media(&mut self, now: Instant, index: usize, route: Route, packet: RtpPacket, recovered: bool) -> bool {
@@ -205,7 +239,11 @@ impl Session {
                 &mut self.stats,
                 SessionEvent::StreamAdded { mid: section.config.mid.clone(), ssrc, rid: route.rid.clone() },
             );
-            Inbound::new(section.id, ssrc, route.rid.clone(), &section.config)
+            let mut inbound = Inbound::new(section.id, ssrc, route.rid.clone(), &section.config);
+            if let Some(rtt) = self.stats.receiver_rtt.or(self.stats.rtt) {
+                inbound.set_rtt(rtt);
+            }
+            inbound
         });
         inbound.on_packet(now, packet, recovered, &section.config)
     }
@@ -349,18 +387,38 @@ impl Session {
         let before = self.feedback.len();
         self.twcc.handle_timeout(now, sender, media_ssrc, &mut self.feedback);
         self.stats.twcc_sent += (self.feedback.len() - before) as u64;
+        self.stats.ccfb_sent += self.ccfb.handle_timeout(now, self.ntp.ntp(now), sender, &mut self.feedback);
+        self.send_remb(now, sender);
         self.drain_inbound();
-        let mut sections = std::mem::take(&mut self.sections);
-        let mut outbound: Vec<Option<Outbound>> = sections.iter_mut().map(|s| s.outbound.take()).collect();
+        // The sections stay (their configs say what the reports carry); their send
+        // streams are lent to the report collection.
+        let mut outbound: Vec<Option<Outbound>> = self.sections.iter_mut().map(|s| s.outbound.take()).collect();
         for o in outbound.iter_mut().flatten() {
             o.stream.handle_timeout(now);
         }
         self.collect_stream_rtcp(now, &mut outbound);
-        for (s, o) in sections.iter_mut().zip(outbound) {
+        for (s, o) in self.sections.iter_mut().zip(outbound) {
             s.outbound = o;
         }
-        self.sections = sections;
         self.update_stats();
+    }
+
+    /// Updates the receive-side estimate when due and queues a REMB when one is due.
+    fn send_remb(&mut self, now: Instant, sender: u32) {
+        if self.remb.poll_timeout().is_none_or(|t| now < t) {
+            return;
+        }
+        let remb_sections: Vec<u64> = self.sections.iter().filter(|s| s.remb_only()).map(|s| s.id).collect();
+        let streams = || self.inbound.values().filter(|i| remb_sections.contains(&i.section));
+        let expected = streams().map(|i| i.stats.expected()).sum();
+        let lost = streams().map(|i| i.stats.cumulative_lost()).sum();
+        let Some(bitrate) = self.remb.handle_timeout(now, expected, lost) else { return };
+        let mut ssrcs: Vec<u32> = streams().map(|i| i.ssrc).collect();
+        ssrcs.sort_unstable();
+        ssrcs.truncate(16);
+        self.feedback.push(Remb { sender_ssrc: sender, media_ssrc: 0, bitrate, ssrcs }.into());
+        self.stats.remb_sent += 1;
+        self.stats.remb_bps = bitrate;
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) (or, for the pacer,
@@ -368,12 +426,19 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let streams = self.sections.iter().filter_map(|s| s.outbound.as_ref()?.stream.poll_timeout());
         let inbound = self.inbound.values().filter_map(|i| i.poll_timeout());
-        [Some(self.cc.poll_timeout()), self.pacer.poll_timeout(), self.twcc.poll_timeout(), self.next_rr]
-            .into_iter()
-            .flatten()
-            .chain(streams)
-            .chain(inbound)
-            .min()
+        [
+            Some(self.cc.poll_timeout()),
+            self.pacer.poll_timeout(),
+            self.twcc.poll_timeout(),
+            self.ccfb.poll_timeout(),
+            self.remb.poll_timeout(),
+            self.next_rr,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(streams)
+        .chain(inbound)
+        .min()
     }
 
     /// The next datagram to send at `now`: RTCP first, then RTP as the pacer releases it.
@@ -392,10 +457,16 @@ impl Session {
                     (section, packet, PacketKind::Padding, probe_cluster)
                 }
             };
-            let Some(o) = self.sections.iter().find(|s| s.id == section).and_then(|s| s.outbound.as_ref()) else {
-                continue;
-            };
-            if let Some(seq) = o.stamp(now, &mut packet, &mut self.transport) {
+            let Some(s) = self.sections.iter().find(|s| s.id == section) else { continue };
+            let Some(o) = s.outbound.as_ref() else { continue };
+            let mut seq = o.stamp(now, &mut packet, &mut self.transport);
+            if seq.is_none() && s.ccfb() {
+                // RFC 8888: the number is ours only, to map the feedback back.
+                let number = self.transport.take();
+                self.ccfb_sent.on_sent(packet.header.ssrc, packet.header.sequence_number, number);
+                seq = Some(number);
+            }
+            if let Some(seq) = seq {
                 let size = packet.encoded_len();
                 self.cc.on_packet_sent(SentPacket { seq, send_time: now, size, probe_cluster });
             }

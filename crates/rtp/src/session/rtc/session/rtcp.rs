@@ -6,7 +6,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cc::Bitrate;
 
-use crate::rtcp::{write_compound, CompoundIter, ReceiverReport, RtcpPacket, Sdes};
+use crate::rtcp::{
+    compact_ntp, write_compound, CompoundIter, DlrrItem, ExtendedReport, ReceiverReport, RtcpPacket, Sdes, XrBlock,
+};
+use crate::session::receive::ReceiverRtt;
+use crate::session::send::ntp::duration_to_compact;
 use crate::session::send::{MediaKind, AUDIO_REPORT_INTERVAL, VIDEO_REPORT_INTERVAL};
 
 use super::super::outbound::Outbound;
@@ -17,6 +21,8 @@ use super::{Session, MAX_TRANSMIT};
 const MAX_RTCP_BYTES: usize = 1_200;
 /// Report blocks per RR or SR at most (the 5-bit count).
 const MAX_REPORT_BLOCKS: usize = 31;
+/// RRTRs waiting for our DLRR answer at most (one per remote SSRC; the oldest go first).
+const MAX_DLRR: usize = 16;
 
 impl Session {
     /// Takes one decrypted RTCP datagram (compound or reduced-size).
@@ -27,6 +33,7 @@ impl Session {
         let packets: Vec<RtcpPacket> =
             CompoundIter::new(&datagram).filter_map(|p| p.map_err(|_| malformed = true).ok()).collect();
         self.stats.rtcp_malformed += u64::from(malformed);
+        let mut ccfb_report = Vec::new();
         for packet in &packets {
             match packet {
                 RtcpPacket::SenderReport(sr) => {
@@ -48,6 +55,10 @@ impl Session {
                         .collect();
                     self.cc.on_transport_feedback(now, &report);
                 }
+                RtcpPacket::CongestionControlFeedback(fb) => {
+                    self.stats.ccfb_unknown += self.ccfb_sent.on_feedback(fb, &mut ccfb_report);
+                }
+                RtcpPacket::ExtendedReport(xr) => self.on_extended_report(now, xr),
                 RtcpPacket::Remb(remb) => self.cc.on_remb(now, Bitrate::bps(remb.bitrate)),
                 RtcpPacket::Bye(bye) => {
                     // The remote streams leave: their state goes (RTX SSRCs are listed too).
@@ -66,9 +77,73 @@ impl Session {
                 }
             }
         }
+        if !ccfb_report.is_empty() {
+            // All RFC 8888 feedback of the datagram as one report, in sending order.
+            ccfb_report.sort_by_key(|(seq, _)| *seq);
+            self.cc.on_transport_feedback(now, &ccfb_report);
+        }
         self.drain_send_streams(now);
         self.drain_cc(now);
         self.update_stats();
+    }
+
+    /// Whether any section negotiated `a=rtcp-xr:rcvr-rtt`.
+    fn xr_rtt(&self) -> bool {
+        self.sections.iter().any(|s| s.config.xr_rtt)
+    }
+
+    /// An XR: RRTRs are remembered to answer with DLRR; DLRR answers to our RRTRs give
+    /// the receiver's RTT, which then paces the NACKs of every remote stream.
+    fn on_extended_report(&mut self, now: Instant, xr: &ExtendedReport) {
+        if !self.xr_rtt() {
+            return;
+        }
+        for block in &xr.blocks {
+            if let XrBlock::Rrtr(r) = block {
+                self.dlrr.retain(|d| d.0 != xr.ssrc);
+                if self.dlrr.len() >= MAX_DLRR {
+                    self.dlrr.remove(0);
+                }
+                self.dlrr.push((xr.ssrc, compact_ntp(r.ntp_time), now));
+            }
+        }
+        // Answers are matched to the SSRC our RRTRs went out with.
+        let Some((_, rtt)) = self.receiver_rtt.as_mut() else { return };
+        let Some(rtt) = rtt.on_extended_report(now, xr) else { return };
+        self.stats.receiver_rtt = Some(rtt);
+        for i in self.inbound.values_mut() {
+            i.set_rtt(rtt);
+        }
+    }
+
+    /// The XR of a report compound, when `a=rtcp-xr:rcvr-rtt` is negotiated: an RRTR
+    /// when we send no SR (`sending` false), DLRR answers to the RRTRs that came.
+    fn extended_report(&mut self, now: Instant, sending: bool) -> Option<RtcpPacket> {
+        if !self.xr_rtt() {
+            return None;
+        }
+        let sender = self.sender_ssrc();
+        let mut blocks = Vec::new();
+        if !sending {
+            let rtt = match &mut self.receiver_rtt {
+                Some((ssrc, rtt)) if *ssrc == sender => rtt,
+                other => &mut other.insert((sender, ReceiverRtt::new(sender))).1,
+            };
+            blocks.push(XrBlock::Rrtr(rtt.rrtr(now, self.ntp.ntp(now))));
+        }
+        if !self.dlrr.is_empty() {
+            let items = self.dlrr.drain(..).map(|(ssrc, last_rr, at)| DlrrItem {
+                ssrc,
+                last_rr,
+                delay_since_last_rr: duration_to_compact(now.saturating_duration_since(at)),
+            });
+            blocks.push(XrBlock::Dlrr(items.collect()));
+        }
+        if blocks.is_empty() {
+            return None;
+        }
+        self.stats.xr_sent += 1;
+        Some(ExtendedReport { ssrc: sender, blocks }.into())
     }
 
     /// Sends the queued feedback at once, as compounds (or reduced-size) of at most
@@ -141,6 +216,7 @@ impl Session {
         blocks.truncate(MAX_REPORT_BLOCKS);
         let mut compound: Vec<RtcpPacket> = Vec::new();
         let sender = self.sender_ssrc();
+        let xr = self.extended_report(now, !srs.is_empty());
         match srs.first_mut() {
             Some(first) => first.reports = blocks,
             None => {
@@ -152,6 +228,7 @@ impl Session {
             chunks = Sdes::cname(sender, &self.config.cname).chunks;
         }
         compound.push(Sdes { chunks }.into());
+        compound.extend(xr);
         compound.extend(rest);
         self.send_rtcp(&compound);
         self.next_rr = (!self.inbound.is_empty()).then(|| now + self.report_interval());

@@ -18,10 +18,12 @@ stdout (this peer -> driver):
   {"type":"connection","state":S}      connectionState changes
   {"type":"track","kind":"audio"|"video"}   a remote track (receive)
   {"type":"decoded","kind":"video","frames":N,"width":W,"height":H}
-  {"type":"decoded","kind":"audio","frames":N,"sample_rate":R,"samples":S,"peak":P}
+  {"type":"decoded","kind":"audio","frames":N,"sample_rate":R,"samples":S,"peak":P,
+   "silent":Q,"loud":L}
       progress of the decoding (receive): after the 1st frame and then
       every 10th video / 25th audio frame; W, H, R, S of the last frame,
-      P the largest absolute sample so far
+      P the largest absolute sample so far, Q and L how many frames had
+      no sample above 64 / one of at least 4096 (s16)
   {"type":"closed"}
   {"type":"error","message":M}
 stdin (driver -> this peer):
@@ -43,6 +45,9 @@ from jsonlines import emit, hard_exit, next_json, start_stdin_reader, start_time
 log = logging.getLogger("aiortc_media_peer")
 
 WIDTH, HEIGHT = 320, 240
+# Decoded audio frames whose largest absolute sample is at most SILENT count
+# as silent, at least LOUD as loud.
+SILENT, LOUD = 64, 4096
 
 
 def make_tracks():
@@ -111,6 +116,7 @@ async def consume(track):
 
     frames = 0
     peak = 0
+    silent = loud = 0
     every = 10 if track.kind == "video" else 25
     while True:
         try:
@@ -124,8 +130,13 @@ async def consume(track):
         else:
             if frame.format.name == "s16":
                 samples = array.array("h", bytes(frame.planes[0]))
-                peak = max(peak, max((abs(s) for s in samples), default=0))
-            report.update(sample_rate=frame.sample_rate, samples=frame.samples, peak=peak)
+                frame_peak = max((abs(s) for s in samples), default=0)
+                peak = max(peak, frame_peak)
+                silent += frame_peak <= SILENT
+                loud += frame_peak >= LOUD
+            report.update(
+                sample_rate=frame.sample_rate, samples=frame.samples, peak=peak, silent=silent, loud=loud
+            )
         if frames == 1 or frames % every == 0:
             emit(report)
 

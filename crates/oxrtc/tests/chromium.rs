@@ -11,6 +11,7 @@
 //! puts the browser in a second namespace joined to that one by a veth. The page is in
 //! tests/chromium/; results come back as a POST to /result.
 
+mod common;
 #[path = "../examples/server/http.rs"]
 mod http;
 
@@ -533,30 +534,6 @@ async fn server_example_page(camera: bool) {
     }
 }
 
-/// The VP8 RTP payloads of a real Chromium capture (14 s of its fake
-/// camera, `crates/rtp/tests/fixtures/chromium/vp8`): (µs since the first
-/// packet, RTP timestamp, marker, payload).
-fn captured_vp8() -> Vec<(u32, u32, bool, bytes::Bytes)> {
-    let file = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rtp/tests/fixtures/chromium/vp8/rtp.bin"),
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 6 <= file.len() {
-        let micros = u32::from_be_bytes(file[at..at + 4].try_into().unwrap());
-        let len = u16::from_be_bytes(file[at + 4..at + 6].try_into().unwrap()) as usize;
-        let p = &file[at + 6..at + 6 + len];
-        at += 6 + len;
-        if p[1] & 0x7f != 96 {
-            continue;
-        }
-        let packet = oxrtc::rtp::packet::RtpPacket::parse(bytes::Bytes::copy_from_slice(p)).unwrap();
-        out.push((micros, packet.header.timestamp, packet.header.marker, packet.payload.clone()));
-    }
-    out
-}
-
 /// oxrtc offers a send-only video transceiver and forwards the VP8 of a
 /// Chromium capture (RTP payloads as they were, new SSRC and sequence
 /// numbers: what an SFU does); the browser decodes it.
@@ -583,21 +560,10 @@ async fn chromium_decodes_vp8_that_oxrtc_sends() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let vp8 = pc.codecs(video).await.into_iter().find(|c| c.name == "VP8").expect("VP8 negotiated");
-    let packets = captured_vp8();
+    let packets = common::capture::captured(common::capture::VP8);
     let frames = packets.iter().filter(|p| p.2).count();
     assert!(frames >= 60, "{frames} VP8 frames in the capture");
-    let sender = tokio::spawn({
-        let pc = pc.clone();
-        async move {
-            let start = tokio::time::Instant::now();
-            for (micros, ts, marker, payload) in packets {
-                tokio::time::sleep_until(start + Duration::from_micros(micros.into())).await;
-                if pc.write_rtp(video, vp8.payload_type, ts, marker, payload).await.is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let sender = common::capture::forward(pc.clone(), video, vp8.payload_type, packets);
     let v = result(&mut rx).await;
     assert_passed(&v);
     eprintln!("{}", v["log"].as_array().unwrap().last().unwrap());

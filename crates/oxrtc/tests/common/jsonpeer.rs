@@ -1,7 +1,8 @@
 //! A peer connection against another stack's test peer (tests/peers/pion_peer,
 //! tests/peers/werift_peer) over JSON-lines signaling: the peer offers or
 //! answers, each side opens a channel, the peer greets on both and echoes what
-//! we send; we check every byte. Shared by the Pion and werift tests.
+//! we send; we check every byte. Shared by the Pion and werift tests;
+//! [`JsonPeer`] alone also drives the aiortc media peer.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -64,8 +65,21 @@ impl JsonPeer {
         }
     }
 
+    /// The next line of any type (errors and timeouts fail the test), or
+    /// `None` once the peer closed its stdout. Cancel-safe.
+    pub async fn line(&mut self) -> Option<Value> {
+        let v = self.rx.recv().await?;
+        Self::note(&self.name, &mut self.rejected, &v);
+        Some(v)
+    }
+
+    /// Writes one line to the peer.
+    pub async fn send(&mut self, v: &Value) {
+        send(&mut self.stdin, v).await;
+    }
+
     /// The next line of type `kind`, before `deadline`.
-    async fn expect(&mut self, kind: &str, deadline: Instant) -> Value {
+    pub async fn expect(&mut self, kind: &str, deadline: Instant) -> Value {
         loop {
             let name = &self.name;
             let v = timeout_at(deadline, self.rx.recv())
@@ -80,7 +94,7 @@ impl JsonPeer {
     }
 
     /// Asks the peer to close, reads the rest of its output and waits for its clean exit.
-    async fn close(mut self, deadline: Instant) -> Vec<Value> {
+    pub async fn close(mut self, deadline: Instant) -> Vec<Value> {
         send(&mut self.stdin, &json!({"type": "close"})).await;
         let name = self.name.clone();
         let mut closed = false;

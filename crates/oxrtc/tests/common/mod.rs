@@ -1,6 +1,7 @@
 //! Helpers shared by the interop tests.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod jsonpeer;
 pub mod ortc;
 

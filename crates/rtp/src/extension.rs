@@ -197,7 +197,7 @@ enum Layout {
 pub struct Extensions {
     layout: Layout,
     data: InlineVec<u8, 64>,
-    elements: InlineVec<Element, 16>,
+    elements: InlineVec<Element, 8>,
     appbits: u8,
     two_byte_allowed: bool,
 }
@@ -228,6 +228,7 @@ impl Extensions {
     /// profile that is neither form is kept as an opaque block with no elements. A parsed
     /// two-byte block allows two-byte elements. A block whose length is not a multiple of 4
     /// (never the case in a packet) is kept padded with zeros.
+    #[inline]
     pub fn parse(profile: u16, block: &[u8]) -> Result<Self, ExtensionError> {
         if block.len() > MAX_BLOCK_LEN {
             return Err(ExtensionError::BlockTooLong(block.len()));
@@ -383,7 +384,7 @@ impl Extensions {
     /// with id `drop` go away.
     fn repack(&mut self, insert: Option<(u8, usize, impl FnOnce(&mut [u8]))>, drop: Option<u8>) {
         let mut data: InlineVec<u8, 64> = InlineVec::new();
-        let mut elements: InlineVec<Element, 16> = InlineVec::new();
+        let mut elements: InlineVec<Element, 8> = InlineVec::new();
         let (new_id, mut insert) = match insert {
             Some((id, len, write)) => (Some(id), Some((len, write))),
             None => (None, None),
@@ -465,7 +466,7 @@ impl Extensions {
     }
 }
 
-fn parse_one_byte(block: &[u8], elements: &mut InlineVec<Element, 16>) -> Result<(), ExtensionError> {
+fn parse_one_byte(block: &[u8], elements: &mut InlineVec<Element, 8>) -> Result<(), ExtensionError> {
     let mut at = 0;
     while at < block.len() {
         let id = block[at] >> 4;
@@ -488,7 +489,7 @@ fn parse_one_byte(block: &[u8], elements: &mut InlineVec<Element, 16>) -> Result
     Ok(())
 }
 
-fn parse_two_byte(block: &[u8], elements: &mut InlineVec<Element, 16>) -> Result<(), ExtensionError> {
+fn parse_two_byte(block: &[u8], elements: &mut InlineVec<Element, 8>) -> Result<(), ExtensionError> {
     let mut at = 0;
     while at < block.len() {
         let id = block[at];

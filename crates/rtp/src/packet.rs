@@ -230,6 +230,7 @@ pub struct RtpHeader {
 impl RtpHeader {
     /// Parses the header at the start of `buf`; returns it and its length in bytes (where
     /// the payload starts). The P bit is not looked at: [`RtpPacket::parse`] handles it.
+    #[inline]
     pub fn parse(buf: &[u8]) -> Result<(Self, usize), RtpError> {
         if buf.len() < FIXED_HEADER_LEN {
             return Err(RtpError::TooShort(buf.len()));
@@ -348,6 +349,7 @@ impl RtpPacket {
 
     /// Parses a datagram. The payload and padding are slices of `buf`: nothing is copied
     /// but the header fields (and the extension block, inline).
+    #[inline]
     pub fn parse(buf: Bytes) -> Result<Self, RtpError> {
         let (header, header_len) = RtpHeader::parse(&buf)?;
         let mut end = buf.len();

@@ -194,13 +194,9 @@ async fn handle(s: Arc<Session>, r: Request) -> Response {
                         RTCPeerConnectionEvent::DataChannel(ch) => {
                             tokio::spawn(echo_channel(ch));
                         }
-                        RTCPeerConnectionEvent::Frame(t, f) => {
-                            let Some(mid) = pc.transceivers().await.into_iter().find(|i| i.id == t).and_then(|i| i.mid)
-                            else {
-                                continue;
-                            };
+                        RTCPeerConnectionEvent::Frame(_, f) => {
                             let mut media = session.media.lock().unwrap();
-                            let frames = media.frames.entry(mid).or_default();
+                            let frames = media.frames.entry(f.mid.clone()).or_default();
                             if frames.len() < 200 {
                                 frames.push((
                                     f.payload_type,

@@ -1003,6 +1003,7 @@ impl PeerConnection {
                 S::Frame { mid, rid, ssrc, payload_type, rtp_timestamp, data, keyframe, lost_before, .. } => {
                     let Some(t) = self.media.by_mid(&mid) else { continue };
                     let frame = crate::transceivers::MediaFrame {
+                        mid,
                         rid,
                         ssrc,
                         payload_type,

@@ -156,6 +156,16 @@ pub(crate) struct MediaSection {
     pub rids: Vec<String>,
     /// Ours, when we send.
     pub local: Option<LocalSender>,
+    /// `a=rtcp-xr:rcvr-rtt=all` (RFC 3611) on both sides: receiver reference
+    /// time and DLRR reports give a receive-only endpoint its round-trip time.
+    pub xr_rtt: bool,
+}
+
+/// The RTCP XR attribute value we offer and accept (RFC 3611 section 5.1).
+const XR_RCVR_RTT: &str = "rcvr-rtt=all";
+
+fn has_xr_rtt(m: &MediaDescription) -> bool {
+    m.attributes_named("rtcp-xr").any(|v| v.split_whitespace().any(|p| p.starts_with("rcvr-rtt")))
 }
 
 impl MediaSection {
@@ -291,7 +301,7 @@ pub(crate) fn offer(
         .filter(|e| if *kind == MediaKind::Audio { e.audio } else { e.video })
         .map(|e| ExtMap { id: e.id, direction: None, uri: e.uri.clone(), attributes: None })
         .collect();
-    MediaSection { direction, codecs, extensions, remote_ssrcs: vec![], rids: vec![], local }
+    MediaSection { direction, codecs, extensions, remote_ssrcs: vec![], rids: vec![], local, xr_rtt: true }
 }
 
 /// Our answer to an offered media section, given the direction our
@@ -340,6 +350,7 @@ pub(crate) fn answer(
         remote_ssrcs: offered.ssrc_ids(),
         rids: offered.rids().map(str::to_string).collect(),
         local,
+        xr_rtt: has_xr_rtt(offered),
     })
 }
 
@@ -379,6 +390,7 @@ pub(crate) fn from_answer(
         remote_ssrcs: answered.ssrc_ids(),
         rids: answered.rids().map(str::to_string).collect(),
         local,
+        xr_rtt: offered.xr_rtt && has_xr_rtt(answered),
     })
 }
 
@@ -393,6 +405,9 @@ pub(crate) fn write(m: &mut MediaDescription, s: &MediaSection) {
         m.add_msid(&sdp::Msid { stream_id: l.stream_id.clone(), track_id: Some(l.track_id.clone()) });
     }
     m.set_rtcp_mux(true).set_rtcp_rsize(true);
+    if s.xr_rtt {
+        m.add_attribute(sdp::Attribute::new("rtcp-xr", XR_RCVR_RTT));
+    }
     for c in &s.codecs {
         if let Some(map) = &c.rtpmap {
             m.add_rtpmap(map);
@@ -470,6 +485,7 @@ mod tests {
         assert!(!ext.iter().any(|e| e.1.contains("video-timing")));
         assert_eq!(a.direction, Direction::RecvOnly);
         assert_eq!(a.remote_ssrcs.len(), 2, "video SSRC and its RTX");
+        assert!(a.xr_rtt, "Chromium offers a=rtcp-xr:rcvr-rtt=all");
     }
 
     #[test]
@@ -508,6 +524,7 @@ mod tests {
         assert!(text.contains("a=fmtp:97 apt=96"), "{text}");
         assert!(text.contains("a=ssrc-group:FID 1111 2222"), "{text}");
         assert!(text.contains("a=msid:stream track"), "{text}");
+        assert!(text.contains("a=rtcp-xr:rcvr-rtt=all"), "{text}");
         // The peer (as another oxrtc) answers recvonly with VP8 only.
         let caps = MediaCapabilities {
             video: MediaCapabilities::default().video.into_iter().filter(|c| c.name == "VP8").collect(),
@@ -523,5 +540,6 @@ mod tests {
         assert_eq!(settled.direction, Direction::SendOnly);
         assert_eq!(settled.codecs.iter().map(|c| c.payload_type).collect::<Vec<_>>(), vec![96, 97]);
         assert!(settled.local.is_some());
+        assert!(theirs.xr_rtt && settled.xr_rtt);
     }
 }

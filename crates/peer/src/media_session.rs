@@ -43,7 +43,7 @@ fn media_config(mid: &str, kind: &sdp::MediaKind, m: &MediaSection, jitter_buffe
         remote_ssrcs: m.remote_ssrcs.clone(),
         jitter_buffer,
         // `a=rtcp-xr` is not negotiated yet.
-        xr_rtt: false,
+        xr_rtt: m.xr_rtt,
     }
 }
 

@@ -35,6 +35,8 @@ pub struct TransceiverInfo {
 /// an audio packet, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaFrame {
+    /// The transceiver's m-section.
+    pub mid: String,
     /// The stream's RID (simulcast), if any.
     pub rid: Option<String>,
     /// The stream's SSRC.

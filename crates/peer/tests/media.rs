@@ -158,6 +158,11 @@ fn video_frames_cross_both_cores_intact() {
     }
     let stats = s.pc[1].media_stats().unwrap();
     assert_eq!(stats.frames, 100);
+    // B only receives: its round-trip time comes from XR (negotiated by
+    // default), 10 ms each way.
+    let rtt = stats.receiver_rtt.expect("a receive-only endpoint learns the RTT from XR");
+    assert!(rtt >= std::time::Duration::from_millis(19) && rtt <= std::time::Duration::from_millis(40), "{rtt:?}");
+    assert_eq!(got[0].mid, "0");
     assert!(s.pc[0].media_stats().unwrap().rtp_sent > 100);
 }
 

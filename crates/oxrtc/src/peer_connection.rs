@@ -208,6 +208,11 @@ impl RTCPeerConnection {
             // messages in SCTP's receive window, so the peer slows down
             // instead of the task holding an ever longer queue.
             sctp: sctp::SctpConfig { hold_until_consumed: true, ..defaults.sctp.clone() },
+            // Sender reports carry real NTP times.
+            wall_clock: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|unix| (Instant::now(), unix)),
             ..defaults
         };
         let core = PeerConnection::new(peer_config, addrs.clone())
@@ -417,6 +422,12 @@ impl RTCPeerConnection {
         payload: Bytes,
     ) -> Result<(), PeerError> {
         self.with_core(move |now, core| core.write_rtp(now, id, payload_type, rtp_timestamp, marker, payload)).await
+    }
+
+    /// Lip sync: the NTP/RTP clock pair of the last sender report of the
+    /// received stream `ssrc` (each [`peer::MediaFrame`] names its SSRC).
+    pub async fn sender_clock(&self, ssrc: u32) -> Option<peer::SenderClock> {
+        self.with_core(move |_, core| Ok(core.sender_clock(ssrc))).await.ok().flatten()
     }
 
     /// Asks the peer for a keyframe on what a transceiver receives.

@@ -48,6 +48,11 @@ pub struct PeerConfig {
     /// and in order (`false`, the default: for recording, relaying and
     /// computer vision, where latency matters more than smooth playout).
     pub jitter_buffer: bool,
+    /// The wall clock at one instant: (that instant, time since the Unix
+    /// epoch then). Sender reports carry NTP times from it, for the peer's
+    /// lip sync across connections; without it they count from the start
+    /// of the connection's media. The core reads no clock: the driver gives it.
+    pub wall_clock: Option<(std::time::Instant, Duration)>,
     /// Seed for session ids and SCTP; random when `None`.
     pub seed: Option<u64>,
 }
@@ -68,6 +73,7 @@ impl Default for PeerConfig {
             dtls_handshake_timeout: Duration::from_secs(30),
             media: crate::media::MediaCapabilities::default(),
             jitter_buffer: false,
+            wall_clock: None,
             seed: None,
         }
     }

@@ -589,9 +589,12 @@ impl PeerConnection {
         let media = crate::media_session::media_configs(self.jsep.negotiated(), self.config.jitter_buffer);
         if !media.is_empty() || self.rtp.is_some() {
             let (cname, seed) = (self.media.cname().to_string(), self.rng.gen());
-            let rtp = self.rtp.get_or_insert_with(|| {
-                rtp::session::rtc::Session::new(now, rtp::session::rtc::SessionConfig::new(cname, seed))
-            });
+            let mut config = rtp::session::rtc::SessionConfig::new(cname, seed);
+            if let Some((at, unix)) = self.config.wall_clock {
+                config.unix_time =
+                    (unix + now.saturating_duration_since(at)).saturating_sub(at.saturating_duration_since(now));
+            }
+            let rtp = self.rtp.get_or_insert_with(|| rtp::session::rtc::Session::new(now, config));
             rtp.set_media(now, media);
         }
         let sections = self.jsep.negotiated();
@@ -756,6 +759,13 @@ impl PeerConnection {
             Some(jsep::Use::Media(m)) => crate::media_session::codec_configs(m),
             _ => vec![],
         }
+    }
+
+    /// Lip sync: the NTP/RTP clock pair the last sender report of a
+    /// received stream gave (the stream's SSRC is in each
+    /// [`MediaFrame`](crate::MediaFrame)).
+    pub fn sender_clock(&self, ssrc: u32) -> Option<crate::SenderClock> {
+        self.rtp.as_ref()?.sender_clock(ssrc)
     }
 
     /// The RTP session's counters, once media is negotiated.

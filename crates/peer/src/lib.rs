@@ -123,6 +123,7 @@ pub use config::{
 };
 pub use connection::PeerConnection;
 pub use media::{CodecCapability, ExtensionCapability, MediaCapabilities, TRANSPORT_CC_URI};
+pub use rtp::session::receive::SenderClock;
 pub use rtp::session::rtc::CodecConfig;
 pub use rtp::session::send::KeyframeRequestKind;
 pub use stats::{ChannelStats, PeerStats};

@@ -163,6 +163,12 @@ fn video_frames_cross_both_cores_intact() {
     let rtt = stats.receiver_rtt.expect("a receive-only endpoint learns the RTT from XR");
     assert!(rtt >= std::time::Duration::from_millis(19) && rtt <= std::time::Duration::from_millis(40), "{rtt:?}");
     assert_eq!(got[0].mid, "0");
+    // A's sender reports carry its wall clock (set in `Sim`'s config): NTP
+    // seconds since 1900 = Unix seconds + 2,208,988,800.
+    let clock = s.pc[1].sender_clock(got[0].ssrc).expect("a sender report arrived");
+    let ntp_seconds = clock.ntp_time >> 32;
+    let expected = common::WALL_CLOCK_UNIX_SECS + 2_208_988_800;
+    assert!((expected..expected + 60).contains(&ntp_seconds), "{ntp_seconds}");
     assert!(s.pc[0].media_stats().unwrap().rtp_sent > 100);
 }
 

@@ -19,10 +19,18 @@ use peer::{
 pub const ADDR: [&str; 2] = ["198.51.100.1:5000", "203.0.113.7:6000"];
 pub const SEC: Duration = Duration::from_secs(1);
 
+/// The wall clock every simulated peer starts with (2023-11-14).
+pub const WALL_CLOCK_UNIX_SECS: u64 = 1_700_000_000;
+
 pub fn config(seed: u64) -> PeerConfig {
     let mut c = PeerConfig { seed: Some(seed), ..PeerConfig::default() };
     c.ice.seed = Some(seed + 1000);
     c
+}
+
+/// `config` with the wall clock reading [`WALL_CLOCK_UNIX_SECS`] at `at`.
+pub fn config_at(seed: u64, at: Instant) -> PeerConfig {
+    PeerConfig { wall_clock: Some((at, Duration::from_secs(WALL_CLOCK_UNIX_SECS))), ..config(seed) }
 }
 
 pub struct Sim {
@@ -47,8 +55,8 @@ impl Sim {
             net.set_egress(a.ip(), link.clone());
         }
         let pc = [
-            PeerConnection::new(config(seed * 10 + 1), vec![addr[0]]).unwrap(),
-            PeerConnection::new(config(seed * 10 + 2), vec![addr[1]]).unwrap(),
+            PeerConnection::new(config_at(seed * 10 + 1, start), vec![addr[0]]).unwrap(),
+            PeerConnection::new(config_at(seed * 10 + 2, start), vec![addr[1]]).unwrap(),
         ];
         Sim {
             net,

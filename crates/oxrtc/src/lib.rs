@@ -92,7 +92,7 @@ pub use peer_connection::{
     RTCPriorityType, RTCTrackEvent, FRAME_QUEUE_BYTES,
 };
 pub use sctp_transport::{SctpTransport, SctpTransportEvent};
-pub use stats::{RTCStats, RTCStatsReport};
+pub use stats::{RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats, RTCStats, RTCStatsReport};
 
 /// Data channels over SCTP (DCEP).
 pub use datachannel;

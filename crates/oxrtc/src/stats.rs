@@ -26,6 +26,70 @@ pub enum RTCStats {
     DataChannel(RTCDataChannelStats),
     /// `sctp-transport`.
     SctpTransport(RTCSctpTransportStats),
+    /// `inbound-rtp`.
+    InboundRtp(RTCInboundRtpStreamStats),
+    /// `outbound-rtp`.
+    OutboundRtp(RTCOutboundRtpStreamStats),
+}
+
+/// `RTCInboundRtpStreamStats`: one stream we receive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RTCInboundRtpStreamStats {
+    /// Entry id.
+    pub id: String,
+    /// `ssrc`.
+    pub ssrc: u32,
+    /// `kind`: `audio` or `video`.
+    pub kind: &'static str,
+    /// `mid`.
+    pub mid: String,
+    /// `rid`.
+    pub rid: Option<String>,
+    /// `transportId`.
+    pub transport_id: String,
+    /// `packetsReceived`.
+    pub packets_received: u64,
+    /// `bytesReceived`.
+    pub bytes_received: u64,
+    /// `packetsLost`.
+    pub packets_lost: i64,
+    /// `jitter`, in seconds.
+    pub jitter: f64,
+    /// `framesDropped` (frames nobody took).
+    pub frames_dropped: u64,
+}
+
+/// `RTCOutboundRtpStreamStats`: one stream we send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RTCOutboundRtpStreamStats {
+    /// Entry id.
+    pub id: String,
+    /// `ssrc`.
+    pub ssrc: u32,
+    /// `rtxSsrc`.
+    pub rtx_ssrc: Option<u32>,
+    /// `kind`: `audio` or `video`.
+    pub kind: &'static str,
+    /// `mid`.
+    pub mid: String,
+    /// `transportId`.
+    pub transport_id: String,
+    /// `packetsSent`.
+    pub packets_sent: u64,
+    /// `bytesSent`.
+    pub bytes_sent: u64,
+    /// `retransmittedPacketsSent`.
+    pub retransmitted_packets_sent: u64,
+    /// `retransmittedBytesSent`.
+    pub retransmitted_bytes_sent: u64,
+    /// `nackCount`.
+    pub nack_count: u64,
+    /// `pliCount`.
+    pub pli_count: u64,
+    /// `firCount`.
+    pub fir_count: u64,
+    /// The `remote-inbound-rtp` `roundTripTime`, in seconds, once measured.
+    pub round_trip_time: Option<f64>,
 }
 
 /// The result of `getStats`.
@@ -48,6 +112,22 @@ impl RTCStatsReport {
     pub fn transport(&self) -> Option<&RTCTransportStats> {
         self.entries.iter().find_map(|e| match e {
             RTCStats::Transport(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `inbound-rtp` entries: the streams we receive.
+    pub fn inbound_rtp(&self) -> impl Iterator<Item = &RTCInboundRtpStreamStats> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::InboundRtp(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `outbound-rtp` entries: the streams we send.
+    pub fn outbound_rtp(&self) -> impl Iterator<Item = &RTCOutboundRtpStreamStats> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::OutboundRtp(s) => Some(s),
             _ => None,
         })
     }
@@ -318,6 +398,66 @@ pub(crate) fn report(st: &peer::PeerStats) -> RTCStatsReport {
             messages_received: c.messages_received,
             bytes_received: c.bytes_received,
         }));
+    }
+    let kind = |k: rtp::session::send::MediaKind| match k {
+        rtp::session::send::MediaKind::Audio => "audio",
+        rtp::session::send::MediaKind::Video => "video",
+    };
+    for r in &st.rtp_streams {
+        entries.push(match r.clone() {
+            rtp::session::StreamStats::Inbound {
+                mid,
+                ssrc,
+                rid,
+                kind: k,
+                packets_received,
+                bytes_received,
+                packets_lost,
+                jitter,
+                frames_dropped,
+            } => RTCStats::InboundRtp(RTCInboundRtpStreamStats {
+                id: format!("IT{ssrc}"),
+                ssrc,
+                kind: kind(k),
+                mid,
+                rid,
+                transport_id: "T".into(),
+                packets_received,
+                bytes_received,
+                packets_lost,
+                jitter: jitter.as_secs_f64(),
+                frames_dropped,
+            }),
+            rtp::session::StreamStats::Outbound {
+                mid,
+                ssrc,
+                rtx_ssrc,
+                kind: k,
+                packets_sent,
+                bytes_sent,
+                retransmitted_packets_sent,
+                retransmitted_bytes_sent,
+                nack_count,
+                pli_count,
+                fir_count,
+                round_trip_time,
+            } => RTCStats::OutboundRtp(RTCOutboundRtpStreamStats {
+                id: format!("OT{ssrc}"),
+                ssrc,
+                rtx_ssrc,
+                kind: kind(k),
+                mid,
+                transport_id: "T".into(),
+                packets_sent,
+                bytes_sent,
+                retransmitted_packets_sent,
+                retransmitted_bytes_sent,
+                nack_count,
+                pli_count,
+                fir_count,
+                round_trip_time: round_trip_time.map(|d| d.as_secs_f64()),
+            }),
+        });
     }
     RTCStatsReport { entries }
 }

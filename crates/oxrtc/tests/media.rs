@@ -89,4 +89,23 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
     }
     assert!(!numbers.is_empty() && numbers.len() < 150, "B read {} frames", numbers.len());
     assert_eq!(b.queued_frame_bytes(), 0);
+
+    // getStats: A's outbound-rtp and B's inbound-rtp describe the same
+    // stream; B's keyframe requests show as PLIs at A.
+    let sent = a.get_stats().await;
+    let out: Vec<_> = sent.outbound_rtp().collect();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let info = a.transceivers().await.into_iter().find(|t| t.id == video).unwrap();
+    assert_eq!((out[0].ssrc, out[0].kind, out[0].mid.as_str()), (info.ssrc, "video", "0"));
+    assert!(out[0].pli_count >= 1, "{:?}", out[0]);
+    let received = b.get_stats().await;
+    let inb: Vec<_> = received.inbound_rtp().collect();
+    assert_eq!(inb.len(), 1, "{inb:?}");
+    assert_eq!((inb[0].ssrc, inb[0].kind), (info.ssrc, "video"));
+    assert!(
+        inb[0].packets_received * 10 >= out[0].packets_sent * 9 && inb[0].packets_received <= out[0].packets_sent,
+        "received {} of {} sent",
+        inb[0].packets_received,
+        out[0].packets_sent
+    );
 }

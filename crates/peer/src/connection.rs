@@ -768,6 +768,11 @@ impl PeerConnection {
         self.rtp.as_ref()?.sender_clock(ssrc)
     }
 
+    /// Each RTP stream's counters (sent, then received).
+    pub(crate) fn rtp_stream_stats(&self) -> Vec<rtp::session::StreamStats> {
+        self.rtp.as_ref().map(|r| r.stream_stats()).unwrap_or_default()
+    }
+
     /// The RTP session's counters, once media is negotiated.
     pub fn media_stats(&self) -> Option<rtp::session::rtc::SessionStats> {
         self.rtp.as_ref().map(|r| r.stats())

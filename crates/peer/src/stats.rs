@@ -39,6 +39,8 @@ pub struct PeerStats {
     pub channels_closed: u32,
     /// Each live channel, in creation order.
     pub channels: Vec<ChannelStats>,
+    /// Each RTP stream, sent then received.
+    pub rtp_streams: Vec<rtp::session::StreamStats>,
 }
 
 /// One data channel's counters.
@@ -92,5 +94,6 @@ pub(crate) fn collect(now: Instant, pc: &PeerConnection) -> PeerStats {
                 }
             })
             .collect(),
+        rtp_streams: pc.rtp_stream_stats(),
     }
 }

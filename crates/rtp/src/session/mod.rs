@@ -20,4 +20,5 @@ pub mod send;
 
 pub use rtc::{
     CodecConfig, MediaConfig, Outgoing, SendConfig, Session, SessionConfig, SessionError, SessionEvent, SessionStats,
+    StreamStats,
 };

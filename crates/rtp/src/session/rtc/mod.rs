@@ -362,6 +362,60 @@ pub enum SessionError {
     QueueFull,
 }
 
+/// One stream's counters (what W3C `getStats` reports as `inbound-rtp` and
+/// `outbound-rtp`), from [`Session::stream_stats`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamStats {
+    /// A stream we receive.
+    Inbound {
+        /// Its m-section.
+        mid: String,
+        /// Its SSRC.
+        ssrc: u32,
+        /// Its RID (simulcast).
+        rid: Option<String>,
+        /// Audio or video.
+        kind: MediaKind,
+        /// Packets received (duplicates not counted).
+        packets_received: u64,
+        /// Their bytes.
+        bytes_received: u64,
+        /// RFC 3550 cumulative loss (negative with duplicates).
+        packets_lost: i64,
+        /// Interarrival jitter.
+        jitter: Duration,
+        /// Frames that nobody took.
+        frames_dropped: u64,
+    },
+    /// A stream we send.
+    Outbound {
+        /// Its m-section.
+        mid: String,
+        /// Its SSRC.
+        ssrc: u32,
+        /// Its RTX SSRC.
+        rtx_ssrc: Option<u32>,
+        /// Audio or video.
+        kind: MediaKind,
+        /// Media packets sent.
+        packets_sent: u64,
+        /// Their bytes, headers included.
+        bytes_sent: u64,
+        /// Retransmissions sent.
+        retransmitted_packets_sent: u64,
+        /// Their bytes.
+        retransmitted_bytes_sent: u64,
+        /// NACK packets received.
+        nack_count: u64,
+        /// PLIs received.
+        pli_count: u64,
+        /// FIRs received.
+        fir_count: u64,
+        /// Round-trip time from the peer's receiver reports.
+        round_trip_time: Option<Duration>,
+    },
+}
+
 /// Counters of a [`Session`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SessionStats {

@@ -588,6 +588,47 @@ impl Session {
         self.stats
     }
 
+    /// Each stream's counters: those we send, in section order, then those we receive.
+    pub fn stream_stats(&self) -> Vec<super::StreamStats> {
+        let section = |id: u64| self.sections.iter().find(|s| s.id == id);
+        let mut out: Vec<super::StreamStats> = Vec::new();
+        for s in &self.sections {
+            let Some(o) = &s.outbound else { continue };
+            let st = o.stream.stats();
+            out.push(super::StreamStats::Outbound {
+                mid: s.config.mid.clone(),
+                ssrc: o.ssrc,
+                rtx_ssrc: o.rtx_ssrc,
+                kind: o.kind,
+                packets_sent: st.packets,
+                bytes_sent: st.bytes,
+                retransmitted_packets_sent: st.retransmitted_packets,
+                retransmitted_bytes_sent: st.retransmitted_bytes,
+                nack_count: st.nack.nacks,
+                pli_count: st.keyframes.pli,
+                fir_count: st.keyframes.fir,
+                round_trip_time: o.stream.rtt(),
+            });
+        }
+        let mut inbound: Vec<_> = self.inbound.values().collect();
+        inbound.sort_by_key(|i| (i.section, i.ssrc));
+        for i in inbound {
+            let Some(s) = section(i.section) else { continue };
+            out.push(super::StreamStats::Inbound {
+                mid: s.config.mid.clone(),
+                ssrc: i.ssrc,
+                rid: i.rid.clone(),
+                kind: s.config.kind,
+                packets_received: i.stats.packets_received(),
+                bytes_received: i.stats.bytes_received(),
+                packets_lost: i.stats.cumulative_lost(),
+                jitter: i.stats.jitter_duration(),
+                frames_dropped: i.dropped_frames,
+            });
+        }
+        out
+    }
+
     /// The NTP/RTP clock mapping from the last SR of remote stream `ssrc` (lip sync).
     pub fn sender_clock(&self, ssrc: u32) -> Option<SenderClock> {
         self.inbound.get(&ssrc)?.stats.sender_clock()

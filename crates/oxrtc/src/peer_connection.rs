@@ -846,7 +846,6 @@ impl Pc {
     /// the frame is dropped, and a video transceiver skips to a keyframe it
     /// asks the peer for (deltas without their reference are useless).
     fn deliver_frame(&mut self, now: Instant, t: peer::TransceiverId, f: peer::MediaFrame) {
-        let video = self.core.transceiver(t).is_some_and(|i| i.kind == sdp::MediaKind::Video);
         if self.skipping.contains(&t) {
             if !f.keyframe {
                 self.frames_dropped += 1;
@@ -855,26 +854,26 @@ impl Pc {
             self.skipping.remove(&t);
         }
         let len = f.data.len();
-        if self.frame_bytes.load(Ordering::Acquire) + len > self.frame_budget {
-            self.frames_dropped += 1;
-            if self.frames_dropped.is_power_of_two() {
-                warn!(dropped = self.frames_dropped, "application is not reading frames; dropping them");
+        if self.frame_bytes.load(Ordering::Acquire) + len <= self.frame_budget {
+            self.frame_bytes.fetch_add(len, Ordering::AcqRel);
+            if self.events.try_send(RTCPeerConnectionEvent::Frame(t, f)).is_ok() {
+                return;
             }
-            if video {
-                self.skipping.insert(t);
-                let _ = self.core.request_keyframe(now, t, peer::KeyframeRequestKind::Pli);
-            }
-            return;
-        }
-        self.frame_bytes.fetch_add(len, Ordering::AcqRel);
-        if let Err(e) = self.events.try_send(RTCPeerConnectionEvent::Frame(t, f)) {
             self.frame_bytes.fetch_sub(len, Ordering::AcqRel);
-            self.frames_dropped += 1;
-            if video {
-                self.skipping.insert(t);
-                let _ = self.core.request_keyframe(now, t, peer::KeyframeRequestKind::Pli);
-            }
-            drop(e);
+        }
+        self.drop_frame(now, t);
+    }
+
+    /// A frame that found no room: counted; a video transceiver then skips
+    /// to a keyframe it asks for (deltas without their reference are useless).
+    fn drop_frame(&mut self, now: Instant, t: peer::TransceiverId) {
+        self.frames_dropped += 1;
+        if self.frames_dropped.is_power_of_two() {
+            warn!(dropped = self.frames_dropped, "application is not reading frames; dropping them");
+        }
+        if self.core.transceiver(t).is_some_and(|i| i.kind == sdp::MediaKind::Video) {
+            self.skipping.insert(t);
+            let _ = self.core.request_keyframe(now, t, peer::KeyframeRequestKind::Pli);
         }
     }
 

@@ -692,13 +692,21 @@ impl PeerConnection {
         Ok(())
     }
 
-    /// The negotiated section of a transceiver: its mid.
-    fn media_mid(&self, id: TransceiverId) -> Result<String, PeerError> {
+    /// Runs `f` on the RTP session with the mid of a transceiver's
+    /// negotiated section, and drives the connection at the next poll.
+    fn with_media<T>(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        f: impl FnOnce(&mut rtp::session::rtc::Session, &str) -> Result<T, rtp::session::rtc::SessionError>,
+    ) -> Result<T, PeerError> {
         let info = self.media.info(id).ok_or(PeerError::NoSuchTransceiver(id))?;
-        match (&info.mid, info.current_direction, &self.rtp) {
-            (Some(mid), Some(_), Some(_)) => Ok(mid.clone()),
-            _ => Err(PeerError::NotNegotiated(id)),
-        }
+        let (Some(mid), Some(_), Some(rtp)) = (info.mid, info.current_direction, self.rtp.as_mut()) else {
+            return Err(PeerError::NotNegotiated(id));
+        };
+        let out = f(rtp, &mid)?;
+        self.pending_drive.get_or_insert(now);
+        Ok(out)
     }
 
     /// Sends one encoded frame on a transceiver: packetized with the codec
@@ -712,11 +720,7 @@ impl PeerConnection {
         rtp_timestamp: u32,
         data: Bytes,
     ) -> Result<(), PeerError> {
-        let mid = self.media_mid(id)?;
-        let rtp = self.rtp.as_mut().ok_or(PeerError::NotNegotiated(id))?;
-        rtp.write_frame(now, &mid, payload_type, rtp_timestamp, data)?;
-        self.pending_drive.get_or_insert(now);
-        Ok(())
+        self.with_media(now, id, |rtp, mid| rtp.write_frame(now, mid, payload_type, rtp_timestamp, data))
     }
 
     /// Sends one RTP payload as it is (no packetizing: forwarding,
@@ -730,11 +734,7 @@ impl PeerConnection {
         marker: bool,
         payload: Bytes,
     ) -> Result<(), PeerError> {
-        let mid = self.media_mid(id)?;
-        let rtp = self.rtp.as_mut().ok_or(PeerError::NotNegotiated(id))?;
-        rtp.write_rtp(now, &mid, payload_type, rtp_timestamp, marker, payload)?;
-        self.pending_drive.get_or_insert(now);
-        Ok(())
+        self.with_media(now, id, |rtp, mid| rtp.write_rtp(now, mid, payload_type, rtp_timestamp, marker, payload))
     }
 
     /// Asks the peer for a keyframe on what a transceiver receives (PLI or FIR).
@@ -744,11 +744,7 @@ impl PeerConnection {
         id: TransceiverId,
         kind: crate::KeyframeRequestKind,
     ) -> Result<(), PeerError> {
-        let mid = self.media_mid(id)?;
-        let rtp = self.rtp.as_mut().ok_or(PeerError::NotNegotiated(id))?;
-        rtp.request_keyframe(now, &mid, kind)?;
-        self.pending_drive.get_or_insert(now);
-        Ok(())
+        self.with_media(now, id, |rtp, mid| rtp.request_keyframe(now, mid, kind))
     }
 
     /// The codecs negotiated on a transceiver's section, in preference

@@ -138,9 +138,14 @@ async fn offer(body: &[u8], interfaces: InterfaceFilter, peers: Arc<Peers>) -> R
     };
     // On an error below, dropping `pc` closes it.
     // The mirror: a send-and-receive transceiver for each camera or
-    // microphone the browser offers, so that our answer sends it back.
-    for line in sdp.lines().filter(|l| !l.starts_with("m=application") && l.starts_with("m=")) {
-        let kind = if line.starts_with("m=audio") { MediaKind::Audio } else { MediaKind::Video };
+    // microphone the browser offers, so that our answer sends it back. The
+    // parser bounds the sections (`sdp::MAX_MEDIA`) and rejects a broken offer here.
+    let parsed = match oxrtc::sdp::SessionDescription::parse(sdp) {
+        Ok(p) => p,
+        Err(e) => return Response::bad_request(&e.to_string()),
+    };
+    let media = parsed.media.iter().filter(|m| m.is_rtp() && !m.is_rejected());
+    for kind in media.map(|m| m.kind.clone()).filter(|k| matches!(k, MediaKind::Audio | MediaKind::Video)) {
         if let Err(e) = pc.add_transceiver(kind, Direction::SendRecv).await {
             return Response::bad_request(&e.to_string());
         }

@@ -25,6 +25,9 @@ use crate::transceivers::{MediaPart, TransceiverId, TransceiverInfo};
 use crate::transport::{Transport, TransportEvent};
 use crate::PeerError;
 
+/// Frame events that wait for [`PeerConnection::poll_event`] at most.
+pub const MAX_QUEUED_FRAMES: usize = 1024;
+
 /// A WebRTC peer connection as a sans-IO state machine: the JSEP
 /// offer/answer state machine (W3C signaling states, BUNDLE, rollback,
 /// rejected sections, ICE restart) driving the secure [`Transport`] and
@@ -55,6 +58,10 @@ pub struct PeerConnection {
     /// The RTP session of every audio and video section (BUNDLE: one),
     /// made with the first negotiated media section.
     rtp: Option<rtp::session::rtc::Session>,
+    /// Frame events waiting in `events`: at most [`MAX_QUEUED_FRAMES`]; the
+    /// newest are dropped past it (a caller that drives I/O but does not
+    /// poll events must not grow memory).
+    queued_frames: usize,
     /// The mids our last created offer gave transceivers (by index),
     /// applied when that offer is set.
     offer_mids: Vec<(usize, String)>,
@@ -124,6 +131,7 @@ impl PeerConnection {
             data: DataPart::default(),
             media,
             rtp: None,
+            queued_frames: 0,
             offer_mids: Vec::new(),
             state: PeerConnectionState::New,
             dtls_state: DtlsTransportState::New,
@@ -380,6 +388,7 @@ impl PeerConnection {
         match desc.kind {
             SdpType::Rollback => {
                 self.jsep.rollback_remote()?;
+                self.media.rollback();
                 // Nothing of the offer was applied: forget it.
                 self.offered_remote = None;
                 self.offered_candidates.clear();
@@ -388,14 +397,17 @@ impl PeerConnection {
             SdpType::Offer => {
                 // The whole offer is checked before anything changes (not
                 // even the implicit rollback happens for a broken offer).
-                let media = &self.media;
+                // An offer replacing one not answered yet undoes its association first.
+                let mut media = self.media.clone();
+                media.rollback();
                 let answer_media = |offer: &sdp::SessionDescription| {
                     let plan = media.plan(offer);
                     offer.media.iter().zip(plan).map(|(m, a)| media.answer(a, m, offer.direction_for(m))).collect()
                 };
                 let (parsed, sections) = self.jsep.check_remote_offer(&desc, &answer_media)?;
-                let plan = self.media.plan(&parsed);
-                self.media.associate(&mut self.rng, &parsed, &plan);
+                let plan = media.plan(&parsed);
+                media.associate(&mut self.rng, &parsed, &plan);
+                self.media = media;
                 let remote = match sections.iter().find(|s| s.is_accepted()) {
                     Some(s) => Some(jsep::remote_transport(&parsed, &s.mid)?),
                     None => None,
@@ -950,7 +962,11 @@ impl PeerConnection {
         if let Some(now) = self.pending_drive.take() {
             self.drive(now);
         }
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if matches!(e, Some(PeerEvent::Frame(..))) {
+            self.queued_frames -= 1;
+        }
+        e
     }
 
     /// Routes the transport's events to the parts.
@@ -1013,6 +1029,11 @@ impl PeerConnection {
             let event = match e {
                 S::Frame { mid, rid, ssrc, payload_type, rtp_timestamp, data, keyframe, lost_before, .. } => {
                     let Some(t) = self.media.by_mid(&mid) else { continue };
+                    if self.queued_frames >= MAX_QUEUED_FRAMES {
+                        tracing::debug!("frame dropped: {MAX_QUEUED_FRAMES} frame events wait for poll_event");
+                        continue;
+                    }
+                    self.queued_frames += 1;
                     let frame = crate::transceivers::MediaFrame {
                         mid,
                         rid,

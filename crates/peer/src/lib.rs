@@ -121,7 +121,7 @@ pub use config::{
     ChannelHandle, DtlsTransportState, IceCandidate, PeerConfig, PeerConnectionState, PeerEvent, PeerWarning,
     SctpTransportState, SdpType, SessionDescription, SignalingState, SCTP_PORT,
 };
-pub use connection::PeerConnection;
+pub use connection::{PeerConnection, MAX_QUEUED_FRAMES};
 pub use media::{CodecCapability, ExtensionCapability, MediaCapabilities, TRANSPORT_CC_URI};
 pub use rtp::session::receive::SenderClock;
 pub use rtp::session::rtc::CodecConfig;

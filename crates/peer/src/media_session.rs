@@ -42,7 +42,6 @@ fn media_config(mid: &str, kind: &sdp::MediaKind, m: &MediaSection, jitter_buffe
         receive: m.receives(),
         remote_ssrcs: m.remote_ssrcs.clone(),
         jitter_buffer,
-        // `a=rtcp-xr` is not negotiated yet.
         xr_rtt: m.xr_rtt,
     }
 }

@@ -53,7 +53,7 @@ pub struct MediaFrame {
     pub lost_before: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Transceiver {
     id: TransceiverId,
     kind: MediaKind,
@@ -65,6 +65,9 @@ struct Transceiver {
     receiving: bool,
     /// The direction our last completed exchange carried for it.
     expressed: Option<Direction>,
+    /// Given its mid by a remote offer not answered yet: `Some(true)` when
+    /// that offer created it. Undone if the offer is rolled back or replaced.
+    pending_offer: Option<bool>,
 }
 
 /// How the media sections of a remote offer map to transceivers.
@@ -79,6 +82,7 @@ pub(crate) enum Assoc {
 }
 
 /// The transceivers of one connection.
+#[derive(Clone)]
 pub(crate) struct MediaPart {
     pub caps: MediaCapabilities,
     cname: String,
@@ -119,6 +123,7 @@ impl MediaPart {
             sender,
             receiving: false,
             expressed: None,
+            pending_offer: None,
         });
         self.changed = true;
         id
@@ -235,20 +240,37 @@ impl MediaPart {
         media::answer(m, &self.caps, wanted, local, offer_direction)
     }
 
-    /// Applies a remote offer's association: mids given, new transceivers made.
+    /// Applies a remote offer's association: mids given, new transceivers
+    /// made (both undone by [`rollback`](Self::rollback)).
     pub fn associate(&mut self, rng: &mut impl Rng, offer: &sdp::SessionDescription, plan: &[Assoc]) {
         for (i, (m, assoc)) in offer.media.iter().zip(plan).enumerate() {
             let mid = m.mid().map(str::to_string).unwrap_or_else(|| i.to_string());
-            match *assoc {
-                Assoc::Existing(j) => self.transceivers[j].mid = Some(mid),
+            let (j, created) = match *assoc {
+                Assoc::Existing(j) => (j, false),
                 Assoc::New => {
-                    let id = self.add(rng, m.kind.clone(), Direction::RecvOnly);
-                    let j = self.index(id).unwrap_or_default();
-                    self.transceivers[j].mid = Some(mid);
+                    self.add(rng, m.kind.clone(), Direction::RecvOnly);
+                    (self.transceivers.len() - 1, true)
                 }
-                Assoc::None => {}
+                Assoc::None => continue,
+            };
+            let t = &mut self.transceivers[j];
+            if t.mid.is_none() {
+                t.pending_offer = Some(created);
+            }
+            t.mid = Some(mid);
+        }
+    }
+
+    /// A remote offer rolled back or replaced before it was answered: the
+    /// transceivers it made go, the mids it gave are taken back (W3C).
+    pub fn rollback(&mut self) {
+        self.transceivers.retain(|t| t.pending_offer != Some(true));
+        for t in &mut self.transceivers {
+            if t.pending_offer.take().is_some() {
+                t.mid = None;
             }
         }
+        self.changed = self.transceivers.iter().any(|t| t.mid.is_none() || t.expressed != Some(t.direction));
     }
 
     /// After a completed exchange: current directions, the wish each
@@ -261,6 +283,7 @@ impl MediaPart {
                 continue;
             };
             t.expressed = Some(t.direction);
+            t.pending_offer = None;
             match &s.used {
                 crate::jsep::Use::Media(ms) => {
                     t.current = Some(ms.direction);

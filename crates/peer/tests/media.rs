@@ -187,3 +187,28 @@ fn video_survives_5_percent_loss_through_nack_and_rtx() {
     let a = s.pc[0].media_stats().unwrap();
     assert!(a.retransmissions_sent > 0, "no retransmission at 5% loss: {a:?}");
 }
+
+/// A remote offer's transceivers go when it is rolled back or replaced
+/// before it was answered (W3C), so offers with ever new mids cannot pile
+/// transceivers up; a transceiver of ours that it took keeps none of its mid.
+#[test]
+fn a_rolled_back_or_replaced_remote_offer_takes_its_transceivers_with_it() {
+    let mut pc = PeerConnection::new(common::config(8), vec!["127.0.0.1:5000".parse().unwrap()]).unwrap();
+    let now = std::time::Instant::now();
+    let ours = pc.add_transceiver(MediaKind::Video, Direction::SendRecv).unwrap();
+    let offer = || SessionDescription { kind: SdpType::Offer, sdp: CHROMIUM_OFFER.into() };
+    for round in 0..50 {
+        pc.set_remote_description(now, offer()).unwrap();
+        // Audio made by the offer, and ours taken for its video.
+        assert_eq!(pc.transceivers().len(), 2, "round {round}");
+        assert_eq!(pc.transceiver(ours).unwrap().mid.as_deref(), Some("1"));
+        if round % 2 == 0 {
+            pc.set_remote_description(now, SessionDescription { kind: SdpType::Rollback, sdp: String::new() }).unwrap();
+            assert_eq!(pc.transceivers().len(), 1, "round {round}: rollback");
+            assert_eq!(pc.transceiver(ours).unwrap().mid, None);
+        }
+    }
+    // Answered at last: the association stays.
+    pc.set_local_description(now, None).unwrap();
+    assert_eq!(pc.transceivers().len(), 2);
+}

@@ -463,3 +463,32 @@ fn a_bad_packet_in_a_compound_spoils_only_itself() {
     assert_eq!(s.stats().rtcp_malformed, 1);
     assert!(events(&mut s).iter().any(|e| matches!(e, SessionEvent::KeyframeRequested { mid, .. } if mid == "0")));
 }
+
+/// Transport-wide feedback can only cover packets we sent: a few bytes of
+/// run-length chunks claiming 65,535 packets are dropped without expansion.
+#[test]
+fn feedback_naming_packets_never_sent_is_ignored() {
+    use rtp::rtcp::{PacketStatus, StatusChunk, TransportFeedback, MAX_RUN_LENGTH};
+    let t0 = Instant::now();
+    let mut s = session(t0, vec![sending_section()]);
+    let chunks =
+        (0..9).map(|_| StatusChunk::RunLength { status: PacketStatus::NotReceived, length: MAX_RUN_LENGTH }).collect();
+    let fb = TransportFeedback {
+        sender_ssrc: 1,
+        media_ssrc: 0xabc,
+        base_seq: 0,
+        status_count: u16::MAX,
+        reference_time: 0,
+        feedback_count: 0,
+        chunks,
+        deltas: vec![],
+    };
+    let mut wire = Vec::new();
+    write_compound(&[RtcpPacket::TransportFeedback(fb)], &mut wire).unwrap();
+    assert!(wire.len() < 64, "{} bytes", wire.len());
+    for _ in 0..100 {
+        s.handle_rtcp(t0, Bytes::from(wire.clone()));
+    }
+    assert_eq!(s.stats().feedback_ignored, 100);
+    assert_eq!(s.stats().rtcp_malformed, 0);
+}

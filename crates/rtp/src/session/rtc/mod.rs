@@ -438,6 +438,8 @@ pub struct SessionStats {
     pub rtcp_received: u64,
     /// RTCP datagrams with a packet that did not parse (the packets that did are used).
     pub rtcp_malformed: u64,
+    /// Transport-wide feedback dropped: it named more packets than we sent.
+    pub feedback_ignored: u64,
     /// Remote SSRCs forgotten after a BYE.
     pub remote_byes: u64,
     /// Remote SSRCs known now (media and RTX).

@@ -62,7 +62,7 @@ impl Delay {
         }
         let base = self.bins.iter().map(|b| b.1).min()?;
         let recent = self.bins.iter().rev().take(RECENT_BINS).map(|b| b.1).min()?;
-        Some(Duration::from_micros((recent - base).max(0) as u64))
+        Some(Duration::from_micros(recent.saturating_sub(base).max(0) as u64))
     }
 }
 
@@ -129,13 +129,16 @@ impl RembEstimator {
             heard: now,
         });
         d.heard = now;
+        // The peer picks the timestamps: wide arithmetic, saturated, so that
+        // no jump overflows.
         let ext = match d.last_ts {
             None => ts as i64,
-            Some((last, ext)) => ext + ts.wrapping_sub(last) as i32 as i64,
+            Some((last, ext)) => ext.saturating_add(ts.wrapping_sub(last) as i32 as i64),
         };
         d.last_ts = Some((ts, ext));
         let arrival_us = now.saturating_duration_since(self.epoch).as_micros() as i64;
-        let owd = arrival_us - ext * 1_000_000 / d.clock_rate as i64;
+        let media_us = (i128::from(ext) * 1_000_000 / i128::from(d.clock_rate)).clamp(i64::MIN.into(), i64::MAX.into());
+        let owd = arrival_us.saturating_sub(media_us as i64);
         match d.bins.back_mut() {
             Some((start, min)) if now < *start + BIN => *min = (*min).min(owd),
             _ => d.bins.push_back((now, owd)),

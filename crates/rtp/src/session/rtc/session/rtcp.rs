@@ -49,6 +49,12 @@ impl Session {
                     }
                 }
                 RtcpPacket::TransportFeedback(fb) => {
+                    // A report can only cover packets we sent: one naming more (a few
+                    // bytes of run-length chunks can claim 65,535) is dropped unexpanded.
+                    if fb.status_count > self.transport.peek().wrapping_sub(fb.base_seq) {
+                        self.stats.feedback_ignored += 1;
+                        continue;
+                    }
                     let report: Vec<(u16, Option<Duration>)> = fb
                         .packets()
                         .map(|(seq, at)| (seq, at.map(|us| Duration::from_micros(us.max(0) as u64))))

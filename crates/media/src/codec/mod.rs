@@ -1,0 +1,172 @@
+//! Encoders and decoders behind one interface.
+//!
+//! Each codec library is a cargo feature; [`video_encoder`],
+//! [`video_decoder`], [`audio_encoder`] and [`audio_decoder`] build the one
+//! asked for, or say which feature is missing.
+
+use crate::error::{MediaError, Result};
+use crate::frame::{AudioFrame, Codec, EncodedFrame, VideoFrame};
+
+/// Settings of a video encoder. The bitrate can change later
+/// ([`VideoEncoder::set_bitrate`]) without recreating the encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoEncoderConfig {
+    /// Width of the frames it will get.
+    pub width: u32,
+    /// Height of the frames it will get.
+    pub height: u32,
+    /// Target bitrate in bits per second.
+    pub bitrate: u32,
+    /// Expected frame rate (rate control, timestamps).
+    pub framerate: f64,
+    /// A keyframe at least every this many frames (`None`: only when asked
+    /// and when the codec decides).
+    pub keyframe_interval: Option<u32>,
+    /// Encoder threads (`None`: chosen by resolution).
+    pub threads: Option<usize>,
+    /// Temporal layers (1: none; VP8 supports 2 and 3).
+    pub temporal_layers: u8,
+}
+
+impl VideoEncoderConfig {
+    /// Real-time defaults for `width`×`height` at `bitrate` bit/s: 30 fps,
+    /// a keyframe every 3000 frames, threads by resolution, no layers.
+    pub fn new(width: u32, height: u32, bitrate: u32) -> Self {
+        VideoEncoderConfig {
+            width,
+            height,
+            bitrate,
+            framerate: 30.0,
+            keyframe_interval: Some(3000),
+            threads: None,
+            temporal_layers: 1,
+        }
+    }
+}
+
+/// Settings of an audio encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioEncoderConfig {
+    /// Input sample rate (Opus: 48000 in WebRTC; G.711: 8000; G.722: 16000).
+    pub sample_rate: u32,
+    /// Input channels (1 or 2).
+    pub channels: u16,
+    /// Target bitrate in bits per second (ignored by fixed-rate codecs).
+    pub bitrate: u32,
+    /// Packet duration in milliseconds (10, 20, 40, 60; 20 in WebRTC).
+    pub frame_ms: u32,
+    /// In-band forward error correction (Opus `useinbandfec`).
+    pub fec: bool,
+    /// Discontinuous transmission (Opus `usedtx`).
+    pub dtx: bool,
+    /// Expected packet loss in percent (tunes Opus FEC).
+    pub expected_loss: u8,
+}
+
+impl AudioEncoderConfig {
+    /// WebRTC defaults for `codec`: its rate, mono (Opus: stereo if asked
+    /// later), 20 ms packets, Opus at 64 kbit/s with in-band FEC.
+    pub fn for_codec(codec: Codec) -> Self {
+        let sample_rate = match codec {
+            Codec::G722 => 16_000,
+            Codec::Pcmu | Codec::Pcma => 8_000,
+            _ => 48_000,
+        };
+        AudioEncoderConfig {
+            sample_rate,
+            channels: 1,
+            bitrate: 64_000,
+            frame_ms: 20,
+            fec: true,
+            dtx: false,
+            expected_loss: 0,
+        }
+    }
+}
+
+/// Encodes raw video frames.
+pub trait VideoEncoder: Send {
+    /// The codec it produces.
+    fn codec(&self) -> Codec;
+    /// Encodes `frame` (I420 at the configured size) and appends what comes
+    /// out (usually one frame) to `out`. `keyframe` forces a keyframe.
+    fn encode(&mut self, frame: &VideoFrame, keyframe: bool, out: &mut Vec<EncodedFrame>) -> Result<()>;
+    /// Changes the target bitrate from the next frame on, without a keyframe.
+    fn set_bitrate(&mut self, bitrate: u32) -> Result<()>;
+    /// The settings in force.
+    fn config(&self) -> &VideoEncoderConfig;
+}
+
+/// Decodes video frames.
+pub trait VideoDecoder: Send {
+    /// The codec it takes.
+    fn codec(&self) -> Codec;
+    /// Decodes one encoded frame and appends the pictures it completes to `out`.
+    fn decode(&mut self, frame: &EncodedFrame, out: &mut Vec<VideoFrame>) -> Result<()>;
+}
+
+/// Encodes raw audio frames into packets.
+pub trait AudioEncoder: Send {
+    /// The codec it produces.
+    fn codec(&self) -> Codec;
+    /// Takes `frame` (any length, at the configured rate and channels) and
+    /// appends every complete packet to `out`; the rest waits for the next call.
+    fn encode(&mut self, frame: &AudioFrame, out: &mut Vec<EncodedFrame>) -> Result<()>;
+    /// Changes the target bitrate (codecs with a fixed rate ignore it).
+    fn set_bitrate(&mut self, bitrate: u32) -> Result<()>;
+    /// The settings in force.
+    fn config(&self) -> &AudioEncoderConfig;
+}
+
+/// Decodes audio packets.
+pub trait AudioDecoder: Send {
+    /// The codec it takes.
+    fn codec(&self) -> Codec;
+    /// Decodes one packet and appends the samples to `out`.
+    fn decode(&mut self, packet: &EncodedFrame, out: &mut Vec<AudioFrame>) -> Result<()>;
+    /// Fills a gap of `samples` per channel where packets were lost
+    /// (concealment where the codec has it, silence otherwise).
+    fn conceal(&mut self, samples: usize, out: &mut Vec<AudioFrame>) -> Result<()>;
+}
+
+fn not_built(codec: &'static str, feature: &'static str) -> MediaError {
+    MediaError::NotBuilt { codec, feature }
+}
+
+/// A video encoder for `codec`.
+pub fn video_encoder(codec: Codec, config: VideoEncoderConfig) -> Result<Box<dyn VideoEncoder>> {
+    let _ = &config;
+    match codec {
+        Codec::Vp8 | Codec::Vp9 => Err(not_built(codec.sdp_name(), "vpx")),
+        Codec::H264 => Err(not_built("H264", "h264")),
+        other => Err(MediaError::Unsupported(format!("no video encoder for {other:?}"))),
+    }
+}
+
+/// A video decoder for `codec`.
+pub fn video_decoder(codec: Codec) -> Result<Box<dyn VideoDecoder>> {
+    match codec {
+        Codec::Vp8 | Codec::Vp9 => Err(not_built(codec.sdp_name(), "vpx")),
+        Codec::H264 => Err(not_built("H264", "h264")),
+        Codec::Av1 => Err(not_built("AV1", "av1")),
+        other => Err(MediaError::Unsupported(format!("no video decoder for {other:?}"))),
+    }
+}
+
+/// An audio encoder for `codec`.
+pub fn audio_encoder(codec: Codec, config: AudioEncoderConfig) -> Result<Box<dyn AudioEncoder>> {
+    let _ = &config;
+    match codec {
+        Codec::Opus => Err(not_built("Opus", "opus")),
+        other => Err(MediaError::Unsupported(format!("no audio encoder for {other:?}"))),
+    }
+}
+
+/// An audio decoder for `codec`.
+pub fn audio_decoder(codec: Codec, channels: u16) -> Result<Box<dyn AudioDecoder>> {
+    let _ = channels;
+    match codec {
+        Codec::Opus => Err(not_built("Opus", "opus")),
+        other => Err(MediaError::Unsupported(format!("no audio decoder for {other:?}"))),
+    }
+}

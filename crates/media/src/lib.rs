@@ -6,6 +6,8 @@
 //! - [`codec`]: one encoder/decoder interface; each codec library is a cargo
 //!   feature, so a build without features needs nothing but cargo.
 //! - [`container`]: file demuxers and muxers.
+//! - [`synthetic`]: a moving test pattern with a readable frame counter, a
+//!   sine tone, silence.
 //!
 //! This crate has no network code and does not depend on the transport
 //! crates; the `oxrtc` facade joins the two.
@@ -14,6 +16,7 @@ pub mod codec;
 pub mod container;
 pub mod error;
 pub mod frame;
+pub mod synthetic;
 
 pub use error::{MediaError, Result};
 pub use frame::{AudioFrame, Codec, EncodedFrame, Frame, MediaKind, PixelFormat, Plane, Samples, TimeBase, VideoFrame};

@@ -6,6 +6,11 @@
 //! - [`codec`]: one encoder/decoder interface; each codec library is a cargo
 //!   feature, so a build without features needs nothing but cargo.
 //! - [`container`]: file demuxers and muxers.
+//! - [`track`]: bounded frame queues between a producer and a consumer;
+//!   a full queue makes the producer wait or drops by policy (the oldest, or
+//!   everything until the next keyframe), never grows.
+//! - [`relay`]: [`relay::MediaRelay`] (one source, many consumers, each with
+//!   its own bounded queue) and [`relay::MediaBlackhole`].
 //! - [`synthetic`]: a moving test pattern with a readable frame counter, a
 //!   sine tone, silence.
 //!
@@ -16,7 +21,9 @@ pub mod codec;
 pub mod container;
 pub mod error;
 pub mod frame;
+pub mod relay;
 pub mod synthetic;
+pub mod track;
 
 pub use error::{MediaError, Result};
 pub use frame::{AudioFrame, Codec, EncodedFrame, Frame, MediaKind, PixelFormat, Plane, Samples, TimeBase, VideoFrame};

@@ -21,6 +21,7 @@ pub mod codec;
 pub mod container;
 pub mod error;
 pub mod frame;
+pub mod player;
 pub mod relay;
 pub mod synthetic;
 pub mod track;

@@ -458,6 +458,15 @@ impl Frame {
             Frame::Encoded(f) => f.time(),
         }
     }
+    /// Sets the presentation time (in the frame's own time base, rounded).
+    pub fn set_time(&mut self, t: Duration) {
+        let (pts, tb) = match self {
+            Frame::Video(v) => (&mut v.pts, v.time_base),
+            Frame::Audio(a) => (&mut a.pts, a.time_base),
+            Frame::Encoded(e) => (&mut e.pts, e.time_base),
+        };
+        *pts = TimeBase::NANOS.rescale(t.as_nanos().min(i64::MAX as u128) as i64, tb);
+    }
     /// Whether a decoder can start here: raw frames and audio always,
     /// encoded video only at keyframes.
     pub fn is_keyframe(&self) -> bool {

@@ -22,6 +22,7 @@ pub mod container;
 pub mod error;
 pub mod frame;
 pub mod player;
+pub mod recorder;
 pub mod relay;
 pub mod synthetic;
 pub mod track;

@@ -123,26 +123,14 @@ impl MediaReader {
                     Frame::Encoded(e) => e.duration.map_or(sel.step, |d| e.time_base.duration(d)),
                     Frame::Video(_) => sel.step,
                 };
-                shift(&mut f, self.offset);
+                if !self.offset.is_zero() {
+                    f.set_time(f.time() + self.offset);
+                }
                 sel.end = sel.end.max(f.time() + len);
                 self.pending.push_back((kind, f));
             }
         }
     }
-}
-
-/// Adds `by` to a frame's timestamp.
-fn shift(f: &mut Frame, by: Duration) {
-    if by.is_zero() {
-        return;
-    }
-    let (pts, tb) = match f {
-        Frame::Video(v) => (&mut v.pts, v.time_base),
-        Frame::Audio(a) => (&mut a.pts, a.time_base),
-        Frame::Encoded(e) => (&mut e.pts, e.time_base),
-    };
-    let ticks = crate::frame::TimeBase::NANOS.rescale(by.as_nanos().min(i64::MAX as u128) as i64, tb);
-    *pts = pts.saturating_add(ticks);
 }
 
 /// How fast a [`MediaPlayer`] plays.

@@ -24,6 +24,7 @@ pub mod frame;
 pub mod player;
 pub mod recorder;
 pub mod relay;
+pub mod shared;
 pub mod synthetic;
 pub mod track;
 

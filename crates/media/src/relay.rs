@@ -15,7 +15,14 @@ use crate::track::{channel, FrameReceiver, FrameSender, QueueLimits};
 /// the next push. Clones share the subscriber list.
 #[derive(Debug, Clone, Default)]
 pub struct MediaRelay {
-    subscribers: Arc<Mutex<Vec<FrameSender>>>,
+    state: Arc<Mutex<RelayState>>,
+}
+
+#[derive(Debug, Default)]
+struct RelayState {
+    subscribers: Vec<FrameSender>,
+    /// After [`MediaRelay::close`]: new subscribers get an ended track.
+    closed: bool,
 }
 
 impl MediaRelay {
@@ -41,16 +48,19 @@ impl MediaRelay {
     /// A new consumer with a queue of `limits`.
     pub fn subscribe(&self, limits: QueueLimits) -> FrameReceiver {
         let (tx, rx) = channel(limits);
-        self.lock().push(tx);
+        let mut state = self.lock();
+        if !state.closed {
+            state.subscribers.push(tx);
+        }
         rx
     }
 
     /// Gives `frame` to every subscriber (shared, not copied: frames are
     /// reference-counted). Returns how many subscribers queued it.
     pub fn push(&self, frame: Frame) -> usize {
-        let mut subs = self.lock();
+        let mut state = self.lock();
         let mut queued = 0;
-        subs.retain(|s| match s.push(frame.clone()) {
+        state.subscribers.retain(|s| match s.push(frame.clone()) {
             Ok(q) => {
                 queued += usize::from(q);
                 true
@@ -63,18 +73,26 @@ impl MediaRelay {
 
     /// Subscribers still there.
     pub fn subscribers(&self) -> usize {
-        let mut subs = self.lock();
-        subs.retain(|s| !s.is_closed());
-        subs.len()
+        let mut state = self.lock();
+        state.subscribers.retain(|s| !s.is_closed());
+        state.subscribers.len()
     }
 
-    /// Ends every subscriber's track (after what is queued).
+    /// Ends every subscriber's track (after what is queued); later
+    /// subscribers get an ended track.
     pub fn close(&self) {
-        self.lock().clear();
+        let mut state = self.lock();
+        state.closed = true;
+        state.subscribers.clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FrameSender>> {
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
+    /// Whether [`MediaRelay::close`] was called (its source ended).
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RelayState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs every check and test of oxrtc, installing what the tests need on a
 # fresh machine: coturn, chromium, Go and Pion v3 (Debian), aioice/aiortc (PyPI,
-# in .venv), werift (npm, in tests/peers/werift_peer).
+# in .venv), werift (npm, in tests/peers/werift_peer), the codec libraries and
+# ffmpeg (Debian, scripts/media-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== codec libraries and ffmpeg (Debian)"
+scripts/media-deps.sh
 
 echo "== format, lints, docs"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p oxrtc-media --all-targets --all-features -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 scripts/check-sans-io.sh
 scripts/check-sans-io.sh --self-test
@@ -36,6 +41,8 @@ echo "== cargo test (unit, scenarios, fuzz corpora, interop with aioice, aiortc,
 # above but not built for tests: its dependency tree would double a cold run.
 cargo test --workspace --exclude oxrtc-bench -- --include-ignored --skip chromium_
 cargo test -p oxrtc-dtls --features openssl
+echo "== oxrtc-media with every codec (libopus, libvpx, openh264, dav1d), files checked with ffmpeg"
+cargo test -p oxrtc-media --all-features
 cargo test -p oxrtc --features openssl --test rsa_certificates
 
 echo "== Chromium interop, in a network namespace that has only lo"

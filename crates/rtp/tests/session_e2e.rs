@@ -16,9 +16,12 @@ fn lossy(loss: f64) -> LinkConfig {
 }
 
 #[test]
+/// The criterion: 1.5 Mbit/s-class video at 25 fps over 5% random loss and a 50 ms
+/// round trip for 60 s.
 fn five_percent_loss_50ms_rtt_every_video_frame_arrives_intact_and_in_order() {
     let mut call = Call::new(7, lossy(0.05), lossy(0.05));
-    call.run(Duration::from_secs(30));
+    call.max_video_bps = 1_500_000;
+    call.run(Duration::from_secs(60));
 
     let receiver = &call.peers[1];
     let sender = &call.peers[0];
@@ -45,9 +48,13 @@ fn five_percent_loss_50ms_rtt_every_video_frame_arrives_intact_and_in_order() {
     );
     // Byte-identical and strictly in order.
     assert_intact_in_order(video);
-    // NACK/RTX recovers the losses: at most a handful of frames is abandoned.
+    // Every frame completes, but for the last one: a loss at the very end of a
+    // stream shows no gap (no later packet arrives), so no one can ask for it.
+    let missing: Vec<u64> =
+        (0..call.video_sent - 1).filter(|n| video.binary_search_by_key(n, |f| f.0).is_err()).collect();
+    assert!(missing.is_empty(), "frames never completed: {missing:?}");
+    // NACK/RTX recovered the losses.
     assert!(stats.rtx_recovered > 100, "losses were repaired by RTX");
-    assert!(abandoned <= call.video_sent / 100, "{abandoned} of {} frames abandoned", call.video_sent);
     // Audio has no NACK: about 5% is lost, the rest arrives.
     assert!(receiver.log.audio_frames * 100 >= call.audio_sent * 90);
     assert_eq!(call.write_errors, 0);

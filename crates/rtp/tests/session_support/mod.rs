@@ -188,6 +188,8 @@ pub struct Call {
     answered_requests: usize,
     pub write_errors: u64,
     /// Frames between periodic keyframes.
+    /// The video encoder's ceiling: frames are sized for the lower of it and the estimate.
+    pub max_video_bps: u64,
     pub keyframe_every: u64,
     running_until: Option<Instant>,
 }
@@ -250,6 +252,7 @@ impl Call {
             answered_requests: 0,
             write_errors: 0,
             keyframe_every: KEYFRAME_EVERY,
+            max_video_bps: u64::MAX,
             running_until: None,
         }
     }
@@ -260,7 +263,7 @@ impl Call {
         self.answered_requests = self.peers[0].log.keyframe_requests.len();
         let keyframe = n.is_multiple_of(self.keyframe_every) || requested;
         self.keyframes_forced += u64::from(requested && !n.is_multiple_of(self.keyframe_every));
-        let target = self.peers[0].session.stats().estimate_bps as f64;
+        let target = self.peers[0].session.stats().estimate_bps.min(self.max_video_bps) as f64;
         let mean = target / 8.0 / 25.0;
         let factor = if keyframe { 4.0 } else { 0.7 + 0.6 * self.rng.unit_f64() };
         let size = ((mean * factor) as usize).clamp(1_000, 30_000);

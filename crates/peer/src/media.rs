@@ -26,7 +26,8 @@ pub struct CodecCapability {
     /// The payload type of its retransmission format (`rtx`), if we offer one.
     pub rtx_payload_type: Option<u8>,
     /// RTCP feedback we support for it: `nack`, `nack pli`, `ccm fir`,
-    /// `goog-remb`, `transport-cc`.
+    /// `goog-remb`, `transport-cc`, `ack ccfb` (RFC 8888; written once for
+    /// the section as `a=rtcp-fb:* ack ccfb`, as that RFC requires).
     pub feedback: Vec<String>,
 }
 
@@ -57,13 +58,18 @@ pub struct MediaCapabilities {
     pub extensions: Vec<ExtensionCapability>,
 }
 
+/// RFC 8888 congestion control feedback, as `a=rtcp-fb` names it. Where
+/// `transport-cc` is negotiated too, the session uses that (what browsers
+/// speak) and ccfb is the fallback.
+pub const CCFB: &str = "ack ccfb";
+
 /// The transport-wide congestion control extension's URI.
 pub const TRANSPORT_CC_URI: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 
 impl Default for MediaCapabilities {
     fn default() -> Self {
         let fb = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let video_fb = fb(&["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"]);
+        let video_fb = fb(&["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli", CCFB]);
         let codec =
             |name: &str, clock_rate, channels, fmtp: Option<&str>, pt, rtx, feedback: &Vec<String>| CodecCapability {
                 name: name.into(),
@@ -74,7 +80,7 @@ impl Default for MediaCapabilities {
                 rtx_payload_type: rtx,
                 feedback: feedback.clone(),
             };
-        let opus_fb = fb(&["transport-cc"]);
+        let opus_fb = fb(&["transport-cc", CCFB]);
         let none = Vec::new();
         let ext = |id, uri: &str, audio, video| ExtensionCapability { uri: uri.into(), id, audio, video };
         MediaCapabilities {
@@ -408,11 +414,16 @@ pub(crate) fn write(m: &mut MediaDescription, s: &MediaSection) {
     if s.xr_rtt {
         m.add_attribute(sdp::Attribute::new("rtcp-xr", XR_RCVR_RTT));
     }
+    // RFC 8888 section 6: ccfb is per section, with the wildcard payload type.
+    let is_ccfb = |fb: &RtcpFb| fb_name(fb) == CCFB;
+    if s.codecs.iter().any(|c| c.feedback.iter().any(is_ccfb)) {
+        m.add_rtcp_fb(&RtcpFb { payload_type: None, kind: "ack".into(), param: Some("ccfb".into()) });
+    }
     for c in &s.codecs {
         if let Some(map) = &c.rtpmap {
             m.add_rtpmap(map);
         }
-        for fb in &c.feedback {
+        for fb in c.feedback.iter().filter(|fb| !is_ccfb(fb)) {
             m.add_rtcp_fb(fb);
         }
         if let Some(f) = &c.fmtp {
@@ -477,7 +488,7 @@ mod tests {
         assert!(!names.iter().any(|n| n.1 == "red" || n.1 == "ulpfec"));
         let vp8 = &a.codecs[0];
         let fbs: Vec<String> = vp8.feedback.iter().map(fb_name).collect();
-        assert_eq!(fbs, ["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"]);
+        assert_eq!(fbs, ["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"], "Chromium offers no ccfb");
         // Extensions: the offer's ids, only those we know.
         let ext: Vec<(u16, &str)> = a.extensions.iter().map(|e| (e.id, e.uri.as_str())).collect();
         assert!(ext.contains(&(4, "urn:ietf:params:rtp-hdrext:sdes:mid")));
@@ -496,6 +507,32 @@ mod tests {
         assert_eq!(pts, vec![111, 9, 0, 8]);
         assert_eq!(a.codecs[0].feedback.iter().map(fb_name).collect::<Vec<_>>(), ["transport-cc"]);
         assert_eq!(a.direction, Direction::SendRecv);
+    }
+
+    /// RFC 8888: offered once per section with the wildcard payload type,
+    /// and a peer that offers only ccfb (no transport-cc) gets it answered.
+    #[test]
+    fn ccfb_is_negotiated_with_the_wildcard_form() {
+        let ours = offer(&MediaKind::Video, &MediaCapabilities::default(), Direction::SendRecv, None);
+        let mut m = MediaDescription::new(MediaKind::Video, 9, sdp::PROTO_RTP, &[]);
+        m.set_mid("0");
+        write(&mut m, &ours);
+        let text = m.to_string();
+        assert_eq!(text.matches("a=rtcp-fb:* ack ccfb").count(), 1, "{text}");
+        assert!(!text.contains(" ack ccfb\r\na=rtcp-fb:96 ack"), "no per-codec ccfb lines");
+        assert_eq!(text.matches("ack ccfb").count(), 1, "{text}");
+
+        let theirs = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n\
+            c=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n\
+            a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=rtcp-fb:* ack ccfb\r\na=rtcp-fb:96 nack\r\n";
+        let m = sdp::SessionDescription::parse(theirs).unwrap().media.remove(0);
+        let a = answer(&m, &MediaCapabilities::default(), Direction::SendRecv, None, Direction::SendRecv).unwrap();
+        let configs = crate::media_session::codec_configs(&a);
+        let vp8 = configs.iter().find(|c| c.name == "VP8").unwrap();
+        assert!(vp8.ccfb && !vp8.transport_cc && vp8.nack, "{vp8:?}");
+        let mut written = MediaDescription::new(MediaKind::Video, 9, sdp::PROTO_RTP, &[]);
+        write(&mut written, &a);
+        assert_eq!(written.to_string().matches("a=rtcp-fb:* ack ccfb").count(), 1);
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub(crate) fn codec_configs(m: &MediaSection) -> Vec<CodecConfig> {
             cfg.fir = has("ccm", Some("fir"));
             cfg.transport_cc = has("transport-cc", None);
             cfg.remb = has("goog-remb", None);
+            cfg.ccfb = has("ack", Some("ccfb"));
             Some(cfg)
         })
         .collect()

@@ -184,3 +184,18 @@ fn a_remb_only_sender_stays_under_a_1_mbit_bottleneck() {
     assert_intact_in_order(video);
     assert!(video.len() as u64 * 100 >= call.video_sent * 99, "{} of {} frames", video.len(), call.video_sent);
 }
+
+#[test]
+fn with_transport_cc_and_ccfb_both_negotiated_only_transport_wide_feedback_flows() {
+    let both = |m: &mut MediaConfig| {
+        for c in &mut m.codecs {
+            c.ccfb = true;
+        }
+    };
+    let mut call = call(3, link(25 * MS, 0.0), link(25 * MS, 0.0), both);
+    call.run(Duration::from_secs(5));
+    let receiver = call.peers[1].session.stats();
+    assert!(receiver.twcc_sent > 20, "{receiver:?}");
+    assert_eq!(receiver.ccfb_sent, 0, "no second kind of feedback for the same packets");
+    assert_eq!(call.peers[0].session.stats().ccfb_unknown, 0);
+}

@@ -500,9 +500,10 @@ pub(crate) struct Section {
 }
 
 impl Section {
-    /// RFC 8888 feedback is negotiated.
+    /// RFC 8888 feedback is negotiated and is what the section uses: where
+    /// transport-wide feedback is negotiated too, that one is used alone.
     pub fn ccfb(&self) -> bool {
-        self.config.codecs.iter().any(|c| c.ccfb)
+        self.config.codecs.iter().any(|c| c.ccfb) && !self.config.codecs.iter().any(|c| c.transport_cc)
     }
 
     /// We receive on it and only REMB is negotiated (no transport-wide or RFC 8888

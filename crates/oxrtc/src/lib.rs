@@ -92,7 +92,10 @@ pub use peer_connection::{
     RTCPriorityType, RTCTrackEvent, FRAME_QUEUE_BYTES,
 };
 pub use sctp_transport::{SctpTransport, SctpTransportEvent};
-pub use stats::{RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats, RTCStats, RTCStatsReport};
+pub use stats::{
+    RTCCodecStats, RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats, RTCRemoteInboundRtpStreamStats,
+    RTCRemoteOutboundRtpStreamStats, RTCStats, RTCStatsReport,
+};
 
 /// Data channels over SCTP (DCEP).
 pub use datachannel;

@@ -30,6 +30,83 @@ pub enum RTCStats {
     InboundRtp(RTCInboundRtpStreamStats),
     /// `outbound-rtp`.
     OutboundRtp(RTCOutboundRtpStreamStats),
+    /// `remote-inbound-rtp`: what the peer reports about a stream we send.
+    RemoteInboundRtp(RTCRemoteInboundRtpStreamStats),
+    /// `remote-outbound-rtp`: what the peer reports about a stream it sends us.
+    RemoteOutboundRtp(RTCRemoteOutboundRtpStreamStats),
+    /// `codec`: a negotiated codec of a media section.
+    Codec(RTCCodecStats),
+}
+
+/// `RTCRemoteInboundRtpStreamStats`: the peer's last receiver report on a
+/// stream we send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RTCRemoteInboundRtpStreamStats {
+    /// Entry id.
+    pub id: String,
+    /// `ssrc`.
+    pub ssrc: u32,
+    /// `kind`: `audio` or `video`.
+    pub kind: &'static str,
+    /// `localId`: the `outbound-rtp` entry it reports on.
+    pub local_id: String,
+    /// `transportId`.
+    pub transport_id: String,
+    /// `packetsLost`.
+    pub packets_lost: i64,
+    /// `fractionLost`, 0..=1.
+    pub fraction_lost: f64,
+    /// `jitter`, in seconds.
+    pub jitter: f64,
+    /// `roundTripTime`, in seconds, once measured.
+    pub round_trip_time: Option<f64>,
+    /// `roundTripTimeMeasurements`.
+    pub round_trip_time_measurements: u64,
+    /// `reportsReceived`.
+    pub reports_received: u64,
+}
+
+/// `RTCRemoteOutboundRtpStreamStats`: the peer's last sender report on a
+/// stream it sends us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RTCRemoteOutboundRtpStreamStats {
+    /// Entry id.
+    pub id: String,
+    /// `ssrc`.
+    pub ssrc: u32,
+    /// `kind`: `audio` or `video`.
+    pub kind: &'static str,
+    /// `localId`: the `inbound-rtp` entry it reports on.
+    pub local_id: String,
+    /// `transportId`.
+    pub transport_id: String,
+    /// `packetsSent` (the SR's 32-bit count).
+    pub packets_sent: u64,
+    /// `bytesSent` (the SR's 32-bit payload octet count).
+    pub bytes_sent: u64,
+    /// `remoteTimestamp`: the SR's NTP time, in milliseconds since the Unix epoch.
+    pub remote_timestamp: f64,
+}
+
+/// `RTCCodecStats`: one negotiated codec of a media section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RTCCodecStats {
+    /// Entry id.
+    pub id: String,
+    /// The section's mid (not a W3C member; the id carries it too).
+    pub mid: String,
+    /// `payloadType`.
+    pub payload_type: u8,
+    /// `mimeType`: `audio/opus`, `video/VP8`...
+    pub mime_type: String,
+    /// `clockRate`.
+    pub clock_rate: u32,
+    /// `channels` (audio).
+    pub channels: Option<u16>,
+    /// `sdpFmtpLine`.
+    pub sdp_fmtp_line: Option<String>,
+    /// `transportId`.
+    pub transport_id: String,
 }
 
 /// `RTCInboundRtpStreamStats`: one stream we receive.
@@ -128,6 +205,30 @@ impl RTCStatsReport {
     pub fn outbound_rtp(&self) -> impl Iterator<Item = &RTCOutboundRtpStreamStats> {
         self.entries.iter().filter_map(|e| match e {
             RTCStats::OutboundRtp(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `remote-inbound-rtp` entries: the peer's reports on what we send.
+    pub fn remote_inbound_rtp(&self) -> impl Iterator<Item = &RTCRemoteInboundRtpStreamStats> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::RemoteInboundRtp(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `remote-outbound-rtp` entries: the peer's reports on what it sends.
+    pub fn remote_outbound_rtp(&self) -> impl Iterator<Item = &RTCRemoteOutboundRtpStreamStats> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::RemoteOutboundRtp(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The `codec` entries.
+    pub fn codecs(&self) -> impl Iterator<Item = &RTCCodecStats> {
+        self.entries.iter().filter_map(|e| match e {
+            RTCStats::Codec(s) => Some(s),
             _ => None,
         })
     }
@@ -404,7 +505,7 @@ pub(crate) fn report(st: &peer::PeerStats) -> RTCStatsReport {
         rtp::session::send::MediaKind::Video => "video",
     };
     for r in &st.rtp_streams {
-        entries.push(match r.clone() {
+        let entry = match r.clone() {
             rtp::session::StreamStats::Inbound {
                 mid,
                 ssrc,
@@ -415,19 +516,36 @@ pub(crate) fn report(st: &peer::PeerStats) -> RTCStatsReport {
                 packets_lost,
                 jitter,
                 frames_dropped,
-            } => RTCStats::InboundRtp(RTCInboundRtpStreamStats {
-                id: format!("IT{ssrc}"),
-                ssrc,
-                kind: kind(k),
-                mid,
-                rid,
-                transport_id: "T".into(),
-                packets_received,
-                bytes_received,
-                packets_lost,
-                jitter: jitter.as_secs_f64(),
-                frames_dropped,
-            }),
+                remote_sender,
+            } => {
+                if let Some(sr) = remote_sender {
+                    // NTP counts from 1900; the Unix epoch is 2,208,988,800 s later.
+                    let ntp_secs = (sr.ntp_time >> 32) as f64 + (sr.ntp_time & 0xffff_ffff) as f64 / 4_294_967_296.0;
+                    entries.push(RTCStats::RemoteOutboundRtp(RTCRemoteOutboundRtpStreamStats {
+                        id: format!("ROA{ssrc}"),
+                        ssrc,
+                        kind: kind(k),
+                        local_id: format!("IT{ssrc}"),
+                        transport_id: "T".into(),
+                        packets_sent: u64::from(sr.packet_count),
+                        bytes_sent: u64::from(sr.octet_count),
+                        remote_timestamp: (ntp_secs - 2_208_988_800.0) * 1000.0,
+                    }));
+                }
+                RTCStats::InboundRtp(RTCInboundRtpStreamStats {
+                    id: format!("IT{ssrc}"),
+                    ssrc,
+                    kind: kind(k),
+                    mid,
+                    rid,
+                    transport_id: "T".into(),
+                    packets_received,
+                    bytes_received,
+                    packets_lost,
+                    jitter: jitter.as_secs_f64(),
+                    frames_dropped,
+                })
+            }
             rtp::session::StreamStats::Outbound {
                 mid,
                 ssrc,
@@ -441,23 +559,57 @@ pub(crate) fn report(st: &peer::PeerStats) -> RTCStatsReport {
                 pli_count,
                 fir_count,
                 round_trip_time,
-            } => RTCStats::OutboundRtp(RTCOutboundRtpStreamStats {
-                id: format!("OT{ssrc}"),
-                ssrc,
-                rtx_ssrc,
-                kind: kind(k),
-                mid,
+                round_trip_time_measurements,
+                remote,
+            } => {
+                if let Some(r) = remote {
+                    entries.push(RTCStats::RemoteInboundRtp(RTCRemoteInboundRtpStreamStats {
+                        id: format!("RIA{ssrc}"),
+                        ssrc,
+                        kind: kind(k),
+                        local_id: format!("OT{ssrc}"),
+                        transport_id: "T".into(),
+                        packets_lost: r.packets_lost,
+                        fraction_lost: f64::from(r.fraction_lost) / 256.0,
+                        jitter: r.jitter.as_secs_f64(),
+                        round_trip_time: round_trip_time.map(|d| d.as_secs_f64()),
+                        round_trip_time_measurements,
+                        reports_received: r.reports,
+                    }));
+                }
+                RTCStats::OutboundRtp(RTCOutboundRtpStreamStats {
+                    id: format!("OT{ssrc}"),
+                    ssrc,
+                    rtx_ssrc,
+                    kind: kind(k),
+                    mid,
+                    transport_id: "T".into(),
+                    packets_sent,
+                    bytes_sent,
+                    retransmitted_packets_sent,
+                    retransmitted_bytes_sent,
+                    nack_count,
+                    pli_count,
+                    fir_count,
+                    round_trip_time: round_trip_time.map(|d| d.as_secs_f64()),
+                })
+            }
+        };
+        entries.push(entry);
+    }
+    for section in &st.rtp_codecs {
+        for c in &section.codecs {
+            entries.push(RTCStats::Codec(RTCCodecStats {
+                id: format!("CIT{}_{}", section.mid, c.payload_type),
+                mid: section.mid.clone(),
+                payload_type: c.payload_type,
+                mime_type: format!("{}/{}", kind(section.kind), c.name),
+                clock_rate: c.clock_rate,
+                channels: c.channels,
+                sdp_fmtp_line: c.fmtp.clone(),
                 transport_id: "T".into(),
-                packets_sent,
-                bytes_sent,
-                retransmitted_packets_sent,
-                retransmitted_bytes_sent,
-                nack_count,
-                pli_count,
-                fir_count,
-                round_trip_time: round_trip_time.map(|d| d.as_secs_f64()),
-            }),
-        });
+            }));
+        }
     }
     RTCStatsReport { entries }
 }

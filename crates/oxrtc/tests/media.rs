@@ -111,4 +111,20 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
         out[0].packets_sent
     );
     assert!(inb[0].bytes_received > 0 && out[0].bytes_sent >= inb[0].bytes_received);
+    // The reports each side got: B's receiver reports at A (remote-inbound-rtp),
+    // A's sender reports at B (remote-outbound-rtp), and the codecs both speak.
+    let ri: Vec<_> = sent.remote_inbound_rtp().collect();
+    assert_eq!(ri.len(), 1, "{ri:?}");
+    assert_eq!((ri[0].ssrc, ri[0].local_id.as_str(), ri[0].kind), (info.ssrc, out[0].id.as_str(), "video"));
+    assert!(ri[0].reports_received >= 1 && (0.0..=1.0).contains(&ri[0].fraction_lost), "{:?}", ri[0]);
+    let ro: Vec<_> = received.remote_outbound_rtp().collect();
+    assert_eq!(ro.len(), 1, "{ro:?}");
+    assert_eq!((ro[0].ssrc, ro[0].local_id.as_str()), (info.ssrc, inb[0].id.as_str()));
+    assert!(ro[0].packets_sent > 0 && ro[0].packets_sent <= out[0].packets_sent, "{:?}", ro[0]);
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
+    assert!((now_ms - ro[0].remote_timestamp).abs() < 60_000.0, "SR time {} vs now {now_ms}", ro[0].remote_timestamp);
+    for report in [&sent, &received] {
+        let vp8 = report.codecs().find(|c| c.mime_type == "video/VP8").expect("a codec entry for VP8");
+        assert_eq!((vp8.payload_type, vp8.clock_rate, vp8.mid.as_str()), (pt, 90_000, "0"));
+    }
 }

@@ -781,6 +781,13 @@ impl PeerConnection {
         self.rtp.as_ref().map(|r| r.stream_stats()).unwrap_or_default()
     }
 
+    pub(crate) fn rtp_codecs(&self) -> Vec<crate::stats::SectionCodecs> {
+        let Some(rtp) = self.rtp.as_ref() else { return vec![] };
+        rtp.section_codecs()
+            .map(|(mid, kind, codecs)| crate::stats::SectionCodecs { mid: mid.into(), kind, codecs: codecs.to_vec() })
+            .collect()
+    }
+
     /// The RTP session's counters, once media is negotiated.
     pub fn media_stats(&self) -> Option<rtp::session::rtc::SessionStats> {
         self.rtp.as_ref().map(|r| r.stats())

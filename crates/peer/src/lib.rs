@@ -126,7 +126,7 @@ pub use media::{CodecCapability, ExtensionCapability, MediaCapabilities, TRANSPO
 pub use rtp::session::receive::SenderClock;
 pub use rtp::session::rtc::CodecConfig;
 pub use rtp::session::send::KeyframeRequestKind;
-pub use stats::{ChannelStats, PeerStats};
+pub use stats::{ChannelStats, PeerStats, SectionCodecs};
 pub use transceivers::{MediaFrame, TransceiverId, TransceiverInfo};
 pub use transport::{SrtpSendError, Transport, TransportEvent, TransportStats, EARLY_DATAGRAMS};
 

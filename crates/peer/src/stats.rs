@@ -41,6 +41,19 @@ pub struct PeerStats {
     pub channels: Vec<ChannelStats>,
     /// Each RTP stream, sent then received.
     pub rtp_streams: Vec<rtp::session::StreamStats>,
+    /// Each media section's mid, kind and negotiated codecs.
+    pub rtp_codecs: Vec<SectionCodecs>,
+}
+
+/// The negotiated codecs of one media section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionCodecs {
+    /// Its mid.
+    pub mid: String,
+    /// Audio or video.
+    pub kind: rtp::session::send::MediaKind,
+    /// Its codecs (RTX folded into the codec it repairs).
+    pub codecs: Vec<crate::CodecConfig>,
 }
 
 /// One data channel's counters.
@@ -95,5 +108,6 @@ pub(crate) fn collect(now: Instant, pc: &PeerConnection) -> PeerStats {
             })
             .collect(),
         rtp_streams: pc.rtp_stream_stats(),
+        rtp_codecs: pc.rtp_codecs(),
     }
 }

@@ -386,6 +386,8 @@ pub enum StreamStats {
         jitter: Duration,
         /// Frames that nobody took.
         frames_dropped: u64,
+        /// The sender's clock and counts from its last SR (W3C `remote-outbound-rtp`).
+        remote_sender: Option<crate::session::receive::SenderClock>,
     },
     /// A stream we send.
     Outbound {
@@ -413,6 +415,10 @@ pub enum StreamStats {
         fir_count: u64,
         /// Round-trip time from the peer's receiver reports.
         round_trip_time: Option<Duration>,
+        /// Round trips measured so far.
+        round_trip_time_measurements: u64,
+        /// The peer's last report block on it (W3C `remote-inbound-rtp`).
+        remote: Option<crate::session::send::RemoteReport>,
     },
 }
 

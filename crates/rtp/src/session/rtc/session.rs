@@ -608,6 +608,8 @@ impl Session {
                 pli_count: st.keyframes.pli,
                 fir_count: st.keyframes.fir,
                 round_trip_time: o.stream.rtt(),
+                round_trip_time_measurements: st.rtt.measured,
+                remote: o.stream.remote_report(),
             });
         }
         let mut inbound: Vec<_> = self.inbound.values().collect();
@@ -624,9 +626,15 @@ impl Session {
                 packets_lost: i.stats.cumulative_lost(),
                 jitter: i.stats.jitter_duration(),
                 frames_dropped: i.dropped_frames,
+                remote_sender: i.stats.sender_clock(),
             });
         }
         out
+    }
+
+    /// Each m-section's mid, kind and negotiated codecs.
+    pub fn section_codecs(&self) -> impl Iterator<Item = (&str, MediaKind, &[super::CodecConfig])> + '_ {
+        self.sections.iter().map(|s| (s.config.mid.as_str(), s.config.kind, s.config.codecs.as_slice()))
     }
 
     /// The NTP/RTP clock mapping from the last SR of remote stream `ssrc` (lip sync).

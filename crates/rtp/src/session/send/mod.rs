@@ -67,6 +67,7 @@ pub use keyframe::{KeyframeRequestKind, KeyframeRequests, KeyframeStats, MIN_KEY
 pub use ntp::NtpClock;
 pub use report::{MediaKind, RttStats, SenderReports, AUDIO_REPORT_INTERVAL, VIDEO_REPORT_INTERVAL};
 pub use retransmit::{RetransmitConfig, RetransmitStats, Retransmitter, RETRANSMIT_WINDOW};
+pub use stream::RemoteReport;
 pub use stream::{
     MediaPacket, RtxConfig, SendError, SendEvent, SendStats, SendStream, SendStreamConfig, TransportSequence,
 };

@@ -220,6 +220,22 @@ pub enum SendError {
     Extension(#[from] ExtensionError),
 }
 
+/// What the peer's last receiver report said about one of our streams
+/// (W3C `remote-inbound-rtp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteReport {
+    /// Share of packets lost in the report's interval, in 1/256.
+    pub fraction_lost: u8,
+    /// Packets lost since the start (negative with duplicates).
+    pub packets_lost: i64,
+    /// The peer's interarrival jitter estimate.
+    pub jitter: Duration,
+    /// When the report arrived.
+    pub received_at: Instant,
+    /// Report blocks about this stream so far.
+    pub reports: u64,
+}
+
 /// One outgoing RTP stream, sans-IO. See the [module docs](self).
 #[derive(Debug)]
 pub struct SendStream {
@@ -236,6 +252,8 @@ pub struct SendStream {
     timestamp_offset: u32,
     /// The last packet's RTP timestamp and capture time, for SRs.
     last_rtp: Option<(u32, Instant)>,
+    /// The peer's last report block about this stream.
+    remote_report: Option<RemoteReport>,
     stats: SendStats,
     history: SendHistory,
     retransmitter: Retransmitter,
@@ -274,6 +292,7 @@ impl SendStream {
             next_rtx_seq: rng.next_u16() & 0x7FFF,
             timestamp_offset: rng.next_u32(),
             last_rtp: None,
+            remote_report: None,
             stats: SendStats::default(),
             history: SendHistory::new(config.history),
             retransmitter: Retransmitter::new(config.retransmit),
@@ -312,6 +331,11 @@ impl SendStream {
     /// The last round trip measured from receiver reports.
     pub fn rtt(&self) -> Option<Duration> {
         self.reports.rtt()
+    }
+
+    /// What the peer's last receiver report said about this stream.
+    pub fn remote_report(&self) -> Option<RemoteReport> {
+        self.remote_report
     }
 
     /// The counters so far.
@@ -412,6 +436,16 @@ impl SendStream {
 
     fn handle_blocks(&mut self, now: Instant, blocks: &[ReportBlock]) {
         for block in blocks.iter().filter(|b| b.ssrc == self.ssrc) {
+            let reports = self.remote_report.map_or(0, |r| r.reports) + 1;
+            self.remote_report = Some(RemoteReport {
+                fraction_lost: block.fraction_lost,
+                packets_lost: i64::from(block.cumulative_lost),
+                jitter: Duration::from_nanos(
+                    u64::from(block.jitter) * 1_000_000_000 / u64::from(self.clock_rate.max(1)),
+                ),
+                received_at: now,
+                reports,
+            });
             if let Some(rtt) = self.reports.handle_block(self.ntp.ntp(now), block) {
                 self.history.set_rtt(rtt);
                 self.pending_rtt = Some(rtt);

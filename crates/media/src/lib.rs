@@ -17,6 +17,7 @@
 //! This crate has no network code and does not depend on the transport
 //! crates; the `oxrtc` facade joins the two.
 
+pub mod capture;
 pub mod codec;
 pub mod container;
 pub mod error;

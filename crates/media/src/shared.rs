@@ -324,11 +324,11 @@ mod tests {
         }
         assert_eq!(pool.len(), 1, "one key, one encoder");
         let mut pattern = TestPattern::new(64, 32, 30);
-        for _ in 0..20 {
+        // The camera's queue to the encoder is live (it drops the oldest): one
+        // frame at a time, each read by every subscriber before the next.
+        for n in 0..20 {
             camera.send(Frame::Video(pattern.next().unwrap())).await.unwrap();
-        }
-        for sub in &mut subs {
-            for n in 0..20 {
+            for sub in &mut subs {
                 let Some(Frame::Encoded(f)) = tokio::time::timeout(Duration::from_secs(5), sub.recv()).await.unwrap()
                 else {
                     panic!("ended early")

@@ -189,13 +189,17 @@ impl Session {
             return;
         };
         self.record_feedback(now, index, &route, &packet, size);
-        match route.kind {
+        let ssrc = match route.kind {
             RouteKind::Media => {
+                let ssrc = packet.header.ssrc;
                 self.handle_media(now, index, route, packet, false);
+                Some(ssrc)
             }
             RouteKind::Rtx { media } => self.handle_rtx(now, index, route, media, packet),
+        };
+        if let Some(ssrc) = ssrc {
+            self.drain_inbound_stream(ssrc);
         }
-        self.drain_inbound();
         self.update_stats();
     }
 
@@ -248,12 +252,20 @@ impl Session {
         inbound.on_packet(now, packet, recovered, &section.config)
     }
 
-    fn handle_rtx(&mut self, now: Instant, index: usize, route: Route, media: Option<u32>, packet: RtpPacket) {
+    /// Unwraps a retransmission into its media stream; returns that stream's SSRC.
+    fn handle_rtx(
+        &mut self,
+        now: Instant,
+        index: usize,
+        route: Route,
+        media: Option<u32>,
+        packet: RtpPacket,
+    ) -> Option<u32> {
         let section = &self.sections[index];
         let Some(codec) = section.config.codecs.iter().find(|c| c.rtx_payload_type == Some(packet.header.payload_type))
         else {
             self.stats.rtx_dropped += 1;
-            return;
+            return None;
         };
         let media = media.or_else(|| {
             let mut streams = self.inbound.values().filter(|i| i.section == section.id);
@@ -268,11 +280,11 @@ impl Session {
         });
         let (Some(media), Some((osn, payload))) = (media, unwrap_rtx(&packet)) else {
             self.stats.rtx_dropped += 1;
-            return;
+            return None;
         };
         if !self.inbound.contains_key(&media) {
             self.stats.rtx_dropped += 1;
-            return;
+            return None;
         }
         self.router.set_rtx_media(packet.header.ssrc, media);
         let mut header = packet.header;
@@ -283,6 +295,7 @@ impl Session {
         if self.handle_media(now, index, media_route, RtpPacket::new(header, payload), true) {
             self.stats.rtx_recovered += 1;
         }
+        Some(media)
     }
 
     /// Events of the send streams (keyframe requests, RTTs) and their retransmissions.
@@ -333,34 +346,20 @@ impl Session {
         }
     }
 
-    /// Frames and feedback of the remote streams.
+    /// Frames and feedback of every remote stream (after timers ran).
     fn drain_inbound(&mut self) {
         let sender = self.sender_ssrc();
         for inbound in self.inbound.values_mut() {
-            let Some(section) = self.sections.iter().find(|s| s.id == inbound.section) else { continue };
-            while let Some(f) = inbound.poll_frame() {
-                self.stats.frames += 1;
-                let event = SessionEvent::Frame {
-                    mid: section.config.mid.clone(),
-                    rid: inbound.rid.clone(),
-                    ssrc: inbound.ssrc,
-                    payload_type: f.payload_type,
-                    rtp_timestamp: f.frame.timestamp,
-                    keyframe: f.frame.keyframe,
-                    received_at: f.received_at,
-                    sequence_range: (f.frame.first_sequence, f.frame.last_sequence),
-                    lost_before: f.frame.discontinuity,
-                    data: f.frame.data,
-                };
-                push_event(&mut self.events, &mut self.stats, event);
-            }
-            while let Some(p) = inbound.poll_feedback(sender) {
-                match &p {
-                    RtcpPacket::Nack(_) => self.stats.nacks_sent += 1,
-                    _ => self.stats.keyframe_requests_sent += 1,
-                }
-                self.feedback.push(p);
-            }
+            drain_stream(inbound, &self.sections, sender, &mut self.events, &mut self.stats, &mut self.feedback);
+        }
+        self.flush_feedback();
+    }
+
+    /// Frames and feedback of the remote stream `ssrc` (after one of its packets).
+    fn drain_inbound_stream(&mut self, ssrc: u32) {
+        let sender = self.sender_ssrc();
+        if let Some(inbound) = self.inbound.get_mut(&ssrc) {
+            drain_stream(inbound, &self.sections, sender, &mut self.events, &mut self.stats, &mut self.feedback);
         }
         self.flush_feedback();
     }
@@ -651,6 +650,42 @@ impl Session {
         self.stats.remote_ssrcs = self.router.len();
         self.stats.remote_streams = self.inbound.len();
         self.stats.pacer_queued = self.pacer.queued_packets();
+    }
+}
+
+/// Moves one remote stream's completed frames to the events and its NACKs and
+/// keyframe requests to the feedback queue.
+fn drain_stream(
+    inbound: &mut Inbound,
+    sections: &[Section],
+    sender: u32,
+    events: &mut VecDeque<SessionEvent>,
+    stats: &mut SessionStats,
+    feedback: &mut Vec<RtcpPacket>,
+) {
+    let Some(section) = sections.iter().find(|s| s.id == inbound.section) else { return };
+    while let Some(f) = inbound.poll_frame() {
+        stats.frames += 1;
+        let event = SessionEvent::Frame {
+            mid: section.config.mid.clone(),
+            rid: inbound.rid.clone(),
+            ssrc: inbound.ssrc,
+            payload_type: f.payload_type,
+            rtp_timestamp: f.frame.timestamp,
+            keyframe: f.frame.keyframe,
+            received_at: f.received_at,
+            sequence_range: (f.frame.first_sequence, f.frame.last_sequence),
+            lost_before: f.frame.discontinuity,
+            data: f.frame.data,
+        };
+        push_event(events, stats, event);
+    }
+    while let Some(p) = inbound.poll_feedback(sender) {
+        match &p {
+            RtcpPacket::Nack(_) => stats.nacks_sent += 1,
+            _ => stats.keyframe_requests_sent += 1,
+        }
+        feedback.push(p);
     }
 }
 

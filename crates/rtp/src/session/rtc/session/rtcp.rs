@@ -158,28 +158,32 @@ impl Session {
         if self.feedback.is_empty() {
             return;
         }
+        // Each packet is written once, straight into the datagram; one that
+        // would take it past MAX_RTCP_BYTES starts the next (after the lead).
         let sender = self.sender_ssrc();
-        let lead: Vec<RtcpPacket> = if self.config.reduced_size_rtcp {
-            Vec::new()
-        } else {
-            vec![
-                ReceiverReport { ssrc: sender, reports: Vec::new(), profile_extensions: Vec::new() }.into(),
-                Sdes::cname(sender, &self.config.cname).into(),
-            ]
-        };
-        let mut packets = lead.clone();
-        let mut size = wire_len(&packets);
-        for p in std::mem::take(&mut self.feedback) {
-            let len = wire_len(std::slice::from_ref(&p));
-            if size + len > MAX_RTCP_BYTES && packets.len() > lead.len() {
-                self.send_rtcp(&std::mem::replace(&mut packets, lead.clone()));
-                size = wire_len(&packets);
-            }
-            size += len;
-            packets.push(p);
+        let mut lead = Vec::new();
+        if !self.config.reduced_size_rtcp {
+            let rr = ReceiverReport { ssrc: sender, reports: Vec::new(), profile_extensions: Vec::new() };
+            let written = write_compound(&[rr.into(), Sdes::cname(sender, &self.config.cname).into()], &mut lead);
+            debug_assert!(written.is_ok(), "our own RTCP serializes");
         }
-        if packets.len() > lead.len() {
-            self.send_rtcp(&packets);
+        let mut out = Vec::with_capacity(MAX_RTCP_BYTES);
+        out.extend_from_slice(&lead);
+        for p in std::mem::take(&mut self.feedback) {
+            let start = out.len();
+            if p.write(&mut out).is_err() {
+                debug_assert!(false, "our own RTCP serializes");
+                out.truncate(start);
+                continue;
+            }
+            if out.len() > MAX_RTCP_BYTES && start > lead.len() {
+                let tail = out.split_off(start);
+                self.queue_rtcp(std::mem::replace(&mut out, lead.clone()));
+                out.extend_from_slice(&tail);
+            }
+        }
+        if out.len() > lead.len() {
+            self.queue_rtcp(out);
         }
     }
 
@@ -189,6 +193,10 @@ impl Session {
             debug_assert!(false, "our own RTCP does not serialize");
             return;
         }
+        self.queue_rtcp(out);
+    }
+
+    fn queue_rtcp(&mut self, out: Vec<u8>) {
         if self.transmit.len() >= MAX_TRANSMIT {
             self.transmit.pop_front();
         }
@@ -247,10 +255,4 @@ impl Session {
         let base = if video { VIDEO_REPORT_INTERVAL } else { AUDIO_REPORT_INTERVAL };
         self.rng.scaled(base, 500, 1_500)
     }
-}
-
-fn wire_len(packets: &[RtcpPacket]) -> usize {
-    let mut out = Vec::new();
-    let _ = write_compound(packets, &mut out);
-    out.len()
 }

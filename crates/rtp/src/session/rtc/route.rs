@@ -82,9 +82,13 @@ impl Router {
 
     /// Routes `header` (its SSRC is not known yet) and learns the SSRC.
     pub fn learn(&mut self, sections: &[Section], header: &RtpHeader) -> Result<Route, NoRoute> {
+        // At the total cap a flood of new SSRCs costs no parsing of ids.
+        if self.routes.len() >= self.max_total {
+            return Err(NoRoute::Capped);
+        }
         let route = decide(sections, header)?;
         let count = self.per_section.get(&route.section).copied().unwrap_or(0);
-        if count >= self.max_per_section || self.routes.len() >= self.max_total {
+        if count >= self.max_per_section {
             return Err(NoRoute::Capped);
         }
         self.per_section.insert(route.section, count + 1);

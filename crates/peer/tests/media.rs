@@ -212,3 +212,35 @@ fn a_rolled_back_or_replaced_remote_offer_takes_its_transceivers_with_it() {
     pc.set_local_description(now, None).unwrap();
     assert_eq!(pc.transceivers().len(), 2);
 }
+
+/// An application that drives the I/O but never reads events cannot make
+/// the core hold more than `MAX_QUEUED_FRAMES` frames; once it reads them,
+/// frames flow again.
+#[test]
+fn unread_frame_events_are_bounded() {
+    let mut s = Sim::perfect(13);
+    let tx = s.pc[0].add_transceiver(MediaKind::Video, Direction::SendOnly).unwrap();
+    s.negotiate(0);
+    assert!(s.run(10 * SEC, |s| s.connected()));
+    let vp8 = s.pc[0].codecs(tx).into_iter().find(|c| c.name == "VP8").unwrap();
+    let send = |s: &mut Sim, range: std::ops::Range<u32>| {
+        for n in range {
+            let now = s.now();
+            s.pc[0].write_frame(now, tx, vp8.payload_type, n * 3600, vp8_frame(n, 200)).unwrap();
+            s.settle(std::time::Duration::from_millis(5));
+        }
+        s.settle(SEC);
+    };
+    s.hold_events[1] = true;
+    send(&mut s, 0..1500);
+    let mut held = Vec::new();
+    while let Some(e) = s.pc[1].poll_event() {
+        held.push(e);
+    }
+    let frames = frames_at(&held);
+    assert_eq!(frames.len(), peer::MAX_QUEUED_FRAMES, "the newest beyond the bound are dropped");
+    assert_eq!(s.pc[1].media_stats().unwrap().frames, 1500, "all 1,500 arrived at the session");
+    s.hold_events[1] = false;
+    send(&mut s, 1500..1510);
+    assert_eq!(frames_at(&s.events[1]).len(), 10, "read again, frames flow again");
+}

@@ -43,6 +43,9 @@ pub struct Sim {
     held: [Vec<Option<ice::Candidate>>; 2],
     /// Stop delivering candidates (a peer that vanished).
     pub signal_candidates: bool,
+    /// Leave node `i`'s events in its core (an application that drives the
+    /// I/O but does not read events).
+    pub hold_events: [bool; 2],
 }
 
 impl Sim {
@@ -66,6 +69,7 @@ impl Sim {
             addr,
             held: [Vec::new(), Vec::new()],
             signal_candidates: true,
+            hold_events: [false; 2],
         }
     }
 
@@ -212,6 +216,7 @@ pub struct Node<'a> {
     pc: &'a mut PeerConnection,
     events: &'a mut Vec<PeerEvent>,
     held: &'a mut Vec<Option<ice::Candidate>>,
+    hold_events: bool,
 }
 
 impl Endpoint for Node<'_> {
@@ -227,7 +232,7 @@ impl Endpoint for Node<'_> {
         if let Some(t) = self.pc.poll_transmit(now) {
             return Some(Datagram { from: t.from, to: t.to, data: t.data.to_vec() });
         }
-        while let Some(e) = self.pc.poll_event() {
+        while let Some(e) = if self.hold_events { None } else { self.pc.poll_event() } {
             if let PeerEvent::IceCandidate(c) = &e {
                 let c = c.as_ref().map(|c| ice::Candidate::parse(&c.candidate).expect("our candidate parses"));
                 self.held.push(c);
@@ -250,7 +255,12 @@ impl Simulation for Sim {
     }
 
     fn endpoint(&mut self, i: usize) -> Node<'_> {
-        Node { pc: &mut self.pc[i], events: &mut self.events[i], held: &mut self.held[i] }
+        Node {
+            pc: &mut self.pc[i],
+            events: &mut self.events[i],
+            held: &mut self.held[i],
+            hold_events: self.hold_events[i],
+        }
     }
 
     fn route(&self, to: SocketAddr) -> Option<usize> {

@@ -258,6 +258,28 @@ mod tests {
         assert!(last <= 900_000, "{rembs:?}");
     }
 
+    /// A peer's timestamps jump by half the 32-bit range, forever in one
+    /// direction, on a 1 Hz clock: the wide, saturating arithmetic neither
+    /// overflows (a debug build would panic) nor stops the estimate.
+    #[test]
+    fn hostile_timestamp_jumps_neither_overflow_nor_stop_the_estimate() {
+        let t0 = Instant::now();
+        let mut e = RembEstimator::new(t0);
+        let mut ts = 0u32;
+        let mut rembs = Vec::new();
+        // 5,000 jumps of 2^31 ticks: past where microseconds (x 1e6) overflow an i64.
+        for i in 0..5_000u64 {
+            let at = t0 + Duration::from_millis(i * 2);
+            if let Some(t) = e.poll_timeout().filter(|t| *t <= at) {
+                rembs.extend(e.handle_timeout(t, i, 0));
+            }
+            ts = ts.wrapping_add(0x7fff_ffff);
+            e.on_packet(at, 1_000, Some((7, ts, 1)));
+            e.on_packet(at, 1_000, Some((8, ts.wrapping_neg(), 0)));
+        }
+        assert!(!rembs.is_empty(), "estimates kept coming");
+    }
+
     #[test]
     fn heavy_loss_halves_it() {
         let t0 = Instant::now();

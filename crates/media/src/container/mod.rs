@@ -4,6 +4,8 @@
 //! [`open`] picks a demuxer by the file's first bytes (and its extension
 //! where bytes do not tell); [`create`] picks a muxer by extension.
 
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::error::{MediaError, Result};
@@ -65,12 +67,90 @@ pub trait Muxer: Send {
     fn finish(&mut self) -> Result<()>;
 }
 
-/// Opens `path` for reading, choosing the format by its content.
+/// Opens a file of one format for reading.
+pub type OpenFn = fn(BufReader<File>) -> Result<Box<dyn Demuxer>>;
+/// Creates a file of one format for writing.
+pub type CreateFn = fn(BufWriter<File>) -> Result<Box<dyn Muxer>>;
+
+/// One file format: how to recognise it and how to read and write it.
+pub struct Format {
+    /// Its name in errors and docs (`"webm"`, `"wav"`, ...).
+    pub name: &'static str,
+    /// File name extensions, lower case, without the dot.
+    pub extensions: &'static [&'static str],
+    /// Whether the first bytes of a file (up to 64, fewer if the file is
+    /// shorter) are this format's.
+    pub sniff: fn(&[u8]) -> bool,
+    /// Reads a file of this format.
+    pub open: Option<OpenFn>,
+    /// Writes a file of this format.
+    pub create: Option<CreateFn>,
+}
+
+/// The formats this build reads or writes, in sniffing order.
+pub static FORMATS: &[Format] = &[];
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase())
+}
+
+/// Opens `path` for reading, choosing the format by its first bytes, or by
+/// its extension for formats without a signature (raw H.264).
 pub fn open(path: &Path) -> Result<Box<dyn Demuxer>> {
-    Err(MediaError::File { path: path.into(), message: "no container format is built yet".into() })
+    let mut file = File::open(path).map_err(|e| MediaError::Io(e).in_file(path))?;
+    let mut head = [0u8; 64];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(MediaError::Io(e).in_file(path)),
+        }
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| MediaError::Io(e).in_file(path))?;
+    let ext = extension(path);
+    let format = FORMATS
+        .iter()
+        .filter(|f| f.open.is_some())
+        .find(|f| (f.sniff)(&head[..n]))
+        .or_else(|| {
+            FORMATS
+                .iter()
+                .filter(|f| f.open.is_some())
+                .find(|f| ext.as_deref().is_some_and(|e| f.extensions.contains(&e)))
+        })
+        .ok_or_else(|| MediaError::File {
+            path: path.into(),
+            message: format!("not a file format this build reads ({})", readable_names(|f| f.open.is_some())),
+        })?;
+    let open = format.open.expect("filtered on open");
+    open(BufReader::new(file)).map_err(|e| e.in_file(path))
 }
 
 /// Creates `path` for writing, choosing the format by its extension.
 pub fn create(path: &Path) -> Result<Box<dyn Muxer>> {
-    Err(MediaError::File { path: path.into(), message: "no container format is built yet".into() })
+    let ext = extension(path);
+    let format = FORMATS
+        .iter()
+        .find(|f| f.create.is_some() && ext.as_deref().is_some_and(|e| f.extensions.contains(&e)))
+        .ok_or_else(|| MediaError::File {
+            path: path.into(),
+            message: format!(
+                "no format this build writes has this extension (it writes {})",
+                readable_names(|f| f.create.is_some())
+            ),
+        })?;
+    let file = File::create(path).map_err(|e| MediaError::Io(e).in_file(path))?;
+    let create = format.create.expect("filtered on create");
+    create(BufWriter::new(file)).map_err(|e| e.in_file(path))
+}
+
+fn readable_names(keep: impl Fn(&Format) -> bool) -> String {
+    let names: Vec<String> = FORMATS.iter().filter(|f| keep(f)).map(|f| f.extensions.join("/")).collect();
+    if names.is_empty() {
+        "none yet".into()
+    } else {
+        names.join(", ")
+    }
 }

@@ -7,6 +7,10 @@
 use crate::error::{MediaError, Result};
 use crate::frame::{AudioFrame, Codec, EncodedFrame, VideoFrame};
 
+pub mod g711;
+pub mod g722;
+mod pcm;
+
 /// Settings of a video encoder. The bitrate can change later
 /// ([`VideoEncoder::set_bitrate`]) without recreating the encoder.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,8 +159,10 @@ pub fn video_decoder(codec: Codec) -> Result<Box<dyn VideoDecoder>> {
 
 /// An audio encoder for `codec`.
 pub fn audio_encoder(codec: Codec, config: AudioEncoderConfig) -> Result<Box<dyn AudioEncoder>> {
-    let _ = &config;
     match codec {
+        Codec::Pcmu => Ok(Box::new(g711::G711Encoder::new(g711::Law::Mu, config)?)),
+        Codec::Pcma => Ok(Box::new(g711::G711Encoder::new(g711::Law::A, config)?)),
+        Codec::G722 => Ok(Box::new(g722::G722Encoder::new(config)?)),
         Codec::Opus => Err(not_built("Opus", "opus")),
         other => Err(MediaError::Unsupported(format!("no audio encoder for {other:?}"))),
     }
@@ -164,8 +170,16 @@ pub fn audio_encoder(codec: Codec, config: AudioEncoderConfig) -> Result<Box<dyn
 
 /// An audio decoder for `codec`.
 pub fn audio_decoder(codec: Codec, channels: u16) -> Result<Box<dyn AudioDecoder>> {
-    let _ = channels;
+    if matches!(codec, Codec::Pcmu | Codec::Pcma | Codec::G722) && channels != 1 {
+        return Err(MediaError::InvalidConfig(format!(
+            "{} is mono: ask for 1 channel, not {channels} (mix after decoding)",
+            codec.sdp_name()
+        )));
+    }
     match codec {
+        Codec::Pcmu => Ok(Box::new(g711::G711Decoder::new(g711::Law::Mu))),
+        Codec::Pcma => Ok(Box::new(g711::G711Decoder::new(g711::Law::A))),
+        Codec::G722 => Ok(Box::new(g722::G722Decoder::new())),
         Codec::Opus => Err(not_built("Opus", "opus")),
         other => Err(MediaError::Unsupported(format!("no audio decoder for {other:?}"))),
     }

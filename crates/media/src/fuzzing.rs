@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use crate::container::{wav, Demuxer};
+use crate::container::{wav, y4m, Demuxer};
 
 /// Frames read at most per input (a fuzz input is small; this bounds a loop
 /// a bug could make endless).
@@ -31,6 +31,13 @@ fn drain(d: &mut dyn Demuxer) {
 /// Reads `data` as a WAV file.
 pub fn wav(data: &[u8]) {
     if let Ok(mut d) = wav::WavDemuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
+}
+
+/// Reads `data` as a Y4M file.
+pub fn y4m(data: &[u8]) {
+    if let Ok(mut d) = y4m::Y4mDemuxer::new(Cursor::new(data)) {
         drain(&mut d);
     }
 }

@@ -88,9 +88,10 @@ pub struct Format {
 }
 
 pub mod wav;
+pub mod y4m;
 
 /// The formats this build reads or writes, in sniffing order.
-pub static FORMATS: &[Format] = &[wav::FORMAT];
+pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT];
 
 /// The largest frame (or packet, or chunk read whole) a demuxer accepts:
 /// a length field above it is an error, never an allocation.

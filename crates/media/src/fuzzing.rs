@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use crate::container::{wav, y4m, Demuxer};
+use crate::container::{ivf, wav, y4m, Demuxer};
 
 /// Frames read at most per input (a fuzz input is small; this bounds a loop
 /// a bug could make endless).
@@ -38,6 +38,13 @@ pub fn wav(data: &[u8]) {
 /// Reads `data` as a Y4M file.
 pub fn y4m(data: &[u8]) {
     if let Ok(mut d) = y4m::Y4mDemuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
+}
+
+/// Reads `data` as an IVF file.
+pub fn ivf(data: &[u8]) {
+    if let Ok(mut d) = ivf::IvfDemuxer::new(Cursor::new(data)) {
         drain(&mut d);
     }
 }

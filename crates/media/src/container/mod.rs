@@ -87,11 +87,13 @@ pub struct Format {
     pub create: Option<CreateFn>,
 }
 
+pub mod ivf;
+pub mod probe;
 pub mod wav;
 pub mod y4m;
 
 /// The formats this build reads or writes, in sniffing order.
-pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT];
+pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT];
 
 /// The largest frame (or packet, or chunk read whole) a demuxer accepts:
 /// a length field above it is an error, never an allocation.
@@ -134,7 +136,6 @@ pub(crate) fn read_exact_at(
 
 /// Reads `len` bytes of `what` at `offset` (at most [`MAX_FRAME`]); memory
 /// grows with the bytes actually there, not with the length field.
-#[allow(dead_code)] // the first user is the next format
 pub(crate) fn read_vec_at(
     r: &mut impl Read,
     len: u64,

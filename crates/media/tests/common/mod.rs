@@ -169,3 +169,21 @@ pub async fn play(path: &Path, kind: MediaKind, step: Duration) -> (usize, Durat
 pub fn close(a: f64, b: f64, tolerance: f64) -> bool {
     (a - b).abs() <= tolerance
 }
+
+/// Encodes `frames` of a 30 fps `size` test pattern with ffmpeg's `encoder`
+/// (extra `args` after it) into `path`, a keyframe every `gop` frames.
+pub fn ffmpeg_encode(path: &Path, encoder: &str, args: &[&str], size: &str, frames: u32, gop: u32) {
+    let src = format!("testsrc=size={size}:rate=30");
+    let (frames, gop) = (frames.to_string(), gop.to_string());
+    let mut all = vec!["-f", "lavfi", "-i", &src, "-frames:v", &frames, "-g", &gop, "-c:v", encoder];
+    all.extend_from_slice(args);
+    all.push(path.to_str().unwrap());
+    ffmpeg(&all);
+}
+
+/// The fast settings of each video encoder: (our codec, ffmpeg encoder, its options).
+pub const VIDEO_ENCODERS: &[(media::Codec, &str, &[&str])] = &[
+    (media::Codec::Vp8, "libvpx", &["-deadline", "realtime", "-cpu-used", "8"]),
+    (media::Codec::Vp9, "libvpx-vp9", &["-deadline", "realtime", "-cpu-used", "8"]),
+    (media::Codec::Av1, "libaom-av1", &["-usage", "realtime", "-cpu-used", "8"]),
+];

@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use crate::container::{ivf, wav, y4m, Demuxer};
+use crate::container::{ivf, ogg, wav, y4m, Demuxer};
 
 /// Frames read at most per input (a fuzz input is small; this bounds a loop
 /// a bug could make endless).
@@ -45,6 +45,13 @@ pub fn y4m(data: &[u8]) {
 /// Reads `data` as an IVF file.
 pub fn ivf(data: &[u8]) {
     if let Ok(mut d) = ivf::IvfDemuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
+}
+
+/// Reads `data` as an Ogg Opus file.
+pub fn ogg(data: &[u8]) {
+    if let Ok(mut d) = ogg::OggDemuxer::new(Cursor::new(data)) {
         drain(&mut d);
     }
 }

@@ -88,12 +88,13 @@ pub struct Format {
 }
 
 pub mod ivf;
+pub mod ogg;
 pub mod probe;
 pub mod wav;
 pub mod y4m;
 
 /// The formats this build reads or writes, in sniffing order.
-pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT];
+pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT];
 
 /// The largest frame (or packet, or chunk read whole) a demuxer accepts:
 /// a length field above it is an error, never an allocation.

@@ -22,6 +22,7 @@ pub mod codec;
 pub mod container;
 pub mod error;
 pub mod frame;
+pub mod fuzzing;
 pub mod player;
 pub mod recorder;
 pub mod relay;

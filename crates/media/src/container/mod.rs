@@ -87,8 +87,76 @@ pub struct Format {
     pub create: Option<CreateFn>,
 }
 
+pub mod ivf;
+pub mod ogg;
+pub mod probe;
+pub mod wav;
+pub mod y4m;
+
 /// The formats this build reads or writes, in sniffing order.
-pub static FORMATS: &[Format] = &[];
+pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT];
+
+/// The largest frame (or packet, or chunk read whole) a demuxer accepts:
+/// a length field above it is an error, never an allocation.
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// A [`MediaError::Malformed`] of `format`.
+pub(crate) fn malformed(format: &'static str, message: impl Into<String>) -> MediaError {
+    MediaError::Malformed { format, message: message.into() }
+}
+
+/// Reads into `buf` until it is full or the input ends; returns how much was read.
+pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(MediaError::Io(e)),
+        }
+    }
+    Ok(n)
+}
+
+/// Reads exactly `buf.len()` bytes of `what` at `offset`; a short read is a
+/// [`MediaError::Malformed`] saying so.
+pub(crate) fn read_exact_at(
+    r: &mut impl Read,
+    buf: &mut [u8],
+    format: &'static str,
+    what: &str,
+    offset: u64,
+) -> Result<()> {
+    let n = read_full(r, buf)?;
+    if n < buf.len() {
+        return Err(malformed(format, format!("{what} at offset {offset} is truncated ({n} of {} bytes)", buf.len())));
+    }
+    Ok(())
+}
+
+/// Reads `len` bytes of `what` at `offset` (at most [`MAX_FRAME`]); memory
+/// grows with the bytes actually there, not with the length field.
+pub(crate) fn read_vec_at(
+    r: &mut impl Read,
+    len: u64,
+    format: &'static str,
+    what: &str,
+    offset: u64,
+) -> Result<Vec<u8>> {
+    if len > MAX_FRAME as u64 {
+        return Err(malformed(
+            format,
+            format!("{what} at offset {offset} claims {len} bytes, above the {MAX_FRAME} limit"),
+        ));
+    }
+    let mut out = Vec::with_capacity((len as usize).min(1 << 16));
+    let n = r.take(len).read_to_end(&mut out)?;
+    if (n as u64) < len {
+        return Err(malformed(format, format!("{what} at offset {offset} is truncated ({n} of {len} bytes)")));
+    }
+    Ok(out)
+}
 
 fn extension(path: &Path) -> Option<String> {
     path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase())

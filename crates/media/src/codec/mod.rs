@@ -9,6 +9,8 @@ use crate::frame::{AudioFrame, Codec, EncodedFrame, VideoFrame};
 
 pub mod g711;
 pub mod g722;
+#[cfg(feature = "opus")]
+pub mod opus;
 mod pcm;
 
 /// Settings of a video encoder. The bitrate can change later
@@ -163,6 +165,9 @@ pub fn audio_encoder(codec: Codec, config: AudioEncoderConfig) -> Result<Box<dyn
         Codec::Pcmu => Ok(Box::new(g711::G711Encoder::new(g711::Law::Mu, config)?)),
         Codec::Pcma => Ok(Box::new(g711::G711Encoder::new(g711::Law::A, config)?)),
         Codec::G722 => Ok(Box::new(g722::G722Encoder::new(config)?)),
+        #[cfg(feature = "opus")]
+        Codec::Opus => Ok(Box::new(opus::OpusEncoder::new(config)?)),
+        #[cfg(not(feature = "opus"))]
         Codec::Opus => Err(not_built("Opus", "opus")),
         other => Err(MediaError::Unsupported(format!("no audio encoder for {other:?}"))),
     }
@@ -180,6 +185,9 @@ pub fn audio_decoder(codec: Codec, channels: u16) -> Result<Box<dyn AudioDecoder
         Codec::Pcmu => Ok(Box::new(g711::G711Decoder::new(g711::Law::Mu))),
         Codec::Pcma => Ok(Box::new(g711::G711Decoder::new(g711::Law::A))),
         Codec::G722 => Ok(Box::new(g722::G722Decoder::new())),
+        #[cfg(feature = "opus")]
+        Codec::Opus => Ok(Box::new(opus::OpusDecoder::new(channels)?)),
+        #[cfg(not(feature = "opus"))]
         Codec::Opus => Err(not_built("Opus", "opus")),
         other => Err(MediaError::Unsupported(format!("no audio decoder for {other:?}"))),
     }

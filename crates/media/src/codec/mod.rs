@@ -3,6 +3,18 @@
 //! Each codec library is a cargo feature; [`video_encoder`],
 //! [`video_decoder`], [`audio_encoder`] and [`audio_decoder`] build the one
 //! asked for, or say which feature is missing.
+//!
+//! Audio codecs, what they take and the clock of their packets' `pts`:
+//!
+//! | codec | module | built | raw audio | packet clock |
+//! |---|---|---|---|---|
+//! | PCMU, PCMA | [`g711`] | always | 8 kHz mono | 8 kHz |
+//! | G722 | [`g722`] | always | 16 kHz mono | 8 kHz (RFC 3551) |
+//! | Opus | `opus` | feature `opus` (libopus) | 48 kHz mono or stereo | 48 kHz |
+//!
+//! Encoders take frames of any length and give whole packets of
+//! `frame_ms`; other rates and channel counts go through
+//! [`crate::audio_convert::AudioConverter`] first.
 
 use crate::error::{MediaError, Result};
 use crate::frame::{AudioFrame, Codec, EncodedFrame, VideoFrame};

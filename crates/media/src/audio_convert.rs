@@ -110,9 +110,8 @@ struct Resampler {
     taps: usize,
     /// `up` phases of `taps` coefficients, or empty (computed per sample).
     table: Vec<f32>,
-    /// The last `taps - 1` input samples of each channel, interleaved,
-    /// then the new ones.
-    history: Vec<f32>,
+    /// Per channel: the last `taps - 1` input samples, then the new ones.
+    history: Vec<Vec<f32>>,
     /// Input index (from the start of `history`) of the next output's
     /// newest tap, and its phase (0..up).
     base: usize,
@@ -134,7 +133,7 @@ impl Resampler {
             cutoff,
             taps,
             table: Vec::new(),
-            history: vec![0.0; (taps - 1) * channels],
+            history: vec![vec![0.0; taps - 1]; channels],
             base: taps - 1,
             phase: 0,
             scratch: vec![0.0; taps],
@@ -172,8 +171,10 @@ impl Resampler {
     /// Resamples `input` (interleaved), appending to `out`.
     fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
         let ch = self.channels;
-        self.history.extend_from_slice(input);
-        let available = self.history.len() / ch;
+        for (c, h) in self.history.iter_mut().enumerate() {
+            h.extend(input.iter().skip(c).step_by(ch));
+        }
+        let available = self.history[0].len();
         while self.base < available {
             let first = self.base + 1 - self.taps;
             let coefs: &[f32] = if self.table.is_empty() {
@@ -185,22 +186,35 @@ impl Resampler {
                 let p = self.phase as usize;
                 &self.table[p * self.taps..(p + 1) * self.taps]
             };
-            for c in 0..ch {
-                let mut acc = 0.0f32;
-                for (k, &h) in coefs.iter().enumerate() {
-                    acc += self.history[(first + k) * ch + c] * h;
-                }
-                out.push(acc);
+            for h in &self.history {
+                out.push(dot(&h[first..first + self.taps], coefs));
             }
             self.phase += self.down;
             self.base += (self.phase / self.up) as usize;
             self.phase %= self.up;
         }
-        // Keep the last taps - 1 samples of each channel.
+        // Keep what the next output needs (at most the last taps - 1).
         let keep_from = available.saturating_sub(self.taps - 1).min(self.base + 1 - self.taps);
-        self.history.drain(..keep_from * ch);
+        for h in &mut self.history {
+            h.drain(..keep_from);
+        }
         self.base -= keep_from;
     }
+}
+
+/// The dot product of two equally long slices, in eight lanes (which the
+/// compiler turns into vector instructions) and a fixed order, so that
+/// the result does not depend on anything but the inputs.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Converts audio frames from one rate, channel count and format to

@@ -460,6 +460,32 @@ mod tests {
     }
 
     #[test]
+    fn a_cd_rate_stereo_source_fits_every_audio_codec() {
+        use crate::codec::{audio_decoder, audio_encoder, AudioEncoderConfig};
+        use crate::frame::Codec;
+        let source = AudioFormat::new(44_100, 2);
+        for codec in [Codec::Pcmu, Codec::Pcma, Codec::G722] {
+            let config = AudioEncoderConfig::for_codec(codec);
+            let to = AudioFormat::new(config.sample_rate, config.channels);
+            let mut conv = AudioConverter::new(source, to, SampleFormat::S16).unwrap();
+            let mut enc = audio_encoder(codec, config).unwrap();
+            let mut dec = audio_decoder(codec, 1).unwrap();
+            let (mut packets, mut decoded) = (Vec::new(), Vec::new());
+            for f in SineTone::new(1000.0, 0.5, 44_100, 2, 10).take(100) {
+                enc.encode(&conv.convert(&f).unwrap(), &mut packets).unwrap();
+            }
+            assert_eq!(packets.len(), 50, "{codec:?}: one second in 20 ms packets");
+            for p in &packets {
+                dec.decode(p, &mut decoded).unwrap();
+            }
+            let s = mono(&decoded);
+            assert_eq!(s.len(), to.sample_rate as usize);
+            let hz = dominant_frequency(&s[s.len() / 10..], to.sample_rate).unwrap();
+            assert!((hz - 1000.0).abs() < 2.0, "{codec:?}: {hz}");
+        }
+    }
+
+    #[test]
     fn bad_setups_and_frames_are_refused() {
         let e = AudioConverter::new(AudioFormat::new(48_000, 2), AudioFormat::new(48_000, 6), SampleFormat::S16);
         assert!(matches!(e, Err(MediaError::Unsupported(_))));

@@ -56,9 +56,9 @@ mod ffi {
             application: c_int,
             error: *mut c_int,
         ) -> *mut OpusEncoder;
-        pub(super) fn opus_encode(
+        pub(super) fn opus_encode_float(
             st: *mut OpusEncoder,
-            pcm: *const i16,
+            pcm: *const f32,
             frame_size: c_int,
             data: *mut c_uchar,
             max_data_bytes: i32,
@@ -113,7 +113,9 @@ fn opus_error(what: &str, code: c_int) -> MediaError {
 pub struct OpusEncoder {
     st: NonNull<ffi::OpusEncoder>,
     config: AudioEncoderConfig,
-    buffer: PacketBuffer,
+    /// Float input: libopus codes in float, so s16 input is converted
+    /// once here and float input is not cut to 16 bits.
+    buffer: PacketBuffer<f32>,
     out: Vec<u8>,
 }
 
@@ -235,7 +237,7 @@ impl AudioEncoder for OpusEncoder {
             // `channels` interleaved values (a valid Opus frame size, from
             // FRAME_MS); `buf` has `buf.len()` writable bytes.
             let n = unsafe {
-                ffi::opus_encode(st.as_ptr(), pcm.as_ptr(), samples as c_int, buf.as_mut_ptr(), buf.len() as i32)
+                ffi::opus_encode_float(st.as_ptr(), pcm.as_ptr(), samples as c_int, buf.as_mut_ptr(), buf.len() as i32)
             };
             if n < 0 {
                 return Err(opus_error("encoding", n));
@@ -494,6 +496,23 @@ mod tests {
             let hz = dominant_frequency(&channel(&frames[10..], ch), RATE).unwrap();
             assert!((hz - 1000.0).abs() < 2.0, "channel {ch}: {hz} Hz");
         }
+    }
+
+    #[test]
+    fn float_input_is_taken_as_is() {
+        let mut enc = OpusEncoder::new(config(1, 48_000)).unwrap();
+        let mut dec = OpusDecoder::new(1).unwrap();
+        let (mut packets, mut frames) = (Vec::new(), Vec::new());
+        for f in SineTone::new(1000.0, 0.5, RATE, 1, 10).take(40) {
+            let float = AudioFrame::from_f32(f.to_f32().to_vec(), RATE, 1, f.pts).unwrap();
+            enc.encode(&float, &mut packets).unwrap();
+        }
+        assert_eq!(packets.len(), 20);
+        for p in &packets {
+            dec.decode(p, &mut frames).unwrap();
+        }
+        let hz = dominant_frequency(&channel(&frames[5..], 0), RATE).unwrap();
+        assert!((hz - 1000.0).abs() < 2.0, "{hz}");
     }
 
     /// One second of a noisy tone (noise makes the encoder use its bits).

@@ -4,7 +4,10 @@
 //!   [`AudioFrame`] (interleaved s16 or f32) and [`EncodedFrame`], all cheap
 //!   to clone (reference-counted data) and to pass between tasks.
 //! - [`codec`]: one encoder/decoder interface; each codec library is a cargo
-//!   feature, so a build without features needs nothing but cargo.
+//!   feature, so a build without features needs nothing but cargo. G.711
+//!   and G.722 are written here and always built; Opus is feature `opus`.
+//! - [`audio_convert`]: resampling, channel mixing and sample formats, so
+//!   that any source fits any audio codec.
 //! - [`container`]: file demuxers and muxers.
 //! - [`track`]: bounded frame queues between a producer and a consumer;
 //!   a full queue makes the producer wait or drops by policy (the oldest, or
@@ -17,6 +20,7 @@
 //! This crate has no network code and does not depend on the transport
 //! crates; the `oxrtc` facade joins the two.
 
+pub mod audio_convert;
 pub mod capture;
 pub mod codec;
 pub mod container;

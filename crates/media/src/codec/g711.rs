@@ -9,9 +9,11 @@
 //! the same numbers ffmpeg and libwebrtc give.
 //!
 //! ffmpeg's encoders (`-f mulaw`, `-f alaw`) differ on 964 of the 65536
-//! inputs, by one step: they round to the nearest reconstruction value,
-//! which moves the decision values at segment edges and shifts negative
-//! inputs by up to 3. The tests pin that difference.
+//! inputs, by one step: they round to the nearest reconstruction value
+//! (G.711's decision values at segment edges are not midpoints) and decide
+//! on the input rounded down to a multiple of 4, which moves negative
+//! decision values by a few units. The tests pin that difference and check
+//! the two agree byte for byte elsewhere.
 //!
 //! Timestamps: raw frames and packets both use 1/8000 s.
 
@@ -386,9 +388,10 @@ mod tests {
 
     #[test]
     fn a_tone_matches_ffmpeg_byte_for_byte_where_it_avoids_decision_values() {
-        // Every sample of a quiet tone lands on a G.711 reconstruction value
-        // (where both encoders must agree); it goes through our encoder in
-        // 20 ms packets and through ffmpeg, byte-identical.
+        // A tone with every sample moved to a µ-law reconstruction value
+        // (away from decision values, where both encoders must agree) goes
+        // through our encoder in 20 ms packets and through ffmpeg: the
+        // bytes are identical.
         let dir = ffmpeg::Scratch::new("g711-tone");
         let levels: Vec<i16> = (0..=255u8).map(decode_mulaw).collect();
         let tone: Vec<i16> = SineTone::new(440.0, 0.8, RATE, 1, 1000)
@@ -444,6 +447,21 @@ mod tests {
         assert_eq!((frames[0].pts, frames[1].pts, frames[1].samples_per_channel()), (800, 960, 160));
         let hz = crate::synthetic::dominant_frequency(&frames[0].to_f32(), RATE).unwrap();
         assert!((hz - 1000.0).abs() < 10.0, "{hz}");
+    }
+
+    #[test]
+    fn the_factory_builds_both_laws() {
+        for codec in [Codec::Pcmu, Codec::Pcma] {
+            let mut enc = super::super::audio_encoder(codec, AudioEncoderConfig::for_codec(codec)).unwrap();
+            let mut dec = super::super::audio_decoder(codec, 1).unwrap();
+            let mut packets = Vec::new();
+            enc.encode(&SineTone::new(1000.0, 0.5, RATE, 1, 20).next_frame().unwrap(), &mut packets).unwrap();
+            assert_eq!((packets.len(), packets[0].codec), (1, codec));
+            let mut frames = Vec::new();
+            dec.decode(&packets[0], &mut frames).unwrap();
+            assert_eq!((frames[0].samples_per_channel(), dec.codec()), (160, codec));
+        }
+        assert!(matches!(super::super::audio_decoder(Codec::Pcmu, 2), Err(MediaError::InvalidConfig(_))));
     }
 
     #[test]

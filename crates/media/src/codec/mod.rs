@@ -3,12 +3,26 @@
 //! Each codec library is a cargo feature; [`video_encoder`],
 //! [`video_decoder`], [`audio_encoder`] and [`audio_decoder`] build the one
 //! asked for, or say which feature is missing.
+//!
+//! Audio codecs, what they take and the clock of their packets' `pts`:
+//!
+//! | codec | module | built | raw audio | packet clock |
+//! |---|---|---|---|---|
+//! | PCMU, PCMA | [`g711`] | always | 8 kHz mono | 8 kHz |
+//! | G722 | [`g722`] | always | 16 kHz mono | 8 kHz (RFC 3551) |
+//! | Opus | `opus` | feature `opus` (libopus) | 48 kHz mono or stereo | 48 kHz |
+//!
+//! Encoders take frames of any length and give whole packets of
+//! `frame_ms`; other rates and channel counts go through
+//! [`crate::audio_convert::AudioConverter`] first.
 
 use crate::error::{MediaError, Result};
 use crate::frame::{AudioFrame, Codec, EncodedFrame, VideoFrame};
 
 pub mod g711;
 pub mod g722;
+#[cfg(feature = "opus")]
+pub mod opus;
 mod pcm;
 
 /// Settings of a video encoder. The bitrate can change later
@@ -163,6 +177,9 @@ pub fn audio_encoder(codec: Codec, config: AudioEncoderConfig) -> Result<Box<dyn
         Codec::Pcmu => Ok(Box::new(g711::G711Encoder::new(g711::Law::Mu, config)?)),
         Codec::Pcma => Ok(Box::new(g711::G711Encoder::new(g711::Law::A, config)?)),
         Codec::G722 => Ok(Box::new(g722::G722Encoder::new(config)?)),
+        #[cfg(feature = "opus")]
+        Codec::Opus => Ok(Box::new(opus::OpusEncoder::new(config)?)),
+        #[cfg(not(feature = "opus"))]
         Codec::Opus => Err(not_built("Opus", "opus")),
         other => Err(MediaError::Unsupported(format!("no audio encoder for {other:?}"))),
     }
@@ -180,6 +197,9 @@ pub fn audio_decoder(codec: Codec, channels: u16) -> Result<Box<dyn AudioDecoder
         Codec::Pcmu => Ok(Box::new(g711::G711Decoder::new(g711::Law::Mu))),
         Codec::Pcma => Ok(Box::new(g711::G711Decoder::new(g711::Law::A))),
         Codec::G722 => Ok(Box::new(g722::G722Decoder::new())),
+        #[cfg(feature = "opus")]
+        Codec::Opus => Ok(Box::new(opus::OpusDecoder::new(channels)?)),
+        #[cfg(not(feature = "opus"))]
         Codec::Opus => Err(not_built("Opus", "opus")),
         other => Err(MediaError::Unsupported(format!("no audio decoder for {other:?}"))),
     }

@@ -2,23 +2,47 @@
 //! and keeping decoder timestamps running across lost packets.
 
 use crate::error::{MediaError, Result};
-use crate::frame::{AudioFrame, TimeBase};
+use crate::frame::{AudioFrame, Samples, TimeBase};
 
-/// Collects interleaved s16 input until whole packets of `packet` samples
+/// A sample type a codec takes (s16 or f32).
+pub(crate) trait Sample: Copy + std::fmt::Debug {
+    /// Appends `frame`'s samples, converted to this type if need be.
+    fn append(frame: &AudioFrame, to: &mut Vec<Self>);
+}
+
+impl Sample for i16 {
+    fn append(frame: &AudioFrame, to: &mut Vec<i16>) {
+        match frame.samples() {
+            Samples::S16(s) => to.extend_from_slice(s),
+            Samples::F32(_) => to.extend_from_slice(&frame.to_i16()),
+        }
+    }
+}
+
+impl Sample for f32 {
+    fn append(frame: &AudioFrame, to: &mut Vec<f32>) {
+        match frame.samples() {
+            Samples::F32(s) => to.extend_from_slice(s),
+            Samples::S16(s) => to.extend(s.iter().map(|&v| f32::from(v) / 32768.0)),
+        }
+    }
+}
+
+/// Collects interleaved input until whole packets of `packet` samples
 /// per channel are there. Timestamps count samples from the first frame
 /// pushed into an empty buffer (gaps in input timestamps are not kept).
 #[derive(Debug)]
-pub(crate) struct PacketBuffer {
+pub(crate) struct PacketBuffer<T: Sample = i16> {
     codec: &'static str,
     rate: u32,
     channels: u16,
     packet: usize,
-    pending: Vec<i16>,
+    pending: Vec<T>,
     /// Timestamp of `pending[0]`, in 1/`rate`.
     start_pts: i64,
 }
 
-impl PacketBuffer {
+impl<T: Sample> PacketBuffer<T> {
     pub(crate) fn new(codec: &'static str, rate: u32, channels: u16, packet: usize) -> Self {
         PacketBuffer {
             codec,
@@ -47,17 +71,14 @@ impl PacketBuffer {
         if self.pending.is_empty() {
             self.start_pts = frame.time_base.rescale(frame.pts, TimeBase::hz(self.rate));
         }
-        match frame.samples() {
-            crate::frame::Samples::S16(s) => self.pending.extend_from_slice(s),
-            crate::frame::Samples::F32(_) => self.pending.extend_from_slice(&frame.to_i16()),
-        }
+        T::append(frame, &mut self.pending);
         Ok(())
     }
 
     /// Calls `f` with the timestamp (1/rate) and samples of every complete
     /// packet, then drops them. Stops at the first error, which it returns
     /// (the packet that failed is dropped too).
-    pub(crate) fn drain(&mut self, mut f: impl FnMut(i64, &[i16]) -> Result<()>) -> Result<()> {
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(i64, &[T]) -> Result<()>) -> Result<()> {
         let n = self.packet * usize::from(self.channels);
         let mut used = 0;
         let mut result = Ok(());

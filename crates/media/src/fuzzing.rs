@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use crate::container::{ivf, ogg, wav, y4m, Demuxer};
+use crate::container::{h264, ivf, ogg, wav, y4m, Demuxer};
 
 /// Frames read at most per input (a fuzz input is small; this bounds a loop
 /// a bug could make endless).
@@ -54,4 +54,9 @@ pub fn ogg(data: &[u8]) {
     if let Ok(mut d) = ogg::OggDemuxer::new(Cursor::new(data)) {
         drain(&mut d);
     }
+}
+
+/// Reads `data` as a raw H.264 stream.
+pub fn h264(data: &[u8]) {
+    drain(&mut h264::H264Demuxer::new(Cursor::new(data)));
 }

@@ -87,6 +87,7 @@ pub struct Format {
     pub create: Option<CreateFn>,
 }
 
+pub mod h264;
 pub mod ivf;
 pub mod ogg;
 pub mod probe;
@@ -94,7 +95,7 @@ pub mod wav;
 pub mod y4m;
 
 /// The formats this build reads or writes, in sniffing order.
-pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT];
+pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT, h264::FORMAT];
 
 /// The largest frame (or packet, or chunk read whole) a demuxer accepts:
 /// a length field above it is an error, never an allocation.

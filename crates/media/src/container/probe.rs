@@ -28,7 +28,6 @@ impl<'a> Bits<'a> {
     }
 
     /// An Exp-Golomb `ue(v)` (H.264), up to 31 leading zeros.
-    #[allow(dead_code)] // for the H.264 reader to come
     pub(crate) fn ue(&mut self) -> Option<u32> {
         let mut zeros = 0;
         while self.bit()? == 0 {

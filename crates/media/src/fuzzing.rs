@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use crate::container::{h264, ivf, ogg, wav, y4m, Demuxer};
+use crate::container::{h264, ivf, ogg, wav, webm, y4m, Demuxer};
 
 /// Frames read at most per input (a fuzz input is small; this bounds a loop
 /// a bug could make endless).
@@ -59,4 +59,11 @@ pub fn ogg(data: &[u8]) {
 /// Reads `data` as a raw H.264 stream.
 pub fn h264(data: &[u8]) {
     drain(&mut h264::H264Demuxer::new(Cursor::new(data)));
+}
+
+/// Reads `data` as a WebM or Matroska file.
+pub fn webm(data: &[u8]) {
+    if let Ok(mut d) = webm::WebmDemuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
 }

@@ -92,10 +92,11 @@ pub mod ivf;
 pub mod ogg;
 pub mod probe;
 pub mod wav;
+pub mod webm;
 pub mod y4m;
 
 /// The formats this build reads or writes, in sniffing order.
-pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT, h264::FORMAT];
+pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT, webm::FORMAT, h264::FORMAT];
 
 /// The largest frame (or packet, or chunk read whole) a demuxer accepts:
 /// a length field above it is an error, never an allocation.

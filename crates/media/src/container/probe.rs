@@ -241,6 +241,66 @@ pub fn opus_packet_samples(packet: &[u8]) -> Option<u32> {
     (frames > 0 && total <= 5760).then_some(total)
 }
 
+/// An `avcC` record (ISO/IEC 14496-15): how long NAL unit lengths are and
+/// the parameter sets, as MP4 and Matroska carry H.264.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AvcConfig {
+    /// Bytes of each NAL unit's length (1, 2 or 4).
+    pub length_size: usize,
+    /// The SPS and PPS NAL units, each behind a 4-byte start code.
+    pub parameter_sets: Vec<u8>,
+}
+
+impl AvcConfig {
+    /// Parses an `avcC` record; `None` when malformed.
+    pub(crate) fn parse(c: &[u8]) -> Option<AvcConfig> {
+        if c.len() < 7 || c[0] != 1 {
+            return None;
+        }
+        let length_size = usize::from(c[4] & 3) + 1;
+        if length_size == 3 {
+            return None;
+        }
+        let mut parameter_sets = Vec::new();
+        let mut at = 5;
+        for mask in [0x1F, 0xFF] {
+            let count = *c.get(at)? & mask;
+            at += 1;
+            for _ in 0..count {
+                let len = usize::from(u16::from_be_bytes([*c.get(at)?, *c.get(at + 1)?]));
+                let nal = c.get(at + 2..at + 2 + len)?;
+                parameter_sets.extend_from_slice(&[0, 0, 0, 1]);
+                parameter_sets.extend_from_slice(nal);
+                at += 2 + len;
+            }
+        }
+        Some(AvcConfig { length_size, parameter_sets })
+    }
+
+    /// A sample of length-prefixed NAL units as Annex B; a keyframe gets
+    /// the parameter sets in front unless it carries its own SPS.
+    pub(crate) fn to_annexb(&self, sample: &[u8], keyframe: bool) -> Option<Vec<u8>> {
+        let mut nals = Vec::new();
+        let mut at = 0;
+        while at < sample.len() {
+            let head = sample.get(at..at + self.length_size)?;
+            let len = head.iter().fold(0usize, |v, &b| (v << 8) | usize::from(b));
+            let nal = sample.get(at + self.length_size..at + self.length_size + len)?;
+            nals.push(nal);
+            at += self.length_size + len;
+        }
+        let mut out = Vec::with_capacity(sample.len() + self.parameter_sets.len() + 4 * nals.len());
+        if keyframe && !nals.iter().any(|n| n.first().is_some_and(|b| b & 0x1F == 7)) {
+            out.extend_from_slice(&self.parameter_sets);
+        }
+        for n in nals {
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(n);
+        }
+        Some(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use crate::container::{h264, ivf, ogg, wav, webm, y4m, Demuxer};
+use crate::container::{h264, ivf, mp4, ogg, wav, webm, y4m, Demuxer};
 
 /// Frames read at most per input (a fuzz input is small; this bounds a loop
 /// a bug could make endless).
@@ -64,6 +64,13 @@ pub fn h264(data: &[u8]) {
 /// Reads `data` as a WebM or Matroska file.
 pub fn webm(data: &[u8]) {
     if let Ok(mut d) = webm::WebmDemuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
+}
+
+/// Reads `data` as an MP4 file.
+pub fn mp4(data: &[u8]) {
+    if let Ok(mut d) = mp4::Mp4Demuxer::new(Cursor::new(data)) {
         drain(&mut d);
     }
 }

@@ -15,25 +15,10 @@ use media::{Codec, Frame, MediaKind};
 
 /// 2 s of VP8 (a keyframe a second) and Opus.
 fn ffmpeg_vp8_opus(path: &Path) {
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=30:duration=2",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=1000:duration=2",
-        "-c:v",
-        "libvpx",
-        "-deadline",
-        "realtime",
-        "-g",
-        "30",
-        "-c:a",
-        "libopus",
-        path.to_str().unwrap(),
-    ]);
+    let args = "-f lavfi -i testsrc=size=160x120:rate=30:duration=2 -f lavfi -i sine=frequency=1000:duration=2 -c:v libvpx -deadline realtime -g 30 -c:a libopus";
+    let mut args: Vec<&str> = args.split(' ').collect();
+    args.push(path.to_str().unwrap());
+    ffmpeg(&args);
 }
 
 fn keys(frames: &[(usize, Frame)], track: usize) -> Vec<bool> {

@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use crate::container::{ivf, ogg, wav, y4m, Demuxer};
+use crate::container::{h264, ivf, mp4, ogg, wav, webm, y4m, Demuxer};
 
 /// Frames read at most per input (a fuzz input is small; this bounds a loop
 /// a bug could make endless).
@@ -52,6 +52,25 @@ pub fn ivf(data: &[u8]) {
 /// Reads `data` as an Ogg Opus file.
 pub fn ogg(data: &[u8]) {
     if let Ok(mut d) = ogg::OggDemuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
+}
+
+/// Reads `data` as a raw H.264 stream.
+pub fn h264(data: &[u8]) {
+    drain(&mut h264::H264Demuxer::new(Cursor::new(data)));
+}
+
+/// Reads `data` as a WebM or Matroska file.
+pub fn webm(data: &[u8]) {
+    if let Ok(mut d) = webm::WebmDemuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
+}
+
+/// Reads `data` as an MP4 file.
+pub fn mp4(data: &[u8]) {
+    if let Ok(mut d) = mp4::Mp4Demuxer::new(Cursor::new(data)) {
         drain(&mut d);
     }
 }

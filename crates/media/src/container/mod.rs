@@ -87,14 +87,18 @@ pub struct Format {
     pub create: Option<CreateFn>,
 }
 
+pub mod h264;
 pub mod ivf;
+pub mod mp4;
 pub mod ogg;
 pub mod probe;
 pub mod wav;
+pub mod webm;
 pub mod y4m;
 
 /// The formats this build reads or writes, in sniffing order.
-pub static FORMATS: &[Format] = &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT];
+pub static FORMATS: &[Format] =
+    &[wav::FORMAT, y4m::FORMAT, ivf::FORMAT, ogg::FORMAT, webm::FORMAT, mp4::FORMAT, h264::FORMAT];
 
 /// The largest frame (or packet, or chunk read whole) a demuxer accepts:
 /// a length field above it is an error, never an allocation.

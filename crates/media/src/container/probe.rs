@@ -28,7 +28,6 @@ impl<'a> Bits<'a> {
     }
 
     /// An Exp-Golomb `ue(v)` (H.264), up to 31 leading zeros.
-    #[allow(dead_code)] // for the H.264 reader to come
     pub(crate) fn ue(&mut self) -> Option<u32> {
         let mut zeros = 0;
         while self.bit()? == 0 {
@@ -240,6 +239,154 @@ pub fn opus_packet_samples(packet: &[u8]) -> Option<u32> {
     };
     let total = frame * frames;
     (frames > 0 && total <= 5760).then_some(total)
+}
+
+/// An `avcC` record (ISO/IEC 14496-15): how long NAL unit lengths are and
+/// the parameter sets, as MP4 and Matroska carry H.264.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AvcConfig {
+    /// Bytes of each NAL unit's length (1, 2 or 4).
+    pub length_size: usize,
+    /// The SPS and PPS NAL units, each behind a 4-byte start code.
+    pub parameter_sets: Vec<u8>,
+}
+
+impl AvcConfig {
+    /// Parses an `avcC` record; `None` when malformed.
+    pub(crate) fn parse(c: &[u8]) -> Option<AvcConfig> {
+        if c.len() < 7 || c[0] != 1 {
+            return None;
+        }
+        let length_size = usize::from(c[4] & 3) + 1;
+        if length_size == 3 {
+            return None;
+        }
+        let mut parameter_sets = Vec::new();
+        let mut at = 5;
+        for mask in [0x1F, 0xFF] {
+            let count = *c.get(at)? & mask;
+            at += 1;
+            for _ in 0..count {
+                let len = usize::from(u16::from_be_bytes([*c.get(at)?, *c.get(at + 1)?]));
+                let nal = c.get(at + 2..at + 2 + len)?;
+                parameter_sets.extend_from_slice(&[0, 0, 0, 1]);
+                parameter_sets.extend_from_slice(nal);
+                at += 2 + len;
+            }
+        }
+        Some(AvcConfig { length_size, parameter_sets })
+    }
+
+    /// A sample of length-prefixed NAL units as Annex B; a keyframe gets
+    /// the parameter sets in front unless it carries its own SPS.
+    pub(crate) fn to_annexb(&self, sample: &[u8], keyframe: bool) -> Option<Vec<u8>> {
+        let mut nals = Vec::new();
+        let mut at = 0;
+        while at < sample.len() {
+            let head = sample.get(at..at + self.length_size)?;
+            let len = head.iter().fold(0usize, |v, &b| (v << 8) | usize::from(b));
+            let nal = sample.get(at + self.length_size..at + self.length_size + len)?;
+            nals.push(nal);
+            at += self.length_size + len;
+        }
+        let mut out = Vec::with_capacity(sample.len() + self.parameter_sets.len() + 4 * nals.len());
+        if keyframe && !nals.iter().any(|n| n.first().is_some_and(|b| b & 0x1F == 7)) {
+            out.extend_from_slice(&self.parameter_sets);
+        }
+        for n in nals {
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(n);
+        }
+        Some(out)
+    }
+}
+
+/// The picture size an H.264 SPS (a NAL unit, header included) gives, after cropping.
+pub fn h264_sps_size(sps: &[u8]) -> Option<(u32, u32)> {
+    if sps.first()? & 0x1F != 7 || sps.len() < 4 {
+        return None;
+    }
+    // Emulation prevention bytes out (00 00 03 -> 00 00).
+    let mut rbsp = Vec::with_capacity(sps.len());
+    let mut zeros = 0;
+    for &b in &sps[1..] {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        rbsp.push(b);
+    }
+    let mut b = Bits::new(&rbsp);
+    let profile = b.bits(8)?;
+    b.bits(16)?; // constraint flags, level
+    b.ue()?; // seq_parameter_set_id
+    let mut chroma = 1;
+    if matches!(profile, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
+        chroma = b.ue()?;
+        if chroma == 3 {
+            b.bit()?;
+        }
+        b.ue()?;
+        b.ue()?;
+        b.bit()?;
+        if b.bit()? == 1 {
+            for i in 0..if chroma == 3 { 12 } else { 8 } {
+                if b.bit()? == 1 {
+                    let size = if i < 6 { 16 } else { 64 };
+                    let (mut last, mut next) = (8i64, 8i64);
+                    for _ in 0..size {
+                        if next != 0 {
+                            let v = i64::from(b.ue()?);
+                            let delta = if v % 2 == 1 { (v + 1) / 2 } else { -(v / 2) };
+                            next = (last + delta + 256) % 256;
+                        }
+                        last = if next == 0 { last } else { next };
+                    }
+                }
+            }
+        }
+    }
+    b.ue()?; // log2_max_frame_num_minus4
+    match b.ue()? {
+        0 => {
+            b.ue()?;
+        }
+        1 => {
+            b.bit()?;
+            b.ue()?;
+            b.ue()?;
+            for _ in 0..b.ue()?.min(255) {
+                b.ue()?;
+            }
+        }
+        _ => {}
+    }
+    b.ue()?; // max_num_ref_frames
+    b.bit()?;
+    let w_mbs = b.ue()?.checked_add(1)?;
+    let h_units = b.ue()?.checked_add(1)?;
+    let frame_mbs_only = b.bit()?;
+    if frame_mbs_only == 0 {
+        b.bit()?;
+    }
+    b.bit()?;
+    let (mut left, mut right, mut top, mut bottom) = (0, 0, 0, 0);
+    if b.bit()? == 1 {
+        (left, right, top, bottom) = (b.ue()?, b.ue()?, b.ue()?, b.ue()?);
+    }
+    let (sub_w, sub_h): (u32, u32) = match chroma {
+        0 => (1, 1),
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    };
+    let crop_x = if chroma == 0 { 1 } else { sub_w };
+    let crop_y = (2 - frame_mbs_only) * if chroma == 0 { 1 } else { sub_h };
+    let width = w_mbs.checked_mul(16)?.checked_sub(crop_x.checked_mul(left.checked_add(right)?)?)?;
+    let height =
+        h_units.checked_mul(16 * (2 - frame_mbs_only))?.checked_sub(crop_y.checked_mul(top.checked_add(bottom)?)?)?;
+    (width > 0 && height > 0 && width <= 16_384 && height <= 16_384).then_some((width, height))
 }
 
 #[cfg(test)]

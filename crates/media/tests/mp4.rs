@@ -1,0 +1,111 @@
+//! MP4: ffmpeg's H.264 + Opus read by us, ours read by ffprobe, the player
+//! and the recorder passing frames through.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use media::container::{self, TrackSpec};
+use media::recorder::{MediaRecorder, RecorderOptions};
+use media::track::{channel, QueueLimits};
+use media::{Codec, Frame, MediaKind};
+
+/// 2 s of baseline H.264 (a keyframe a second, no B-frames) and Opus.
+fn ffmpeg_mp4(path: &Path) {
+    let args = "-f lavfi -i testsrc=size=160x120:rate=30:duration=2 -f lavfi -i sine=frequency=1000:duration=2 -c:v libx264 -pix_fmt yuv420p -profile:v baseline -g 30 -x264-params scenecut=0 -c:a libopus";
+    let mut args: Vec<&str> = args.split(' ').collect();
+    args.push(path.to_str().unwrap());
+    ffmpeg(&args);
+}
+
+fn keys(frames: &[(usize, Frame)], track: usize) -> Vec<bool> {
+    frames.iter().filter(|(i, _)| *i == track).map(|(_, f)| f.is_keyframe()).collect()
+}
+
+#[test]
+fn reads_ffmpeg_mp4_and_ffprobe_reads_ours() {
+    let dir = temp_dir("mp4-read");
+    let path = dir.join("in.mp4");
+    ffmpeg_mp4(&path);
+    let theirs = ffprobe_packets(&path);
+    let (tracks, frames) = demux_all(&path);
+    assert_eq!((tracks[0].codec, tracks[0].size), (Some(Codec::H264), Some((160, 120))));
+    assert_eq!((tracks[1].codec, tracks[1].audio), (Some(Codec::Opus), Some((48_000, 1))));
+    let probed: Vec<bool> = theirs.iter().filter(|p| p.stream == 0).map(|p| p.key).collect();
+    assert_eq!(keys(&frames, 0), probed);
+    assert_eq!(keys(&frames, 0).iter().filter(|k| **k).count(), 2);
+    let audio = theirs.iter().filter(|p| p.stream == 1).count();
+    assert_eq!(keys(&frames, 1).len(), audio);
+    for (_, f) in frames.iter().filter(|(i, _)| *i == 0) {
+        let Frame::Encoded(e) = f else { panic!() };
+        assert!(e.data.starts_with(&[0, 0, 0, 1]));
+        assert_eq!(e.keyframe, e.data[4] & 0x1F == 7, "keyframes carry the SPS");
+    }
+
+    let out = dir.join("ours.mp4");
+    let mut m = container::create(&out).unwrap();
+    for t in &tracks {
+        m.add_track(TrackSpec { kind: t.kind, codec: t.codec, size: None, audio: None }).unwrap();
+    }
+    for (i, f) in &frames {
+        m.write(*i, f).unwrap();
+    }
+    m.finish().unwrap();
+    drop(m);
+    let streams = ffprobe_streams(&out);
+    let v = &streams[0];
+    assert_eq!((v.get("codec_name"), v.get("width"), v.get("height")), ("h264", "160", "120"));
+    assert_eq!(v.get("nb_read_packets"), "60");
+    assert!(close(v.num("duration"), 2.0, 1.0 / 30.0), "{v:?}");
+    let a = &streams[1];
+    assert_eq!((a.get("codec_name"), a.get("channels")), ("opus", "1"));
+    assert_eq!(a.num("nb_read_packets") as usize, audio);
+    let ours: Vec<bool> = ffprobe_packets(&out).iter().filter(|p| p.stream == 0).map(|p| p.key).collect();
+    assert_eq!(ours, probed);
+    let (_, again) = demux_all(&out);
+    assert_eq!(again.len(), frames.len());
+    assert_eq!(keys(&again, 0), keys(&frames, 0));
+}
+
+#[tokio::test]
+async fn player_passes_ffmpeg_mp4_through() {
+    let dir = temp_dir("mp4-player");
+    let path = dir.join("in.mp4");
+    ffmpeg_mp4(&path);
+    let (n, end) = play(&path, MediaKind::Video, Duration::ZERO).await;
+    assert_eq!(n, 60);
+    assert!(close(end.as_secs_f64(), 2.0, 1.0 / 30.0), "{end:?}");
+}
+
+#[tokio::test]
+async fn recorder_passes_h264_and_opus_into_an_mp4_ffprobe_accepts() {
+    let dir = temp_dir("mp4-recorder");
+    let src = dir.join("in.mp4");
+    ffmpeg_mp4(&src);
+    let (_, frames) = demux_all(&src);
+    let path = dir.join("rec.mp4");
+    let mut rec = MediaRecorder::create(&path, RecorderOptions::default()).unwrap();
+    let queue = QueueLimits { frames: 500, ..QueueLimits::LIVE };
+    let (vtx, vrx) = channel(queue);
+    let (atx, arx) = channel(queue);
+    rec.add_track(MediaKind::Video, vrx).unwrap();
+    rec.add_track(MediaKind::Audio, arx).unwrap();
+    rec.start().unwrap();
+    let audio = keys(&frames, 1).len() as u64;
+    for (i, f) in frames {
+        if i == 0 {
+            vtx.send(f).await.unwrap()
+        } else {
+            atx.send(f).await.unwrap()
+        }
+    }
+    drop((vtx, atx));
+    let stats = rec.finish().await.unwrap();
+    assert_eq!(stats.written, vec![60, audio], "{stats:?}");
+    let streams = ffprobe_streams(&path);
+    assert_eq!((streams[0].get("codec_name"), streams[0].get("nb_read_packets")), ("h264", "60"));
+    assert_eq!(streams[1].get("codec_name"), "opus");
+    assert!(close(streams[0].num("format_duration"), 2.0, 0.05), "{:?}", streams[0]);
+}

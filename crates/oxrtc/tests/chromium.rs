@@ -499,7 +499,11 @@ async fn chromium_sees_its_camera_mirrored_by_the_server_example() {
     server_example_page(true).await;
 }
 
-async fn server_example_page(camera: bool) {
+/// The server example started on a free port with `args`: the process and
+/// its output lines, its first line (the address) read.
+async fn start_server_example(
+    args: &[&str],
+) -> (tokio::process::Child, tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>, u16) {
     use tokio::io::AsyncBufReadExt;
     require_netns();
     let exe = std::env::current_exe().unwrap();
@@ -508,6 +512,7 @@ async fn server_example_page(camera: bool) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = tokio::process::Command::new(server_bin)
         .args(["--port", &port.to_string()])
+        .args(args)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -515,6 +520,11 @@ async fn server_example_page(camera: bool) {
     let mut lines = tokio::io::BufReader::new(server.stdout.take().unwrap()).lines();
     let first = lines.next_line().await.unwrap().unwrap();
     assert!(first.contains("http://127.0.0.1:"), "{first}");
+    (server, lines, port)
+}
+
+async fn server_example_page(camera: bool) {
+    let (_server, mut lines, port) = start_server_example(&[]).await;
     let _browser = launch(&format!("http://127.0.0.1:{port}/?autostart=1&camera={}", camera as u8));
     let (mut pongs, mut decoded) = (0, 0);
     while pongs < 3 || (camera && decoded < 30) {
@@ -528,6 +538,55 @@ async fn server_example_page(camera: bool) {
             decoded = n.trim().parse().unwrap_or(0);
         }
     }
+}
+
+/// `server --record DIR`: the browser's camera and microphone, as it encoded
+/// them, land in a WebM that ffprobe reads as VP8 and Opus of about the
+/// length the page sent (it closes the connection after 6 s).
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace, and ffprobe: run scripts/test.sh"]
+async fn chromium_camera_is_recorded_by_the_server_example() {
+    let dir = std::env::temp_dir().join(format!("oxrtc-record-{}", std::process::id()));
+    let (_server, mut lines, port) = start_server_example(&["--record", dir.to_str().unwrap()]).await;
+    let _browser = launch(&format!("http://127.0.0.1:{port}/?autostart=1&camera=1&stopafter=6"));
+    let recorded = loop {
+        let line = tokio::time::timeout(Duration::from_secs(40), lines.next_line())
+            .await
+            .expect("the recording ends within 40 s")
+            .unwrap()
+            .expect("the server runs");
+        if let Some(rest) = line.strip_prefix("recorded ") {
+            break rest.split(':').next().unwrap().to_string();
+        }
+        assert!(!line.starts_with("recording ") || !line.contains("failed"), "{line}");
+    };
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "csv=p=0",
+            &recorded,
+        ])
+        .output()
+        .expect("ffprobe (Debian package ffmpeg)");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let streams: Vec<(&str, u64)> = text
+        .lines()
+        .filter_map(|l| l.split_once(','))
+        .map(|(codec, n)| (codec, n.trim().parse().unwrap_or(0)))
+        .collect();
+    eprintln!("recorded: {streams:?}");
+    let frames = |codec: &str| streams.iter().find(|s| s.0 == codec).map_or(0, |s| s.1);
+    // Chromium's fake camera runs at about 30 fps and its Opus at 50 packets a
+    // second: 6 s minus set-up leaves several seconds of each.
+    assert!(frames("vp8") >= 60, "{streams:?}");
+    assert!(frames("opus") >= 100, "{streams:?}");
 }
 
 /// oxrtc offers a send-only video transceiver and forwards the VP8 of a

@@ -77,4 +77,6 @@ document.getElementById('start').onclick = start;
 const query = new URLSearchParams(location.search);
 if (query.get('camera') === '1') document.getElementById('camera').checked = true;
 if (query.has('autostart')) start();
+// ?stopafter=N: close the connection after N seconds (tests use it to end a recording).
+if (query.has('stopafter')) setTimeout(stop, 1000 * parseFloat(query.get('stopafter')));
 document.getElementById('stop').onclick = stop;

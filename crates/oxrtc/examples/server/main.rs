@@ -17,8 +17,13 @@
 //! at once. `GET /stats` reports the counts as JSON. The HTTP side has its
 //! own limits (see `http.rs`), and what a peer sends is printed cut short
 //! and escaped.
+//!
+//! With `--record DIR`, what each browser sends (camera and microphone, as
+//! it encoded them) is also written to a WebM file in DIR, finalized when
+//! the connection ends.
 
 mod http;
+mod record;
 #[path = "../common/shown.rs"]
 mod shown;
 
@@ -28,6 +33,8 @@ mod shown;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,6 +68,10 @@ struct Caps {
 struct Peers {
     caps: Caps,
     counts: Mutex<Counts>,
+    /// `--record DIR`.
+    record: Option<PathBuf>,
+    /// Connections served so far (names the recordings).
+    served: AtomicU64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -178,6 +189,7 @@ async fn offer(body: &[u8], interfaces: InterfaceFilter, peers: Arc<Peers>) -> R
 /// it is not connected in time.
 async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
     let mut mirrored = 0u64;
+    let mut recording: Option<record::Recording> = None;
     let pending_timeout = slot.peers.caps.pending_timeout;
     let deadline = tokio::time::Instant::now() + pending_timeout;
     if pc.connection_state() == RTCPeerConnectionState::Connected {
@@ -214,6 +226,9 @@ async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
                 });
             }
             RTCPeerConnectionEvent::Frame(t, f) => {
+                if let Some(r) = recording.as_mut() {
+                    r.frame(t, &f);
+                }
                 let sent = pc.write_frame(t, f.payload_type, f.rtp_timestamp, f.data).await.is_ok();
                 mirrored += u64::from(sent);
                 if sent && (mirrored.is_power_of_two() || mirrored.is_multiple_of(1000)) {
@@ -227,7 +242,20 @@ async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
             RTCPeerConnectionEvent::ConnectionStateChange(s) => {
                 println!("connection {s:?}");
                 match s {
-                    RTCPeerConnectionState::Connected => slot.connected(),
+                    RTCPeerConnectionState::Connected => {
+                        slot.connected();
+                        if let (Some(dir), None) = (&slot.peers.record, &recording) {
+                            let n = slot.peers.served.fetch_add(1, Ordering::Relaxed);
+                            let path = dir.join(format!("connection-{n}.webm"));
+                            match record::Recording::start(&pc, &path).await {
+                                Ok(r) => {
+                                    println!("recording to {}", path.display());
+                                    recording = Some(r);
+                                }
+                                Err(e) => println!("not recording: {e}"),
+                            }
+                        }
+                    }
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => break,
                     _ => {}
                 }
@@ -244,6 +272,12 @@ async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
         }
     }
     pc.close().await;
+    if let Some(r) = recording {
+        match r.finish().await {
+            (path, Ok(stats)) => println!("recorded {}: frames written per track {:?}", path.display(), stats.written),
+            (path, Err(e)) => println!("recording {} failed: {e}", path.display()),
+        }
+    }
     let peers = slot.peers.clone();
     drop(slot);
     let c = peers.counts();
@@ -268,7 +302,8 @@ fn usage(why: &str) -> ! {
     eprintln!("server: {why}");
     eprintln!(
         "usage: server [--host IP] [--port PORT] [--max-pending N] [--max-connections N] [--pending-timeout SECS]\n\
-         \x20             [--max-http-connections N] [--header-timeout SECS] [--request-timeout SECS] [--max-body BYTES]"
+         \x20             [--max-http-connections N] [--header-timeout SECS] [--request-timeout SECS] [--max-body BYTES]\n\
+         \x20             [--record DIR]"
     );
     std::process::exit(2);
 }
@@ -309,6 +344,7 @@ async fn main() -> std::io::Result<()> {
     let mut port = 8080u16;
     let mut caps = Caps { max_pending: 100, max_total: 1000, pending_timeout: Duration::from_secs(10) };
     let mut limits = http::Limits::default();
+    let mut record = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -325,6 +361,13 @@ async fn main() -> std::io::Result<()> {
             "--header-timeout" => limits.header_timeout = seconds(&a, args.next()),
             "--request-timeout" => limits.request_timeout = seconds(&a, args.next()),
             "--max-body" => limits.max_body = count(&a, args.next()),
+            "--record" => {
+                let dir = PathBuf::from(args.next().unwrap_or_else(|| usage("--record takes a folder")));
+                if let Err(e) = std::fs::create_dir_all(&dir) {
+                    usage(&format!("--record {}: {e}", dir.display()));
+                }
+                record = Some(dir);
+            }
             "-h" | "--help" => usage("an HTTP server with a WebRTC ping/pong page"),
             other => usage(&format!("unknown argument {other:?}")),
         }
@@ -333,7 +376,7 @@ async fn main() -> std::io::Result<()> {
     // default, every interface when listening on all of them.
     let interfaces = if host.is_loopback() { InterfaceFilter::loopback_only() } else { InterfaceFilter::default() };
     fit_descriptor_limit(&caps, &limits);
-    let peers = Arc::new(Peers { caps, counts: Mutex::default() });
+    let peers = Arc::new(Peers { caps, counts: Mutex::default(), record, served: AtomicU64::new(0) });
     let handler: http::Handler = Arc::new(move |r: Request| {
         let interfaces = interfaces.clone();
         let peers = peers.clone();

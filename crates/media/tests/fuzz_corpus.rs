@@ -312,3 +312,34 @@ fn the_av1_seed_announces_its_size() {
     assert_eq!(tracks[0].size, Some((64, 32)));
     assert_eq!(frames.iter().map(|(_, f)| f.is_keyframe()).collect::<Vec<_>>(), vec![true, false]);
 }
+
+/// Seeded damage to the seeds (bits flipped, bytes set, values of 0xFF and
+/// 0x00 where lengths and timestamps are, tails cut or added): no panic, no
+/// endless loop, no allocation a length field asked for.
+#[test]
+fn damaged_seeds_are_read_without_a_panic() {
+    use testkit::{mutate, Rng};
+    let mut rng = Rng::new(0x006D_6564_6961);
+    for (target, _, seed) in seeds() {
+        let body = TARGETS.iter().find(|t| t.0 == target).unwrap().2;
+        for _ in 0..1500 {
+            let mut d = seed.clone();
+            for _ in 0..1 + rng.below(4) {
+                match rng.below(5) {
+                    0 => mutate::flip_bit(&mut rng, &mut d),
+                    1 => mutate::set_byte(&mut rng, &mut d),
+                    2 => {
+                        // A run of 0xFF or 0x00: huge or zero lengths and times.
+                        let at = rng.below(d.len().max(1));
+                        let fill = if rng.bool() { 0xFF } else { 0 };
+                        let end = (at + 1 + rng.below(8)).min(d.len());
+                        d[at.min(end)..end].fill(fill);
+                    }
+                    3 => mutate::truncate(&mut rng, &mut d),
+                    _ => mutate::extend(&mut rng, &mut d, 64),
+                }
+            }
+            body(&d);
+        }
+    }
+}

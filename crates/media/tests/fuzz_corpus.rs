@@ -343,3 +343,51 @@ fn damaged_seeds_are_read_without_a_panic() {
         }
     }
 }
+
+/// A file cut in its header fails to open with its name and the offset; one
+/// cut in a frame reads up to there, then fails naming the offset.
+#[test]
+fn errors_name_the_file_and_the_offset() {
+    let dir = temp_dir("errors");
+    for (target, name, data) in seeds() {
+        let ext = TARGETS.iter().find(|t| t.0 == target).unwrap().1;
+        if ext == "h264" {
+            continue; // no header, and a cut NAL unit is just a shorter one
+        }
+        let path = dir.join(format!("{name}-cut.{ext}"));
+        // The header cut: 20 bytes (Y4M: in its first line).
+        std::fs::write(&path, &data[..20.min(data.len() - 1)]).unwrap();
+        match container::open(&path) {
+            Ok(mut d) => {
+                let e = loop {
+                    match d.read() {
+                        Ok(Some(_)) => {}
+                        Ok(None) => panic!("{name}: a cut file reads to an end"),
+                        Err(e) => break e,
+                    }
+                };
+                assert!(e.to_string().contains("offset"), "{name}: {e}");
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(&format!("{name}-cut.{ext}")) && e.contains("offset"), "{name}: {e}");
+            }
+        }
+        // A frame cut: the last byte gone (WAV: a partial sample is dropped, no error).
+        std::fs::write(&path, &data[..data.len() - 1]).unwrap();
+        if ext != "wav" && ext != "mp4" {
+            let mut d = container::open(&path).unwrap();
+            let e = loop {
+                match d.read() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("{name}: a cut file reads to an end"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                e.to_string().contains("truncated at offset") || e.to_string().contains("is truncated"),
+                "{name}: {e}"
+            );
+        }
+    }
+}

@@ -391,3 +391,25 @@ fn errors_name_the_file_and_the_offset() {
         }
     }
 }
+
+/// Rewinding (what looping playback does) reads the same frames again.
+#[test]
+fn rewind_reads_the_same_frames_again() {
+    let dir = temp_dir("rewind");
+    for (target, name, data) in seeds() {
+        let ext = TARGETS.iter().find(|t| t.0 == target).unwrap().1;
+        let path = dir.join(format!("{name}.{ext}"));
+        std::fs::write(&path, &data).unwrap();
+        let mut d = container::open(&path).unwrap();
+        let mut passes = Vec::new();
+        for _ in 0..2 {
+            let mut frames = Vec::new();
+            while let Some(f) = d.read().unwrap() {
+                frames.push(f);
+            }
+            passes.push(frames);
+            d.rewind().unwrap();
+        }
+        assert!(!passes[0].is_empty() && passes[0] == passes[1], "{name}");
+    }
+}

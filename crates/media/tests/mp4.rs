@@ -127,3 +127,27 @@ fn reads_b_frames_in_presentation_time() {
         assert!(close(a - ours[0], b - probed[0], 0.001), "{ours:?}\n{probed:?}");
     }
 }
+
+/// Video only, starting half a second in: the empty edit keeps the start.
+#[test]
+fn video_only_with_a_late_start() {
+    let dir = temp_dir("mp4-late");
+    let src = dir.join("in.h264");
+    ffmpeg_encode(&src, "libx264", &["-pix_fmt", "yuv420p", "-profile:v", "baseline"], "160x120", 30, 30);
+    let (_, frames) = demux_all(&src);
+    let out = dir.join("late.mp4");
+    let mut m = container::create(&out).unwrap();
+    m.add_track(TrackSpec { kind: MediaKind::Video, codec: Some(Codec::H264), size: None, audio: None }).unwrap();
+    for (i, f) in &frames {
+        let mut f = f.clone();
+        f.set_time(f.time() + Duration::from_millis(500));
+        m.write(*i, &f).unwrap();
+    }
+    m.finish().unwrap();
+    drop(m);
+    let s = &ffprobe_streams(&out)[0];
+    assert_eq!((s.get("width"), s.get("nb_read_packets")), ("160", "30"));
+    assert!(close(s.num("format_duration"), 1.5, 1.0 / 30.0), "{s:?}");
+    let first = ffprobe_packets(&out)[0].pts.unwrap();
+    assert!(close(first, 0.5, 0.001), "first frame at {first}");
+}

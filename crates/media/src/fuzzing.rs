@@ -58,7 +58,9 @@ pub fn ogg(data: &[u8]) {
 
 /// Reads `data` as a raw H.264 stream.
 pub fn h264(data: &[u8]) {
-    drain(&mut h264::H264Demuxer::new(Cursor::new(data)));
+    if let Ok(mut d) = h264::H264Demuxer::new(Cursor::new(data)) {
+        drain(&mut d);
+    }
 }
 
 /// Reads `data` as a WebM or Matroska file.

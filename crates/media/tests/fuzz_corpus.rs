@@ -312,3 +312,104 @@ fn the_av1_seed_announces_its_size() {
     assert_eq!(tracks[0].size, Some((64, 32)));
     assert_eq!(frames.iter().map(|(_, f)| f.is_keyframe()).collect::<Vec<_>>(), vec![true, false]);
 }
+
+/// Seeded damage to the seeds (bits flipped, bytes set, values of 0xFF and
+/// 0x00 where lengths and timestamps are, tails cut or added): no panic, no
+/// endless loop, no allocation a length field asked for.
+#[test]
+fn damaged_seeds_are_read_without_a_panic() {
+    use testkit::{mutate, Rng};
+    let mut rng = Rng::new(0x006D_6564_6961);
+    for (target, _, seed) in seeds() {
+        let body = TARGETS.iter().find(|t| t.0 == target).unwrap().2;
+        for _ in 0..1500 {
+            let mut d = seed.clone();
+            for _ in 0..1 + rng.below(4) {
+                match rng.below(5) {
+                    0 => mutate::flip_bit(&mut rng, &mut d),
+                    1 => mutate::set_byte(&mut rng, &mut d),
+                    2 => {
+                        // A run of 0xFF or 0x00: huge or zero lengths and times.
+                        let at = rng.below(d.len().max(1));
+                        let fill = if rng.bool() { 0xFF } else { 0 };
+                        let end = (at + 1 + rng.below(8)).min(d.len());
+                        d[at.min(end)..end].fill(fill);
+                    }
+                    3 => mutate::truncate(&mut rng, &mut d),
+                    _ => mutate::extend(&mut rng, &mut d, 64),
+                }
+            }
+            body(&d);
+        }
+    }
+}
+
+/// A file cut in its header fails to open with its name and the offset; one
+/// cut in a frame reads up to there, then fails naming the offset.
+#[test]
+fn errors_name_the_file_and_the_offset() {
+    let dir = temp_dir("errors");
+    for (target, name, data) in seeds() {
+        let ext = TARGETS.iter().find(|t| t.0 == target).unwrap().1;
+        if ext == "h264" {
+            continue; // no header, and a cut NAL unit is just a shorter one
+        }
+        let path = dir.join(format!("{name}-cut.{ext}"));
+        // The header cut: 20 bytes (Y4M: in its first line).
+        std::fs::write(&path, &data[..20.min(data.len() - 1)]).unwrap();
+        match container::open(&path) {
+            Ok(mut d) => {
+                let e = loop {
+                    match d.read() {
+                        Ok(Some(_)) => {}
+                        Ok(None) => panic!("{name}: a cut file reads to an end"),
+                        Err(e) => break e,
+                    }
+                };
+                assert!(e.to_string().contains("offset"), "{name}: {e}");
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(&format!("{name}-cut.{ext}")) && e.contains("offset"), "{name}: {e}");
+            }
+        }
+        // A frame cut: the last byte gone (WAV: a partial sample is dropped, no error).
+        std::fs::write(&path, &data[..data.len() - 1]).unwrap();
+        if ext != "wav" && ext != "mp4" {
+            let mut d = container::open(&path).unwrap();
+            let e = loop {
+                match d.read() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("{name}: a cut file reads to an end"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                e.to_string().contains("truncated at offset") || e.to_string().contains("is truncated"),
+                "{name}: {e}"
+            );
+        }
+    }
+}
+
+/// Rewinding (what looping playback does) reads the same frames again.
+#[test]
+fn rewind_reads_the_same_frames_again() {
+    let dir = temp_dir("rewind");
+    for (target, name, data) in seeds() {
+        let ext = TARGETS.iter().find(|t| t.0 == target).unwrap().1;
+        let path = dir.join(format!("{name}.{ext}"));
+        std::fs::write(&path, &data).unwrap();
+        let mut d = container::open(&path).unwrap();
+        let mut passes = Vec::new();
+        for _ in 0..2 {
+            let mut frames = Vec::new();
+            while let Some(f) = d.read().unwrap() {
+                frames.push(f);
+            }
+            passes.push(frames);
+            d.rewind().unwrap();
+        }
+        assert!(!passes[0].is_empty() && passes[0] == passes[1], "{name}");
+    }
+}

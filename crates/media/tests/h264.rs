@@ -26,6 +26,7 @@ fn reads_ffmpeg_access_units_and_rewrites_them() {
     ffmpeg_h264(&path, 60);
     let (tracks, frames) = demux_all(&path);
     assert_eq!((tracks[0].codec, tracks[0].framerate), (Some(Codec::H264), Some(30.0)));
+    assert_eq!(tracks[0].size, Some((320, 240)), "from the SPS");
     assert_eq!(frames.len(), 60);
     let keys: Vec<usize> = frames
         .iter()
@@ -97,7 +98,7 @@ fn nal_units_span_read_boundaries() {
         }
     }
     for max in [usize::MAX, 65_535, 7, 1] {
-        let mut d = H264Demuxer::new(Trickle { inner: Cursor::new(stream.clone()), max });
+        let mut d = H264Demuxer::new(Trickle { inner: Cursor::new(stream.clone()), max }).unwrap();
         for pass in 0..2 {
             for (k, u) in units.iter().enumerate() {
                 let Some((0, Frame::Encoded(e))) = d.read().unwrap() else { panic!("unit {k}") };
@@ -140,4 +141,16 @@ async fn recorder_passes_frames_into_an_h264_file_ffprobe_accepts() {
     assert_eq!(rec.finish().await.unwrap().written, vec![45]);
     let s = &ffprobe_streams(&path)[0];
     assert_eq!((s.get("codec_name"), s.get("nb_read_packets")), ("h264", "45"));
+}
+
+/// The size comes from the SPS, cropping included (4:2:0 and 4:4:4).
+#[test]
+fn the_size_comes_from_the_sps() {
+    let dir = temp_dir("h264-size");
+    for (pix, name) in [("yuv420p", "a.h264"), ("yuv444p", "b.h264")] {
+        let path = dir.join(name);
+        ffmpeg_encode(&path, "libx264", &["-pix_fmt", pix], "98x54", 2, 30);
+        let d = container::open(&path).unwrap();
+        assert_eq!(d.tracks()[0].size, Some((98, 54)), "{pix}");
+    }
 }

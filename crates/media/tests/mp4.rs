@@ -109,3 +109,45 @@ async fn recorder_passes_h264_and_opus_into_an_mp4_ffprobe_accepts() {
     assert_eq!(streams[1].get("codec_name"), "opus");
     assert!(close(streams[0].num("format_duration"), 2.0, 0.05), "{:?}", streams[0]);
 }
+
+/// H.264 with B-frames: presentation times from `ctts` (ffprobe shifts them
+/// by the edit list, which we do not apply: the differences agree).
+#[test]
+fn reads_b_frames_in_presentation_time() {
+    let dir = temp_dir("mp4-b-frames");
+    let path = dir.join("b.mp4");
+    ffmpeg_encode(&path, "libx264", &["-pix_fmt", "yuv420p", "-x264-params", "bframes=2:b-adapt=0"], "160x120", 30, 30);
+    let theirs = ffprobe_packets(&path);
+    let (_, frames) = demux_all(&path);
+    assert_eq!(frames.len(), theirs.len());
+    let ours: Vec<f64> = frames.iter().map(|(_, f)| f.time().as_secs_f64()).collect();
+    let probed: Vec<f64> = theirs.iter().map(|p| p.pts.unwrap()).collect();
+    assert!(ours.windows(2).any(|w| w[1] < w[0]), "B-frames come before the frames they follow");
+    for (a, b) in ours.iter().zip(&probed) {
+        assert!(close(a - ours[0], b - probed[0], 0.001), "{ours:?}\n{probed:?}");
+    }
+}
+
+/// Video only, starting half a second in: the empty edit keeps the start.
+#[test]
+fn video_only_with_a_late_start() {
+    let dir = temp_dir("mp4-late");
+    let src = dir.join("in.h264");
+    ffmpeg_encode(&src, "libx264", &["-pix_fmt", "yuv420p", "-profile:v", "baseline"], "160x120", 30, 30);
+    let (_, frames) = demux_all(&src);
+    let out = dir.join("late.mp4");
+    let mut m = container::create(&out).unwrap();
+    m.add_track(TrackSpec { kind: MediaKind::Video, codec: Some(Codec::H264), size: None, audio: None }).unwrap();
+    for (i, f) in &frames {
+        let mut f = f.clone();
+        f.set_time(f.time() + Duration::from_millis(500));
+        m.write(*i, &f).unwrap();
+    }
+    m.finish().unwrap();
+    drop(m);
+    let s = &ffprobe_streams(&out)[0];
+    assert_eq!((s.get("width"), s.get("nb_read_packets")), ("160", "30"));
+    assert!(close(s.num("format_duration"), 1.5, 1.0 / 30.0), "{s:?}");
+    let first = ffprobe_packets(&out)[0].pts.unwrap();
+    assert!(close(first, 0.5, 0.001), "first frame at {first}");
+}

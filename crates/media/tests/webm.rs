@@ -156,3 +156,43 @@ async fn recorder_passes_vp8_and_opus_into_a_webm_ffprobe_accepts() {
     assert_eq!((streams[1].get("codec_name"), streams[1].get("nb_read_packets")), ("opus", &*audio.to_string()));
     assert!(close(streams[0].num("format_duration"), 2.0, 0.05), "{:?}", streams[0]);
 }
+
+/// A live recording: the Segment and every Cluster of unknown size. We
+/// read the same frames; so does ffprobe.
+#[test]
+fn reads_segments_and_clusters_of_unknown_size() {
+    let dir = temp_dir("webm-live");
+    let path = dir.join("in.webm");
+    ffmpeg_vp8_opus(&path);
+    let (tracks, frames) = demux_all(&path);
+    let sized = dir.join("sized.webm");
+    remux(&frames, &tracks, &sized);
+    let mut data = std::fs::read(&sized).unwrap();
+    // Walk the top-level elements, going into the Segment, and mark the
+    // sizes of the Segment and of each Cluster unknown (every value bit set).
+    let (mut at, mut clusters) = (0, 0);
+    while at < data.len() {
+        let id_len = data[at].leading_zeros() as usize + 1;
+        let id = data[at..at + id_len].to_vec();
+        let size_at = at + id_len;
+        let len = data[size_at].leading_zeros() as usize + 1;
+        let marker_free = (0xFFu16 >> len) as u8;
+        let mut size = u64::from(data[size_at] & marker_free);
+        for &b in &data[size_at + 1..size_at + len] {
+            size = (size << 8) | u64::from(b);
+        }
+        let segment = id == [0x18, 0x53, 0x80, 0x67];
+        if segment || id == [0x1F, 0x43, 0xB6, 0x75] {
+            data[size_at] |= marker_free;
+            data[size_at + 1..size_at + len].fill(0xFF);
+            clusters += usize::from(!segment);
+        }
+        at = size_at + len + if segment { 0 } else { size as usize };
+    }
+    assert!(clusters >= 2, "a cluster per keyframe");
+    let live = dir.join("live.webm");
+    std::fs::write(&live, &data).unwrap();
+    let (_, again) = demux_all(&live);
+    assert_eq!(again, demux_all(&sized).1);
+    assert_eq!(ffprobe_streams(&live)[0].get("nb_read_packets"), "60");
+}

@@ -18,7 +18,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
 
-use super::probe::Bits;
+use super::probe::{annexb_nals, h264_sps_size, Bits};
 use super::{malformed, read_full, Demuxer, Format, Muxer, TrackInfo, TrackSpec, MAX_FRAME};
 use crate::error::{MediaError, Result};
 use crate::frame::{Codec, EncodedFrame, Frame, MediaKind, TimeBase};
@@ -40,7 +40,7 @@ pub const FORMAT: Format = Format {
 };
 
 fn open(r: BufReader<File>) -> Result<Box<dyn Demuxer>> {
-    Ok(Box::new(H264Demuxer::new(r)))
+    Ok(Box::new(H264Demuxer::new(r)?))
 }
 
 fn create(w: BufWriter<File>) -> Result<Box<dyn Muxer>> {
@@ -70,12 +70,13 @@ pub struct H264Demuxer<R> {
 
 impl<R: Read + Seek + Send> H264Demuxer<R> {
     /// A demuxer at [`DEFAULT_FRAMERATE`].
-    pub fn new(input: R) -> Self {
+    pub fn new(input: R) -> Result<Self> {
         Self::with_framerate(input, DEFAULT_FRAMERATE)
     }
 
-    /// A demuxer numbering frames at `fps` (30 when not a positive number up to 1000).
-    pub fn with_framerate(input: R, fps: f64) -> Self {
+    /// A demuxer numbering frames at `fps` (30 when not a positive number up
+    /// to 1000). The picture size is taken from an SPS in the first 64 KiB.
+    pub fn with_framerate(input: R, fps: f64) -> Result<Self> {
         let fps = if fps > 0.0 && fps <= 1000.0 { fps } else { DEFAULT_FRAMERATE };
         let info = TrackInfo {
             index: 0,
@@ -87,7 +88,7 @@ impl<R: Read + Seek + Send> H264Demuxer<R> {
             audio: None,
             duration: None,
         };
-        H264Demuxer {
+        let mut d = H264Demuxer {
             input,
             tracks: vec![info],
             buf: Vec::new(),
@@ -100,7 +101,10 @@ impl<R: Read + Seek + Send> H264Demuxer<R> {
             has_idr: false,
             frames: 0,
             step: 90_000.0 / fps,
-        }
+        };
+        d.fill()?;
+        d.tracks[0].size = annexb_nals(&d.buf).find_map(h264_sps_size);
+        Ok(d)
     }
 
     /// Reads another chunk; false at the end of the input.

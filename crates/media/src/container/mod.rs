@@ -3,6 +3,22 @@
 //!
 //! [`open`] picks a demuxer by the file's first bytes (and its extension
 //! where bytes do not tell); [`create`] picks a muxer by extension.
+//!
+//! | Format | Extensions | Frames | Module |
+//! |---|---|---|---|
+//! | WAV | `.wav` | raw audio | [`wav`] |
+//! | YUV4MPEG2 | `.y4m` | raw I420 video | [`y4m`] |
+//! | IVF | `.ivf` | VP8, VP9, AV1 | [`ivf`] |
+//! | Ogg Opus | `.ogg`, `.opus` | Opus | [`ogg`] |
+//! | WebM/Matroska | `.webm`, `.mkv` | VP8, VP9, AV1, Opus; H.264 read only | [`webm`] |
+//! | MP4 | `.mp4`, `.m4v` (read: also `.m4a`, `.mov`) | H.264, Opus | [`mp4`] |
+//! | H.264 Annex B | `.h264`, `.264` | H.264 | [`h264`] |
+//!
+//! Every demuxer is generic over `Read + Seek`, so it reads memory as well as
+//! files ([`crate::fuzzing`] does). Malformed or truncated input gives
+//! [`MediaError::Malformed`] naming the problem and its offset ([`open`]
+//! adds the file name); no length field makes a demuxer allocate more than
+//! [`MAX_FRAME`] or more than the input holds.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
@@ -224,5 +240,37 @@ fn readable_names(keep: impl Fn(&Format) -> bool) -> String {
         "none yet".into()
     } else {
         names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::FileCodecs;
+
+    /// Every extension the recorder takes has a muxer, and a file is read by
+    /// its content whatever its name.
+    #[test]
+    fn the_table_covers_the_recorder_and_sniffs_content() {
+        for ext in ["webm", "mkv", "mp4", "m4v", "ivf", "h264", "264", "ogg", "opus", "wav", "y4m"] {
+            assert!(FileCodecs::for_path(Path::new(&format!("a.{ext}"))).is_ok());
+            let f = FORMATS.iter().find(|f| f.create.is_some() && f.extensions.contains(&ext));
+            assert!(f.is_some(), "nothing writes .{ext}");
+        }
+        let dir = std::env::temp_dir().join(format!("oxrtc-media-sniff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("named-wrong.bin");
+        let mut ivf = b"DKIF\0\0\x20\0VP80\x40\0\x20\0\x1e\0\0\0\x01\0\0\0\0\0\0\0\0\0\0\0".to_vec();
+        ivf.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x51, 0, 0]);
+        std::fs::write(&path, &ivf).unwrap();
+        let mut d = open(&path).unwrap();
+        assert_eq!(d.tracks()[0].codec, Some(Codec::Vp8));
+        assert!(d.read().unwrap().is_some());
+        std::fs::write(&path, b"not media").unwrap();
+        let e = open(&path).err().unwrap().to_string();
+        assert!(e.contains("named-wrong.bin") && e.contains("webm/mkv") && e.contains("wav"), "{e}");
+        let e = create(&dir.join("a.avi")).err().unwrap().to_string();
+        assert!(e.contains("a.avi") && e.contains("mp4"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -145,7 +145,7 @@ impl<R: Read + Seek + Send> Mp4Demuxer<R> {
             if &kind != b"trak" {
                 continue;
             }
-            let Some((info, k, mut list)) = Self::track(trak, base, tracks.len())? else { continue };
+            let Some((info, k, mut list)) = Self::track(trak, base, tracks.len(), end)? else { continue };
             if samples.len() + list.len() > MAX_SAMPLES {
                 return Err(malformed(NAME, format!("more than {MAX_SAMPLES} samples")));
             }
@@ -158,7 +158,10 @@ impl<R: Read + Seek + Send> Mp4Demuxer<R> {
     }
 
     /// A track of a known codec: its info, codec data and samples.
-    fn track(trak: &[u8], base: u64, index: usize) -> Result<Option<(TrackInfo, Kind, Vec<Sample>)>> {
+    /// A file of `file_len` bytes cannot hold more samples than it has bytes
+    /// (of a non-zero fixed size), so a sample count cannot make memory grow
+    /// beyond the file's size.
+    fn track(trak: &[u8], base: u64, index: usize, file_len: u64) -> Result<Option<(TrackInfo, Kind, Vec<Sample>)>> {
         let bad = |what: &str| malformed(NAME, format!("track {index}: {what}"));
         let mdia = child(trak, base, b"mdia")?.ok_or_else(|| bad("no mdia box"))?;
         let mdhd = child(mdia, base, b"mdhd")?.ok_or_else(|| bad("no mdhd box"))?;
@@ -213,6 +216,9 @@ impl<R: Read + Seek + Send> Mp4Demuxer<R> {
             return Err(bad("too many samples"));
         }
         let sizes: Vec<u32> = if fixed != 0 {
+            if count as u64 > file_len / u64::from(fixed) {
+                return Err(bad(&format!("{count} samples of {fixed} bytes do not fit in the file")));
+            }
             vec![fixed; count]
         } else {
             if stsz.len() < 12 + count * 4 {
@@ -237,7 +243,7 @@ impl<R: Read + Seek + Send> Mp4Demuxer<R> {
             None => None,
         };
         // Walk the chunks.
-        let mut samples = Vec::with_capacity(count);
+        let mut samples = Vec::with_capacity(count.min(1 << 16));
         let runs: Vec<(u32, u32)> = stsc.chunks(12).map(|c| (be32(c, 0).expect("4"), be32(c, 4).expect("4"))).collect();
         let mut n = 0usize;
         let mut run = 0;

@@ -269,7 +269,7 @@ impl<R: Read + Seek + Send> OggDemuxer<R> {
             lengths.push(i64::from(n));
         }
         let total: i64 = lengths.iter().sum();
-        let mut pos = *self.position.get_or_insert((page.granule - total).max(0));
+        let mut pos = *self.position.get_or_insert(page.granule.saturating_sub(total).max(0));
         let last = packets.len() - 1;
         for (i, (p, mut len)) in packets.into_iter().zip(lengths).enumerate() {
             if i == last && page.flags & 0x04 != 0 && page.granule >= pos {
@@ -278,12 +278,12 @@ impl<R: Read + Seek + Send> OggDemuxer<R> {
             self.ready.push_back(EncodedFrame {
                 codec: Codec::Opus,
                 data: Bytes::from(p),
-                pts: pos - self.pre_skip,
+                pts: pos.saturating_sub(self.pre_skip),
                 time_base: OPUS_RATE,
                 duration: Some(len),
                 keyframe: true,
             });
-            pos += len;
+            pos = pos.saturating_add(len);
         }
         self.position = Some(pos);
         if page.flags & 0x04 != 0 {

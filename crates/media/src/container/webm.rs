@@ -365,7 +365,12 @@ impl<R: Read + Seek + Send> WebmDemuxer<R> {
                             }
                             let raw = (uint(&rest[..l]) & ((1u64 << (7 * l)) - 1)) as i64;
                             rest = &rest[l..];
-                            prev = if k == 0 { raw } else { prev + raw - ((1i64 << (7 * l - 1)) - 1) };
+                            prev = if k == 0 {
+                                raw
+                            } else {
+                                prev.checked_add(raw - ((1i64 << (7 * l - 1)) - 1))
+                                    .ok_or_else(|| bad("EBML lace sizes overflow"))?
+                            };
                             sizes.push(usize::try_from(prev).map_err(|_| bad("negative EBML lace size"))?);
                         }
                     }
@@ -389,7 +394,7 @@ impl<R: Read + Seek + Send> WebmDemuxer<R> {
                 frames
             }
         };
-        let mut pts = self.cluster_time + rel - track.delay;
+        let mut pts = self.cluster_time.saturating_add(rel).saturating_sub(track.delay);
         let tb = self.time_base;
         for f in frames {
             let (data, length) = match track.codec {
@@ -412,7 +417,7 @@ impl<R: Read + Seek + Send> WebmDemuxer<R> {
                 duration: length,
                 keyframe: key || track.codec.is_audio(),
             };
-            pts += length.unwrap_or(0);
+            pts = pts.saturating_add(length.unwrap_or(0));
             self.ready.push_back((track.index, frame));
         }
         Ok(())

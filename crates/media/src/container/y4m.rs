@@ -16,7 +16,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
 
-use super::{malformed, read_exact_at, read_full, Demuxer, Format, Muxer, TrackInfo, TrackSpec};
+use super::{malformed, read_full, read_vec_at, Demuxer, Format, Muxer, TrackInfo, TrackSpec};
 use crate::error::{MediaError, Result};
 use crate::frame::{Frame, MediaKind, PixelFormat, TimeBase, VideoFrame};
 
@@ -135,8 +135,7 @@ impl<R: Read + Seek + Send> Demuxer for Y4mDemuxer<R> {
         }
         let body = self.at + line.len() as u64 + 1;
         let len = VideoFrame::packed_len(PixelFormat::I420, self.width, self.height);
-        let mut data = vec![0u8; len];
-        read_exact_at(&mut self.input, &mut data, NAME, "a frame", body)?;
+        let data = read_vec_at(&mut self.input, len as u64, NAME, "a frame", body)?;
         self.at = body + len as u64;
         let tb = self.tracks[0].time_base;
         let f = VideoFrame::from_packed(PixelFormat::I420, self.width, self.height, Bytes::from(data), self.frame, tb)?;

@@ -6,6 +6,8 @@
 //! - [`codec`]: one encoder/decoder interface; each codec library is a cargo
 //!   feature, so a build without features needs nothing but cargo.
 //! - [`container`]: file demuxers and muxers.
+//! - [`convert`]: pixel format conversion and scaling ([`VideoFrame::to_format`],
+//!   [`VideoFrame::scale`]).
 //! - [`track`]: bounded frame queues between a producer and a consumer;
 //!   a full queue makes the producer wait or drops by policy (the oldest, or
 //!   everything until the next keyframe), never grows.
@@ -20,6 +22,7 @@
 pub mod capture;
 pub mod codec;
 pub mod container;
+pub mod convert;
 pub mod error;
 pub mod frame;
 pub mod player;

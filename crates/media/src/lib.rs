@@ -9,6 +9,8 @@
 //! - [`audio_convert`]: resampling, channel mixing and sample formats, so
 //!   that any source fits any audio codec.
 //! - [`container`]: file demuxers and muxers.
+//! - [`convert`]: pixel format conversion and scaling ([`VideoFrame::to_format`],
+//!   [`VideoFrame::scale`]).
 //! - [`track`]: bounded frame queues between a producer and a consumer;
 //!   a full queue makes the producer wait or drops by policy (the oldest, or
 //!   everything until the next keyframe), never grows.
@@ -24,6 +26,7 @@ pub mod audio_convert;
 pub mod capture;
 pub mod codec;
 pub mod container;
+pub mod convert;
 pub mod error;
 pub mod frame;
 pub mod fuzzing;

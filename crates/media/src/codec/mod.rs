@@ -19,11 +19,17 @@
 use crate::error::{MediaError, Result};
 use crate::frame::{AudioFrame, Codec, EncodedFrame, VideoFrame};
 
+#[cfg(feature = "av1")]
+pub mod av1;
 pub mod g711;
 pub mod g722;
+#[cfg(feature = "h264")]
+pub mod h264;
 #[cfg(feature = "opus")]
 pub mod opus;
 mod pcm;
+#[cfg(feature = "vpx")]
+pub mod vpx;
 
 /// Settings of a video encoder. The bitrate can change later
 /// ([`VideoEncoder::set_bitrate`]) without recreating the encoder.
@@ -113,6 +119,13 @@ pub trait VideoEncoder: Send {
     fn set_bitrate(&mut self, bitrate: u32) -> Result<()>;
     /// The settings in force.
     fn config(&self) -> &VideoEncoderConfig;
+    /// The temporal layer (0 = base) of the frame the last [`encode`](Self::encode)
+    /// produced, for the packetizer (VP8 `TID`); `None` without temporal layers.
+    /// Kept here rather than in [`EncodedFrame`] so that frame stays a plain
+    /// struct literal for every other producer.
+    fn last_temporal_layer(&self) -> Option<u8> {
+        None
+    }
 }
 
 /// Decodes video frames.
@@ -147,16 +160,27 @@ pub trait AudioDecoder: Send {
     fn conceal(&mut self, samples: usize, out: &mut Vec<AudioFrame>) -> Result<()>;
 }
 
+#[cfg_attr(all(feature = "opus", feature = "vpx", feature = "h264", feature = "av1"), allow(dead_code))]
 fn not_built(codec: &'static str, feature: &'static str) -> MediaError {
     MediaError::NotBuilt { codec, feature }
 }
 
 /// A video encoder for `codec`.
 pub fn video_encoder(codec: Codec, config: VideoEncoderConfig) -> Result<Box<dyn VideoEncoder>> {
+    #[cfg(not(any(feature = "vpx", feature = "h264")))]
     let _ = &config;
     match codec {
+        #[cfg(feature = "vpx")]
+        Codec::Vp8 | Codec::Vp9 => Ok(Box::new(vpx::VpxEncoder::new(codec, config)?)),
+        #[cfg(not(feature = "vpx"))]
         Codec::Vp8 | Codec::Vp9 => Err(not_built(codec.sdp_name(), "vpx")),
+        #[cfg(feature = "h264")]
+        Codec::H264 => Ok(Box::new(h264::H264Encoder::new(config)?)),
+        #[cfg(not(feature = "h264"))]
         Codec::H264 => Err(not_built("H264", "h264")),
+        Codec::Av1 => {
+            Err(MediaError::Unsupported("no AV1 encoder: this build decodes AV1 only (feature `av1`)".into()))
+        }
         other => Err(MediaError::Unsupported(format!("no video encoder for {other:?}"))),
     }
 }
@@ -164,8 +188,17 @@ pub fn video_encoder(codec: Codec, config: VideoEncoderConfig) -> Result<Box<dyn
 /// A video decoder for `codec`.
 pub fn video_decoder(codec: Codec) -> Result<Box<dyn VideoDecoder>> {
     match codec {
+        #[cfg(feature = "vpx")]
+        Codec::Vp8 | Codec::Vp9 => Ok(Box::new(vpx::VpxDecoder::new(codec)?)),
+        #[cfg(not(feature = "vpx"))]
         Codec::Vp8 | Codec::Vp9 => Err(not_built(codec.sdp_name(), "vpx")),
+        #[cfg(feature = "h264")]
+        Codec::H264 => Ok(Box::new(h264::H264Decoder::new()?)),
+        #[cfg(not(feature = "h264"))]
         Codec::H264 => Err(not_built("H264", "h264")),
+        #[cfg(feature = "av1")]
+        Codec::Av1 => Ok(Box::new(av1::Av1Decoder::new()?)),
+        #[cfg(not(feature = "av1"))]
         Codec::Av1 => Err(not_built("AV1", "av1")),
         other => Err(MediaError::Unsupported(format!("no video decoder for {other:?}"))),
     }

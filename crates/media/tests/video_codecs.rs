@@ -9,12 +9,14 @@
 //! ffmpeg/ffprobe are required by the cross-checks: when missing they fail
 //! and say to run `scripts/media-deps.sh`.
 
+#![cfg(any(feature = "vpx", feature = "h264", feature = "av1"))]
+// Helpers serve whichever codecs are built.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use media::codec::{video_decoder, video_encoder, VideoEncoder, VideoEncoderConfig};
+use media::codec::{video_decoder, video_encoder, VideoEncoderConfig};
 use media::synthetic::TestPattern;
 use media::{Codec, EncodedFrame, PixelFormat, TimeBase, VideoFrame};
 
@@ -285,6 +287,7 @@ fn ffprobe_count(path: &Path) -> usize {
 #[cfg(feature = "vpx")]
 mod vpx {
     use super::*;
+    use media::codec::VideoEncoder;
 
     #[test]
     fn vp8_quality_at_1_mbps() {

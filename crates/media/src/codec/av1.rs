@@ -1,7 +1,10 @@
 //! AV1 decoding through the system libdav1d (cargo feature `av1`).
 //!
-//! Decode only: no AV1 encoder is built in (rav1e, the pure-Rust choice, is
-//! too heavy a build for this crate's features; see the crate's notes).
+//! Decode only: no AV1 encoder is built in. rav1e (pure Rust, with nasm
+//! assembly) was measured: `rav1e 0.8` without its binaries, `cargo build
+//! -j 1`, had not finished after 5 minutes (its dependencies alone took
+//! them), too heavy for a codec feature. libdav1d 1.0 (Debian bookworm)
+//! pins the `dav1d` crate at 0.9.6; later versions need libdav1d 1.3.
 //! The decoder runs with a frame delay of 1, so each temporal unit in gives
 //! its picture back in the same call, as real-time playback wants.
 

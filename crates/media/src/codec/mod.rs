@@ -160,6 +160,31 @@ pub trait AudioDecoder: Send {
     fn conceal(&mut self, samples: usize, out: &mut Vec<AudioFrame>) -> Result<()>;
 }
 
+/// Encoder threads for `width`×`height` on a machine of `cores` cores, when
+/// the settings leave them open. After libwebrtc's rule (`NumberOfThreads`
+/// in its VP8 encoder): a second thread only from 640x480 and on 4 cores or
+/// more, 3 from 1280x720 on 6 cores, 8 from 1920x1080 on more than 8.
+/// libvpx's worker threads spin while they wait: on a machine without spare
+/// cores two threads at 640x480 encode several times slower than one.
+pub fn default_threads(width: u32, height: u32, cores: usize) -> usize {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels >= 1920 * 1080 && cores > 8 {
+        8
+    } else if pixels >= 1280 * 720 && cores >= 6 {
+        3
+    } else if pixels >= 640 * 480 && cores >= 4 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Cores of this machine (1 when unknown).
+#[cfg_attr(not(any(feature = "vpx", feature = "h264")), allow(dead_code))]
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 #[cfg_attr(all(feature = "opus", feature = "vpx", feature = "h264", feature = "av1"), allow(dead_code))]
 fn not_built(codec: &'static str, feature: &'static str) -> MediaError {
     MediaError::NotBuilt { codec, feature }
@@ -235,5 +260,21 @@ pub fn audio_decoder(codec: Codec, channels: u16) -> Result<Box<dyn AudioDecoder
         #[cfg(not(feature = "opus"))]
         Codec::Opus => Err(not_built("Opus", "opus")),
         other => Err(MediaError::Unsupported(format!("no audio decoder for {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_grow_with_size_and_spare_cores() {
+        assert_eq!(default_threads(320, 240, 16), 1);
+        assert_eq!(default_threads(640, 480, 2), 1, "no spare core: one thread");
+        assert_eq!(default_threads(640, 480, 4), 2);
+        assert_eq!(default_threads(1280, 720, 4), 2);
+        assert_eq!(default_threads(1280, 720, 6), 3);
+        assert_eq!(default_threads(1920, 1080, 8), 3);
+        assert_eq!(default_threads(1920, 1080, 12), 8);
     }
 }

@@ -71,24 +71,6 @@ fn vpx_error(
     MediaError::Codec { codec: name(codec), message }
 }
 
-/// Threads for an encode of `width`×`height` when the caller does not say:
-/// 1 below 640x480, 2 up to below 1280x720, 3 up to below 1920x1080,
-/// 4 from there; never more than the machine's cores.
-pub fn default_threads(width: u32, height: u32) -> usize {
-    let pixels = u64::from(width) * u64::from(height);
-    let wanted = if pixels >= 1920 * 1080 {
-        4
-    } else if pixels >= 1280 * 720 {
-        3
-    } else if pixels >= 640 * 480 {
-        2
-    } else {
-        1
-    };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    wanted.min(cores).max(1)
-}
-
 /// One VP8 temporal-layer pattern: the layer of each frame of a period and
 /// the reference and update flags that keep upper layers droppable.
 struct LayerPattern {
@@ -176,7 +158,8 @@ impl VpxEncoder {
         }
         // SAFETY: vpx_codec_enc_config_default succeeded, so every field is set.
         let mut cfg = unsafe { cfg.assume_init() };
-        let threads = config.threads.unwrap_or_else(|| default_threads(config.width, config.height));
+        let threads =
+            config.threads.unwrap_or_else(|| super::default_threads(config.width, config.height, super::cores()));
         cfg.g_w = config.width;
         cfg.g_h = config.height;
         cfg.g_threads = threads as c_uint;
@@ -409,6 +392,7 @@ impl VideoEncoder for VpxEncoder {
             return Err(vpx_error(self.codec, "encoding a frame", Some(&mut self.ctx), err));
         }
         let mut iter: sys::vpx_codec_iter_t = ptr::null();
+        let mut produced = false;
         loop {
             // SAFETY: the context is initialized and `iter` starts null, as libvpx asks.
             let pkt = unsafe { sys::vpx_codec_get_cx_data(&mut *self.ctx, &mut iter) };
@@ -437,6 +421,10 @@ impl VideoEncoder for VpxEncoder {
                 keyframe: key,
             });
             self.last_layer = if key && layer.is_some() { Some(0) } else { layer };
+            produced = true;
+        }
+        if !produced {
+            self.last_layer = None;
         }
         Ok(())
     }
@@ -488,7 +476,9 @@ impl VpxDecoder {
         if !matches!(codec, Codec::Vp8 | Codec::Vp9) {
             return Err(MediaError::Unsupported(format!("libvpx decodes VP8 and VP9, not {codec:?}")));
         }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4) as c_uint;
+        // One thread unless the machine has cores to spare (libvpx's
+        // threads spin while they wait; libwebrtc decodes VP8 on one).
+        let threads = if codec == Codec::Vp9 && super::cores() >= 4 { 2 } else { 1 };
         let cfg = sys::vpx_codec_dec_cfg_t { threads, w: 0, h: 0 };
         // SAFETY: all-zero is the "not yet initialized" state of a context.
         let mut ctx: Box<sys::vpx_codec_ctx_t> = Box::new(unsafe { std::mem::zeroed() });

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::audio_convert::{AudioConverter, AudioFormat, SampleFormat};
 use crate::codec::{
     self, AudioDecoder, AudioEncoder, AudioEncoderConfig, VideoDecoder, VideoEncoder, VideoEncoderConfig,
 };
@@ -207,7 +208,12 @@ enum Transcode {
     /// Video: `decoder` for encoded input, then encoded to `to` (or kept raw).
     Video { decoder: Option<Box<dyn VideoDecoder>>, encoder: Option<Box<dyn VideoEncoder>>, to: Option<Codec> },
     /// Audio: the same.
-    Audio { decoder: Option<Box<dyn AudioDecoder>>, encoder: Option<Box<dyn AudioEncoder>>, to: Option<Codec> },
+    Audio {
+        decoder: Option<Box<dyn AudioDecoder>>,
+        /// The encoder and, when the source's rate or channels are not what it takes, a converter.
+        encoder: Option<(Box<dyn AudioEncoder>, Option<AudioConverter>)>,
+        to: Option<Codec>,
+    },
 }
 
 struct Slot {
@@ -307,9 +313,14 @@ impl Writer {
                 MediaKind::Video => {
                     (Transcode::Video { decoder: Some(codec::video_decoder(e.codec)?), encoder: None, to }, to)
                 }
-                MediaKind::Audio => {
-                    (Transcode::Audio { decoder: Some(codec::audio_decoder(e.codec, 2)?), encoder: None, to }, to)
-                }
+                MediaKind::Audio => (
+                    Transcode::Audio {
+                        decoder: Some(codec::audio_decoder(e.codec, if e.codec == Codec::Opus { 2 } else { 1 })?),
+                        encoder: None,
+                        to,
+                    },
+                    to,
+                ),
             },
             _ => match kind {
                 MediaKind::Video => (Transcode::Video { decoder: None, encoder: None, to }, to),
@@ -410,23 +421,43 @@ fn encode_video(
     e.encode(v, false, out)
 }
 
+/// The sample rate and channels `to` encodes from `rate` Hz, `channels`:
+/// Opus at 48 kHz keeping mono or stereo, G.711 at 8 kHz mono, G.722 at
+/// 16 kHz mono.
+fn encoder_input(to: Codec, rate: u32, channels: u16) -> (u32, u16) {
+    match to {
+        Codec::Opus => (48_000, channels.min(2)),
+        Codec::Pcmu | Codec::Pcma => (8_000, 1),
+        Codec::G722 => (16_000, 1),
+        _ => (rate, channels),
+    }
+}
+
 fn encode_audio(
-    enc: &mut Option<Box<dyn AudioEncoder>>,
+    enc: &mut Option<(Box<dyn AudioEncoder>, Option<AudioConverter>)>,
     to: Codec,
     bitrate: u32,
     a: &crate::frame::AudioFrame,
     out: &mut Vec<crate::frame::EncodedFrame>,
 ) -> Result<()> {
     if enc.is_none() {
-        let config = AudioEncoderConfig {
-            sample_rate: a.sample_rate(),
-            channels: a.channels(),
-            bitrate,
-            ..AudioEncoderConfig::for_codec(to)
-        };
-        *enc = Some(codec::audio_encoder(to, config)?);
+        let (sample_rate, channels) = encoder_input(to, a.sample_rate(), a.channels());
+        let config = AudioEncoderConfig { sample_rate, channels, bitrate, ..AudioEncoderConfig::for_codec(to) };
+        let (from, into) = (AudioFormat::new(a.sample_rate(), a.channels()), AudioFormat::new(sample_rate, channels));
+        let converter = (from != into).then(|| AudioConverter::new(from, into, SampleFormat::F32)).transpose()?;
+        *enc = Some((codec::audio_encoder(to, config)?, converter));
     }
-    enc.as_mut().expect("just set").encode(a, out)
+    let (encoder, converter) = enc.as_mut().expect("just set");
+    match converter {
+        Some(c) => {
+            let converted = c.convert(a)?;
+            if converted.samples_per_channel() > 0 {
+                encoder.encode(&converted, out)?;
+            }
+            Ok(())
+        }
+        None => encoder.encode(a, out),
+    }
 }
 
 fn changed_form(f: &Frame) -> MediaError {

@@ -322,6 +322,18 @@ mod vpx {
     }
 
     #[test]
+    fn vp8_at_aiortcs_speed_keeps_quality_and_speeds_out_of_range_are_refused() {
+        let config = VideoEncoderConfig { speed: Some(-6), ..VideoEncoderConfig::new(640, 480, 1_000_000) };
+        let r = run(Codec::Vp8, config, 60);
+        assert!(r.psnr_y >= 32.0, "{} dB", r.psnr_y);
+        for (codec, speed) in [(Codec::Vp8, 17), (Codec::Vp8, -17), (Codec::Vp9, 10), (Codec::Vp9, -1)] {
+            let config = VideoEncoderConfig { speed: Some(speed), ..VideoEncoderConfig::new(640, 480, 1_000_000) };
+            let e = video_encoder(codec, config).err().expect("refused");
+            assert!(e.to_string().contains(&format!("speed {speed}")), "{e}");
+        }
+    }
+
+    #[test]
     fn vp8_and_vp9_take_nv12_and_rgb() {
         other_input_formats(Codec::Vp8);
         other_input_formats(Codec::Vp9);

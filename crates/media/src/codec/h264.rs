@@ -124,22 +124,7 @@ impl VideoEncoder for H264Encoder {
     }
 
     fn encode(&mut self, frame: &VideoFrame, keyframe: bool, out: &mut Vec<EncodedFrame>) -> Result<()> {
-        if frame.width() != self.config.width || frame.height() != self.config.height {
-            return Err(MediaError::BadFrame(format!(
-                "{}x{} frame for an encoder set up for {}x{}: scale it first (VideoFrame::scale)",
-                frame.width(),
-                frame.height(),
-                self.config.width,
-                self.config.height
-            )));
-        }
-        let converted;
-        let frame = if frame.format() == PixelFormat::I420 {
-            frame
-        } else {
-            converted = frame.to_format(PixelFormat::I420)?;
-            &converted
-        };
+        let frame = &*super::i420_input(frame, &self.config)?;
         if keyframe && self.started {
             self.enc.force_intra_frame();
         }

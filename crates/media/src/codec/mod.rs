@@ -50,6 +50,10 @@ pub struct VideoEncoderConfig {
     pub threads: Option<usize>,
     /// Temporal layers (1: none; VP8 supports 2 and 3).
     pub temporal_layers: u8,
+    /// libvpx speed (`cpu-used`: VP8 -16..=16, VP9 0..=9; higher is faster
+    /// and coarser); `None`: the real-time default (VP8 -8, VP9 7). Other
+    /// codecs ignore it.
+    pub speed: Option<i8>,
 }
 
 impl VideoEncoderConfig {
@@ -64,6 +68,7 @@ impl VideoEncoderConfig {
             keyframe_interval: Some(3000),
             threads: None,
             temporal_layers: 1,
+            speed: None,
         }
     }
 }
@@ -158,6 +163,29 @@ pub trait AudioDecoder: Send {
     /// Fills a gap of `samples` per channel where packets were lost
     /// (concealment where the codec has it, silence otherwise).
     fn conceal(&mut self, samples: usize, out: &mut Vec<AudioFrame>) -> Result<()>;
+}
+
+/// `frame` as an encoder set up by `config` takes it: refused if its size
+/// is not the configured one, converted if it is not I420.
+#[cfg_attr(not(any(feature = "vpx", feature = "h264")), allow(dead_code))]
+pub(crate) fn i420_input<'a>(
+    frame: &'a VideoFrame,
+    config: &VideoEncoderConfig,
+) -> Result<std::borrow::Cow<'a, VideoFrame>> {
+    if frame.width() != config.width || frame.height() != config.height {
+        return Err(MediaError::BadFrame(format!(
+            "{}x{} frame for an encoder set up for {}x{}: scale it first (VideoFrame::scale)",
+            frame.width(),
+            frame.height(),
+            config.width,
+            config.height
+        )));
+    }
+    Ok(if frame.format() == crate::frame::PixelFormat::I420 {
+        std::borrow::Cow::Borrowed(frame)
+    } else {
+        std::borrow::Cow::Owned(frame.to_format(crate::frame::PixelFormat::I420)?)
+    })
 }
 
 /// Encoder threads for `width`×`height` on a machine of `cores` cores, when

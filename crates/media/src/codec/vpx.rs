@@ -219,12 +219,17 @@ impl VpxEncoder {
         // rule (optimal buffer in ms × 0.5 × fps / 10), at least 300%.
         let max_intra = ((f64::from(BUFFER_MS.1) * 0.5 * self.config.framerate / 10.0) as c_int).max(300);
         let threads = self.config.threads.unwrap_or(1).max(1);
+        let speed = self.config.speed.map(c_int::from);
         let mut controls: Vec<(c_int, c_int, &str)> = vec![
             (sys::vp8e_enc_control_id::VP8E_SET_STATIC_THRESHOLD as c_int, 1, "static threshold"),
             (sys::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT as c_int, max_intra, "intra bitrate cap"),
         ];
         if self.codec == Codec::Vp8 {
-            controls.push((sys::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP8_CPU_USED, "speed"));
+            controls.push((
+                sys::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int,
+                speed.unwrap_or(VP8_CPU_USED),
+                "speed",
+            ));
             controls.push((sys::vp8e_enc_control_id::VP8E_SET_NOISE_SENSITIVITY as c_int, 0, "denoiser"));
             // One token partition per thread (log2), so threads decode in parallel too.
             let partitions = (usize::BITS - 1 - threads.leading_zeros()).min(3) as c_int;
@@ -234,7 +239,11 @@ impl VpxEncoder {
                 "token partitions",
             ));
         } else {
-            controls.push((sys::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int, VP9_CPU_USED, "speed"));
+            controls.push((
+                sys::vp8e_enc_control_id::VP8E_SET_CPUUSED as c_int,
+                speed.unwrap_or(VP9_CPU_USED),
+                "speed",
+            ));
             controls.push((sys::vp8e_enc_control_id::VP9E_SET_AQ_MODE as c_int, VP9_AQ_CYCLIC_REFRESH, "AQ mode"));
             controls.push((sys::vp8e_enc_control_id::VP9E_SET_ROW_MT as c_int, 1, "row threading"));
             let tiles = (usize::BITS - 1 - threads.leading_zeros()) as c_int;
@@ -276,6 +285,10 @@ fn check_config(codec: Codec, c: &VideoEncoderConfig) -> Result<()> {
     if !(c.framerate.is_finite() && c.framerate > 0.0 && c.framerate <= 1000.0) {
         return Err(MediaError::InvalidConfig(format!("frame rate {}: give a value in (0, 1000]", c.framerate)));
     }
+    let speeds = if codec == Codec::Vp8 { -16..=16 } else { 0..=9 };
+    if let Some(speed) = c.speed.filter(|s| !speeds.contains(s)) {
+        return Err(MediaError::InvalidConfig(format!("speed {speed}: {} takes {speeds:?}", name(codec))));
+    }
     if c.threads == Some(0) || c.threads.is_some_and(|t| t > 64) {
         return Err(MediaError::InvalidConfig(format!("{:?} threads: give 1..=64 or None", c.threads)));
     }
@@ -312,22 +325,7 @@ impl VideoEncoder for VpxEncoder {
     }
 
     fn encode(&mut self, frame: &VideoFrame, keyframe: bool, out: &mut Vec<EncodedFrame>) -> Result<()> {
-        if frame.width() != self.config.width || frame.height() != self.config.height {
-            return Err(MediaError::BadFrame(format!(
-                "{}x{} frame for an encoder set up for {}x{}: scale it first (VideoFrame::scale)",
-                frame.width(),
-                frame.height(),
-                self.config.width,
-                self.config.height
-            )));
-        }
-        let converted;
-        let frame = if frame.format() == PixelFormat::I420 {
-            frame
-        } else {
-            converted = frame.to_format(PixelFormat::I420)?;
-            &converted
-        };
+        let frame = &*super::i420_input(frame, &self.config)?;
         let planes = frame.planes();
         // SAFETY: all-zero is a valid vpx_image (null planes), filled in below.
         let mut img: sys::vpx_image_t = unsafe { std::mem::zeroed() };

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use media::container::{self, TrackInfo};
 use media::player::{MediaPlayer, Pace, PlayerOptions};
-use media::track::QueueLimits;
+use media::recorder::{MediaRecorder, RecorderOptions};
+use media::track::{channel, QueueLimits};
 use media::{Frame, MediaKind};
 
 /// A fresh scratch folder for one test.
@@ -163,6 +164,35 @@ pub async fn play(path: &Path, kind: MediaKind, step: Duration) -> (usize, Durat
     }
     assert!(player.error().is_none(), "{:?}", player.error());
     (n, end)
+}
+
+/// The keyframe flags of `track`'s frames.
+pub fn keys(frames: &[(usize, Frame)], track: usize) -> Vec<bool> {
+    frames.iter().filter(|(i, _)| *i == track).map(|(_, f)| f.is_keyframe()).collect()
+}
+
+/// Records demuxed `frames` (track 0 video, track 1 audio) into `path`
+/// through a [`MediaRecorder`], frames passed through as they are; checks
+/// that every frame was written.
+pub async fn record_video_and_audio(frames: Vec<(usize, Frame)>, path: &Path) {
+    let mut rec = MediaRecorder::create(path, RecorderOptions::default()).unwrap();
+    let queue = QueueLimits { frames: 500, ..QueueLimits::LIVE };
+    let (vtx, vrx) = channel(queue);
+    let (atx, arx) = channel(queue);
+    rec.add_track(MediaKind::Video, vrx).unwrap();
+    rec.add_track(MediaKind::Audio, arx).unwrap();
+    rec.start().unwrap();
+    let counts = vec![keys(&frames, 0).len() as u64, keys(&frames, 1).len() as u64];
+    for (i, f) in frames {
+        if i == 0 {
+            vtx.send(f).await.unwrap()
+        } else {
+            atx.send(f).await.unwrap()
+        }
+    }
+    drop((vtx, atx));
+    let stats = rec.finish().await.unwrap();
+    assert_eq!(stats.written, counts, "{stats:?}");
 }
 
 /// Whether `a` and `b` are within `tolerance` of each other.

@@ -4,39 +4,21 @@
 //! `cargo bench -p oxrtc-media --features opus --bench opus`; prints
 //! nanoseconds per 20 ms frame for encoding and for decoding.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use media::codec::opus::{OpusDecoder, OpusEncoder, RATE};
 use media::codec::{AudioDecoder, AudioEncoder, AudioEncoderConfig};
-use media::synthetic::SineTone;
 use media::{AudioFrame, Codec};
 
 const FRAMES: usize = 1000;
 
-/// Ten seconds of a two-tone chord with a little noise: the encoder has
-/// real work in every band.
+/// Ten seconds of a two-tone chord with a little noise.
 fn signal() -> Vec<AudioFrame> {
-    let mut seed = 0x2545_f491u32;
-    let low = SineTone::new(220.0, 0.3, RATE, 2, 20);
-    let high = SineTone::new(1760.0, 0.1, RATE, 2, 20);
-    low.zip(high)
-        .take(FRAMES)
-        .map(|(a, b)| {
-            let s = a
-                .to_i16()
-                .iter()
-                .zip(b.to_i16().iter())
-                .map(|(&x, &y)| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 17;
-                    seed ^= seed << 5;
-                    x.saturating_add(y).saturating_add((seed >> 22) as i16 - 512)
-                })
-                .collect();
-            AudioFrame::from_i16(s, RATE, 2, a.pts).expect("a valid frame")
-        })
-        .collect()
+    assert_eq!(RATE, 48_000);
+    common::chord(FRAMES)
 }
 
 fn per_frame(total: Duration, frames: usize) -> u128 {

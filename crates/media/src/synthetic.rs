@@ -1,10 +1,13 @@
 //! Synthetic sources for tests and demos: a moving test pattern with its
-//! frame number drawn in it, a sine tone and silence.
+//! frame number drawn in it, a sine tone and silence; [`play_pattern`] and
+//! [`play_tone`] make live tracks of them.
 
 use std::f64::consts::TAU;
+use std::time::Duration;
 
 use crate::error::Result;
-use crate::frame::{AudioFrame, PixelFormat, TimeBase, VideoFrame};
+use crate::frame::{AudioFrame, Frame, PixelFormat, TimeBase, VideoFrame};
+use crate::track::{channel, FrameReceiver, QueueLimits};
 
 /// 3×5 bitmaps of the digits 0–9, one row per 3 low bits (MSB left).
 const DIGITS: [[u8; 5]; 10] = [
@@ -189,6 +192,37 @@ impl Iterator for SineTone {
     fn next(&mut self) -> Option<AudioFrame> {
         self.next_frame().ok()
     }
+}
+
+/// Plays `pattern` live, as a camera would: frame `n` is released at
+/// `n / fps` s after the start, on a task of the current tokio runtime,
+/// into a queue of `limits` (a slow reader loses frames by its policy).
+/// It runs until the receiver is dropped.
+pub fn play_pattern(pattern: TestPattern, limits: QueueLimits) -> FrameReceiver {
+    let period = Duration::from_secs(1) / pattern.fps;
+    play(limits, period, (0u64..).map(move |n| Frame::Video(pattern.frame_at(n))))
+}
+
+/// Plays `tone` live, as a microphone would: one frame per frame length.
+pub fn play_tone(tone: SineTone, limits: QueueLimits) -> FrameReceiver {
+    let period = Duration::from_secs_f64(tone.frame_samples as f64 / f64::from(tone.sample_rate));
+    play(limits, period, tone.map(Frame::Audio))
+}
+
+fn play(limits: QueueLimits, period: Duration, frames: impl Iterator<Item = Frame> + Send + 'static) -> FrameReceiver {
+    let (tx, rx) = channel(limits);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        // Behind (a busy machine): catch up at once, as a device's buffer would.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        for f in frames {
+            tick.tick().await;
+            if tx.push(f).is_err() {
+                break; // the receiver is gone
+            }
+        }
+    });
+    rx
 }
 
 /// The dominant frequency of `samples` (mono, at `sample_rate`), from

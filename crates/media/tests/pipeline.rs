@@ -136,3 +136,33 @@ async fn the_test_pattern_recorded_to_webm_decodes_back_with_every_counter_in_or
     let expected: Vec<_> = (0..90).map(Some).collect();
     assert_eq!(counters, expected);
 }
+
+/// The `record` example without a camera or a microphone (none here):
+/// it falls back to the test pattern and a tone, and writes a WebM of
+/// about the asked length that ffprobe reads as VP8 and Opus.
+#[test]
+fn the_record_example_falls_back_to_the_test_pattern_and_a_tone() {
+    let dir = temp_dir("pipeline-record-example");
+    let out = dir.join("fallback.webm");
+    let exe = std::env::current_exe().unwrap();
+    let example = exe.parent().unwrap().parent().unwrap().join("examples").join("record");
+    let run = std::process::Command::new(&example)
+        .args([out.to_str().unwrap(), "--seconds", "2", "--camera", "/dev/video-none", "--mic", "none"])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} ({e}): build the examples first (cargo test -p oxrtc-media --all-features builds them)",
+                example.display()
+            )
+        });
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("test pattern") && stdout.contains("440 Hz"), "{stdout}");
+    let streams = ffprobe_streams(&out);
+    let codecs: Vec<&str> = streams.iter().map(|s| s.get("codec_name")).collect();
+    assert_eq!(codecs, ["vp8", "opus"]);
+    let video = streams[0].num("nb_read_packets");
+    // 2 s at 30 fps, give or take the start-up of a loaded machine.
+    assert!((40.0..=62.0).contains(&video), "{video} frames");
+    assert!(close(streams[0].num("format_duration"), 2.0, 0.5), "{:?}", streams[0]);
+}

@@ -35,18 +35,10 @@ use rtc_interceptor::{
 use rtc_rtp::packetizer::{Depacketizer, Packetizer};
 use rtc_shared::marshal::{Marshal, Unmarshal};
 use rtc_shared::TransportContext;
-use rtp::extension::ExtensionMap;
-use rtp::session::rtc::{CodecConfig, MediaConfig, Outgoing, SendConfig, Session, SessionConfig, SessionEvent};
-use rtp::session::send::MediaKind;
 use sansio::Protocol;
 
-const VP8_PT: u8 = 96;
-const RTX_PT: u8 = 97;
 const SSRC: u32 = 0x1111;
-const FRAME_INTERVAL: Duration = Duration::from_millis(40);
-const FRAME_SIZE: usize = 7_500;
 const FRAMES_PER_PASS: u64 = 250;
-const ONE_WAY: Duration = Duration::from_millis(20);
 const MAX_PAYLOAD: usize = 1_100;
 const START_BPS: u64 = 2_000_000;
 const TWCC_URI: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
@@ -62,172 +54,35 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// A VP8 frame: byte 0 the frame tag (a keyframe first, then delta frames), then a pattern.
-fn frame(n: u64) -> Bytes {
-    let mut data: Vec<u8> = (0..FRAME_SIZE).map(|i| (n as usize * 31 + i * 7) as u8).collect();
-    data[0] = if n == 0 { 0x10 } else { 0x11 };
-    Bytes::from(data)
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Crypto {
     AesCmHmacSha1_80,
     AesGcm128,
 }
 
-/// What a pass carried.
-#[derive(Default, Debug)]
-struct Counts {
-    rtp: u64,
-    rtcp_back: u64,
-    frames_out: u64,
+impl Crypto {
+    fn profile(self) -> srtp::Profile {
+        match self {
+            Crypto::AesCmHmacSha1_80 => srtp::Profile::Aes128CmHmacSha1_80,
+            Crypto::AesGcm128 => srtp::Profile::AeadAes128Gcm,
+        }
+    }
 }
 
 /// A datagram in flight: when it arrives, its bytes, whether it is RTCP.
 type Wire = VecDeque<(Instant, Vec<u8>, bool)>;
 
-// ---- oxrtc ----
+// ---- oxrtc: the driver of crates/rtp/benches/whole_path.rs ----
 
-fn ours_section(send: Option<SendConfig>, receive: bool) -> MediaConfig {
-    let mut extensions = ExtensionMap::new();
-    extensions.insert(2, ABS_SEND_TIME_URI).unwrap();
-    extensions.insert(3, TWCC_URI).unwrap();
-    extensions.insert(4, "urn:ietf:params:rtp-hdrext:sdes:mid").unwrap();
-    let vp8 = CodecConfig {
-        rtx_payload_type: Some(RTX_PT),
-        nack: true,
-        pli: true,
-        fir: true,
-        transport_cc: true,
-        ..CodecConfig::new(VP8_PT, "VP8", 90_000)
-    };
-    MediaConfig {
-        mid: "0".into(),
-        kind: MediaKind::Video,
-        codecs: vec![vp8],
-        extensions,
-        send,
-        receive,
-        remote_ssrcs: Vec::new(),
-        jitter_buffer: true,
-        xr_rtt: false,
-    }
-}
+#[path = "../../crates/rtp/benches/path/mod.rs"]
+mod path;
 
-fn ours_context(crypto: Crypto, byte: u8) -> srtp::SrtpContext {
-    let profile = match crypto {
-        Crypto::AesCmHmacSha1_80 => srtp::Profile::Aes128CmHmacSha1_80,
-        Crypto::AesGcm128 => srtp::Profile::AeadAes128Gcm,
-    };
-    let key = vec![byte; profile.master_key_len()];
-    let salt = vec![byte ^ 0x5a; profile.master_salt_len()];
-    srtp::SrtpContext::new(profile, &key, &salt, srtp::Config::default()).unwrap()
-}
+use path::{Counts, FRAME_INTERVAL, FRAME_SIZE, ONE_WAY, VP8_PT};
 
 fn ours_pass(crypto: Crypto, frames: &[Bytes], counts: &mut Counts) -> Duration {
-    let t0 = Instant::now();
-    let mut config = SessionConfig::new("sender", 1);
-    config.cc.start_bitrate = cc::Bitrate::bps(START_BPS);
-    config.max_payload = MAX_PAYLOAD;
     // webrtc-rs's chain sends no probes: neither does ours here, so both carry the same packets.
-    config.cc.initial_probing = false;
-    config.cc.alr_probing = false;
-    let mut sender = Session::new(t0, config);
-    sender.set_media(t0, vec![ours_section(Some(SendConfig { ssrc: SSRC, rtx_ssrc: Some(0x2222) }), false)]);
-    let mut receiver = Session::new(t0, SessionConfig::new("receiver", 2));
-    receiver.set_media(t0, vec![ours_section(None, true)]);
-    let (mut protect, mut unprotect) = (ours_context(crypto, 0x11), ours_context(crypto, 0x11));
-    let (mut protect_back, mut unprotect_back) = (ours_context(crypto, 0x22), ours_context(crypto, 0x22));
-    let (mut forward, mut back): (Wire, Wire) = (VecDeque::new(), VecDeque::new());
-    let end = t0 + FRAME_INTERVAL * frames.len() as u32 + Duration::from_secs(1);
-
-    let cpu = thread_cpu();
-    let mut now = t0;
-    let mut next_frame = 0usize;
-    loop {
-        while next_frame < frames.len() && t0 + FRAME_INTERVAL * next_frame as u32 <= now {
-            let ts = (next_frame as u32).wrapping_mul(3_600);
-            sender.write_frame(now, "0", VP8_PT, ts, frames[next_frame].clone()).unwrap();
-            next_frame += 1;
-        }
-        if sender.poll_timeout().is_some_and(|t| t <= now) {
-            sender.handle_timeout(now);
-        }
-        while let Some(out) = sender.poll_transmit(now) {
-            let mut wire = Vec::with_capacity(1500);
-            let rtcp = match out {
-                Outgoing::Rtp(b) => {
-                    protect.protect_rtp(&b, &mut wire).unwrap();
-                    false
-                }
-                Outgoing::Rtcp(b) => {
-                    protect.protect_rtcp(&b, &mut wire).unwrap();
-                    true
-                }
-            };
-            forward.push_back((now + ONE_WAY, wire, rtcp));
-        }
-        while sender.poll_event().is_some() {}
-
-        while forward.front().is_some_and(|d| d.0 <= now) {
-            let (_, wire, rtcp) = forward.pop_front().unwrap();
-            let mut plain = Vec::with_capacity(1500);
-            if rtcp {
-                unprotect.unprotect_rtcp(&wire, &mut plain).unwrap();
-                receiver.handle_rtcp(now, Bytes::from(plain));
-            } else {
-                unprotect.unprotect_rtp(&wire, &mut plain).unwrap();
-                counts.rtp += 1;
-                receiver.handle_rtp(now, Bytes::from(plain));
-            }
-            ours_frames(&mut receiver, counts);
-        }
-        if receiver.poll_timeout().is_some_and(|t| t <= now) {
-            receiver.handle_timeout(now);
-            ours_frames(&mut receiver, counts);
-        }
-        while let Some(out) = receiver.poll_transmit(now) {
-            let Outgoing::Rtcp(b) = out else { panic!("the receiver sends no RTP") };
-            let mut wire = Vec::with_capacity(b.len() + 32);
-            protect_back.protect_rtcp(&b, &mut wire).unwrap();
-            back.push_back((now + ONE_WAY, wire, true));
-        }
-        while back.front().is_some_and(|d| d.0 <= now) {
-            let (_, wire, _) = back.pop_front().unwrap();
-            let mut plain = Vec::with_capacity(1500);
-            unprotect_back.unprotect_rtcp(&wire, &mut plain).unwrap();
-            counts.rtcp_back += 1;
-            sender.handle_rtcp(now, Bytes::from(plain));
-        }
-
-        let next = [
-            (next_frame < frames.len()).then(|| t0 + FRAME_INTERVAL * next_frame as u32),
-            sender.poll_timeout(),
-            receiver.poll_timeout(),
-            forward.front().map(|d| d.0),
-            back.front().map(|d| d.0),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        match next {
-            Some(t) if t <= end => now = now.max(t),
-            _ => break,
-        }
-        if next_frame == frames.len() && forward.is_empty() && now >= end - Duration::from_millis(500) {
-            break;
-        }
-    }
-    thread_cpu() - cpu
-}
-
-fn ours_frames(receiver: &mut Session, counts: &mut Counts) {
-    while let Some(e) = receiver.poll_event() {
-        if let SessionEvent::Frame { data, .. } = e {
-            counts.frames_out += 1;
-            black_box(data);
-        }
-    }
+    let options = path::Options { probing: false, max_payload: Some(MAX_PAYLOAD) };
+    path::pass(crypto.profile(), options, frames, None, counts, thread_cpu, |t0| thread_cpu() - t0)
 }
 
 // ---- webrtc-rs ----
@@ -354,7 +209,7 @@ fn their_pass(crypto: Crypto, frames: &[Bytes], counts: &mut Counts) -> Duration
         while back.front().is_some_and(|d| d.0 <= now) {
             let (_, wire, _) = back.pop_front().unwrap();
             let mut plain = unprotect_back.decrypt_rtcp(&wire).unwrap().freeze();
-            counts.rtcp_back += 1;
+            counts.rtcp += 1;
             let packets = rtc_rtcp::packet::unmarshal(&mut plain).unwrap();
             sender.handle_read(tagged(now, Packet::Rtcp(packets))).unwrap();
             while sender.poll_read().is_some() {}
@@ -420,7 +275,7 @@ fn measure(packets_per_pass: u64, mut pass: impl FnMut() -> Duration) -> f64 {
 }
 
 fn main() {
-    let frames: Vec<Bytes> = (0..FRAMES_PER_PASS).map(frame).collect();
+    let frames: Vec<Bytes> = (0..FRAMES_PER_PASS).map(path::frame).collect();
     println!(
         "{FRAMES_PER_PASS} VP8 frames of {FRAME_SIZE} bytes at 25 fps per pass, {} ms one way, CPU ns per RTP packet, median of {RUNS} runs",
         ONE_WAY.as_millis()
@@ -440,7 +295,7 @@ fn main() {
                 "| {crypto:?} | {name} | {} | {} | {} | {:.0} | {ns:.0} | {:.2} |",
                 c.rtp,
                 c.frames_out,
-                c.rtcp_back,
+                c.rtcp,
                 1e9 / ns,
                 theirs_ns / ours_ns
             );

@@ -10,8 +10,6 @@ use std::time::Duration;
 use common::*;
 use media::container::h264::H264Demuxer;
 use media::container::{self, Demuxer as _, TrackSpec};
-use media::recorder::{MediaRecorder, RecorderOptions};
-use media::track::{channel, QueueLimits};
 use media::{Codec, Frame, MediaKind};
 
 fn ffmpeg_h264(path: &Path, frames: u32) {
@@ -130,15 +128,7 @@ async fn recorder_passes_frames_into_an_h264_file_ffprobe_accepts() {
     ffmpeg_h264(&src, 45);
     let (_, frames) = demux_all(&src);
     let path = dir.join("rec.h264");
-    let mut rec = MediaRecorder::create(&path, RecorderOptions::default()).unwrap();
-    let (tx, rx) = channel(QueueLimits { frames: 100, ..QueueLimits::LIVE });
-    rec.add_track(MediaKind::Video, rx).unwrap();
-    rec.start().unwrap();
-    for (_, f) in frames {
-        tx.send(f).await.unwrap();
-    }
-    drop(tx);
-    assert_eq!(rec.finish().await.unwrap().written, vec![45]);
+    assert_eq!(record_tracks(frames, &[MediaKind::Video], &path).await, vec![45]);
     let s = &ffprobe_streams(&path)[0];
     assert_eq!((s.get("codec_name"), s.get("nb_read_packets")), ("h264", "45"));
 }

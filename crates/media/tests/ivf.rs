@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use common::*;
 use media::container::{self, TrackSpec};
-use media::recorder::{MediaRecorder, RecorderOptions};
-use media::track::{channel, QueueLimits};
 use media::{Frame, MediaKind};
 
 /// ffmpeg's file read by us agrees with ffprobe frame by frame; written back
@@ -69,15 +67,7 @@ async fn recorder_passes_frames_into_an_ivf_ffprobe_accepts() {
     ffmpeg_encode(&src, "libvpx-vp9", &["-deadline", "realtime", "-cpu-used", "8"], "64x64", 30, 15);
     let (_, frames) = demux_all(&src);
     let path = dir.join("rec.ivf");
-    let mut rec = MediaRecorder::create(&path, RecorderOptions::default()).unwrap();
-    let (tx, rx) = channel(QueueLimits { frames: 100, ..QueueLimits::LIVE });
-    rec.add_track(MediaKind::Video, rx).unwrap();
-    rec.start().unwrap();
-    for (_, f) in frames {
-        tx.send(f).await.unwrap();
-    }
-    drop(tx);
-    assert_eq!(rec.finish().await.unwrap().written, vec![30]);
+    assert_eq!(record_tracks(frames, &[MediaKind::Video], &path).await, vec![30]);
     let s = &ffprobe_streams(&path)[0];
     assert_eq!((s.get("codec_name"), s.get("width"), s.get("nb_read_packets")), ("vp9", "64", "30"));
     assert_eq!(ffprobe_packets(&path).iter().filter(|p| p.key).count(), 2);

@@ -80,8 +80,9 @@ async fn recorder_passes_h264_and_opus_into_an_mp4_ffprobe_accepts() {
     ffmpeg_mp4(&src);
     let (_, frames) = demux_all(&src);
     let path = dir.join("rec.mp4");
-    assert_eq!(keys(&frames, 0).len(), 60);
-    record_video_and_audio(frames, &path).await;
+    let audio = keys(&frames, 1).len() as u64;
+    let written = record_tracks(frames, &[MediaKind::Video, MediaKind::Audio], &path).await;
+    assert_eq!(written, vec![60, audio]);
     let streams = ffprobe_streams(&path);
     assert_eq!((streams[0].get("codec_name"), streams[0].get("nb_read_packets")), ("h264", "60"));
     assert_eq!(streams[1].get("codec_name"), "opus");

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use common::*;
 use media::container::{self, TrackSpec};
-use media::recorder::{MediaRecorder, RecorderOptions};
-use media::track::{channel, QueueLimits};
 use media::{Codec, Frame, MediaKind};
 
 fn ffmpeg_opus(path: &Path, seconds: u32) {
@@ -74,16 +72,8 @@ async fn recorder_passes_packets_into_an_ogg_ffprobe_accepts() {
     ffmpeg_opus(&src, 1);
     let (_, frames) = demux_all(&src);
     let path = dir.join("rec.ogg");
-    let mut rec = MediaRecorder::create(&path, RecorderOptions::default()).unwrap();
-    let (tx, rx) = channel(QueueLimits { frames: 100, ..QueueLimits::LIVE });
-    rec.add_track(MediaKind::Audio, rx).unwrap();
-    rec.start().unwrap();
     let n = frames.len() as u64;
-    for (_, f) in frames {
-        tx.send(f).await.unwrap();
-    }
-    drop(tx);
-    assert_eq!(rec.finish().await.unwrap().written, vec![n]);
+    assert_eq!(record_tracks(frames, &[MediaKind::Audio], &path).await, vec![n]);
     let s = &ffprobe_streams(&path)[0];
     assert_eq!(s.get("codec_name"), "opus");
     assert_eq!(s.get("nb_read_packets"), n.to_string());

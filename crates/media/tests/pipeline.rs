@@ -11,11 +11,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{close, ffmpeg, ffprobe_streams, temp_dir};
+use common::{close, ffmpeg, ffprobe_streams, record_tracks, temp_dir};
 use media::player::{MediaPlayer, MediaReader, Pace, PlayerOptions};
 use media::recorder::{MediaRecorder, RecorderOptions};
 use media::synthetic::{dominant_frequency, TestPattern};
-use media::track::{channel, QueueLimits};
 use media::{Frame, MediaKind};
 
 /// Plays `src` decoded, as fast as the recorder takes it, into `dst`.
@@ -113,15 +112,8 @@ async fn the_test_pattern_recorded_to_webm_decodes_back_with_every_counter_in_or
     let dir = temp_dir("pipeline-pattern-webm");
     let path = dir.join("pattern.webm");
     let pattern = TestPattern::new(640, 480, 30);
-    let mut recorder = MediaRecorder::create(&path, RecorderOptions::default()).unwrap();
-    let (tx, rx) = channel(QueueLimits { frames: 8, ..QueueLimits::LIVE });
-    recorder.add_track(MediaKind::Video, rx).unwrap();
-    recorder.start().unwrap();
-    for n in 0..90 {
-        tx.send(Frame::Video(pattern.frame_at(n))).await.unwrap();
-    }
-    drop(tx);
-    assert_eq!(recorder.finish().await.unwrap().written, vec![90]);
+    let frames = (0..90).map(|n| (0, Frame::Video(pattern.frame_at(n)))).collect();
+    assert_eq!(record_tracks(frames, &[MediaKind::Video], &path).await, vec![90]);
     let s = &ffprobe_streams(&path)[0];
     assert_eq!(s.get("codec_name"), "vp8");
     assert_eq!(s.num("nb_read_packets"), 90.0);

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use media::container::{self, TrackSpec};
-use media::recorder::{MediaRecorder, RecorderOptions};
 use media::synthetic::SineTone;
-use media::track::{channel, QueueLimits};
 use media::{Frame, MediaKind, Samples};
 
 #[test]
@@ -83,17 +81,9 @@ async fn player_plays_ffmpeg_wav() {
 async fn recorder_writes_a_wav_ffprobe_accepts() {
     let dir = temp_dir("wav-recorder");
     let path = dir.join("rec.wav");
-    let mut rec = MediaRecorder::create(&path, RecorderOptions::default()).unwrap();
-    let (tx, rx) = channel(QueueLimits { frames: 200, ..QueueLimits::LIVE });
-    rec.add_track(MediaKind::Audio, rx).unwrap();
-    rec.start().unwrap();
     let mut tone = SineTone::new(440.0, 0.3, 16_000, 1, 20);
-    for _ in 0..50 {
-        tx.send(Frame::Audio(tone.next_frame().unwrap())).await.unwrap();
-    }
-    drop(tx);
-    let stats = rec.finish().await.unwrap();
-    assert_eq!(stats.written, vec![50]);
+    let frames = (0..50).map(|_| (0, Frame::Audio(tone.next_frame().unwrap()))).collect();
+    assert_eq!(record_tracks(frames, &[MediaKind::Audio], &path).await, vec![50]);
     let s = &ffprobe_streams(&path)[0];
     assert_eq!((s.get("codec_name"), s.get("sample_rate"), s.get("channels")), ("pcm_s16le", "16000", "1"));
     assert!(close(s.num("duration"), 1.0, 0.001), "{s:?}");

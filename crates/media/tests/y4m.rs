@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use media::container::{self, TrackSpec};
-use media::recorder::{MediaRecorder, RecorderOptions};
 use media::synthetic::TestPattern;
-use media::track::{channel, QueueLimits};
 use media::{Frame, MediaKind, PixelFormat};
 
 fn ffmpeg_y4m(path: &std::path::Path, frames: u32) {
@@ -76,16 +74,9 @@ async fn player_plays_ffmpeg_y4m() {
 async fn recorder_writes_a_y4m_ffprobe_accepts() {
     let dir = temp_dir("y4m-recorder");
     let path = dir.join("rec.y4m");
-    let mut rec = MediaRecorder::create(&path, RecorderOptions::default()).unwrap();
-    let (tx, rx) = channel(QueueLimits { frames: 100, ..QueueLimits::LIVE });
-    rec.add_track(MediaKind::Video, rx).unwrap();
-    rec.start().unwrap();
     let pattern = TestPattern::new(64, 32, 30);
-    for n in 0..30 {
-        tx.send(Frame::Video(pattern.frame_at(n))).await.unwrap();
-    }
-    drop(tx);
-    assert_eq!(rec.finish().await.unwrap().written, vec![30]);
+    let frames = (0..30).map(|n| (0, Frame::Video(pattern.frame_at(n)))).collect();
+    assert_eq!(record_tracks(frames, &[MediaKind::Video], &path).await, vec![30]);
     let s = &ffprobe_streams(&path)[0];
     assert_eq!((s.get("width"), s.get("r_frame_rate"), s.get("nb_read_packets")), ("64", "30/1", "30"));
 }

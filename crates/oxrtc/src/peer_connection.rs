@@ -110,8 +110,9 @@ pub enum RTCPeerConnectionEvent {
     /// A frame received on a transceiver (complete encoded video frame or
     /// audio packet, in order).
     Frame(peer::TransceiverId, peer::MediaFrame),
-    /// The peer asks for a keyframe on what a transceiver sends.
-    KeyframeRequested(peer::TransceiverId, peer::KeyframeRequestKind),
+    /// The peer asks for a keyframe on what a transceiver sends (on the
+    /// simulcast encoding of the RID given, when it sends simulcast).
+    KeyframeRequested(peer::TransceiverId, peer::KeyframeRequestKind, Option<String>),
     /// The send-side bandwidth estimate changed (bits per second, for all
     /// encoders together).
     BandwidthEstimate(u64),
@@ -377,6 +378,19 @@ impl RTCPeerConnection {
         self.with_core(move |_, core| core.add_transceiver(kind, direction)).await
     }
 
+    /// `addTransceiver(kind, {direction, sendEncodings})`: with RIDs in
+    /// `init.send_encodings`, a video transceiver that sends simulcast; write
+    /// each encoding with [`write_frame_rid`](Self::write_frame_rid). A peer
+    /// that declines simulcast gets the first encoding only
+    /// ([`peer::TransceiverInfo::send_rids`] says what was negotiated).
+    pub async fn add_transceiver_with(
+        &self,
+        kind: sdp::MediaKind,
+        init: peer::TransceiverInit,
+    ) -> Result<peer::TransceiverId, PeerError> {
+        self.with_core(move |_, core| core.add_transceiver_with(kind, init)).await
+    }
+
     /// `RTCRtpTransceiver.direction = direction` (applied by the next negotiation).
     pub async fn set_transceiver_direction(
         &self,
@@ -408,6 +422,20 @@ impl RTCPeerConnection {
         data: Bytes,
     ) -> Result<(), PeerError> {
         self.with_core(move |now, core| core.write_frame(now, id, payload_type, rtp_timestamp, data)).await
+    }
+
+    /// [`write_frame`](Self::write_frame) on the simulcast encoding `rid` of
+    /// a transceiver.
+    pub async fn write_frame_rid(
+        &self,
+        id: peer::TransceiverId,
+        rid: &str,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        data: Bytes,
+    ) -> Result<(), PeerError> {
+        let rid = rid.to_owned();
+        self.with_core(move |now, core| core.write_frame_rid(now, id, &rid, payload_type, rtp_timestamp, data)).await
     }
 
     /// Sends one RTP payload as it is (no packetizing: forwarding what
@@ -945,7 +973,7 @@ impl Pc {
                 self.emit(RTCPeerConnectionEvent::Track(RTCTrackEvent { transceiver, mid, kind }))
             }
             PeerEvent::Frame(t, f) => self.deliver_frame(now, t, f),
-            PeerEvent::KeyframeRequested(t, k) => self.emit(RTCPeerConnectionEvent::KeyframeRequested(t, k)),
+            PeerEvent::KeyframeRequested(t, k, rid) => self.emit(RTCPeerConnectionEvent::KeyframeRequested(t, k, rid)),
             PeerEvent::BandwidthEstimate(b) => self.emit(RTCPeerConnectionEvent::BandwidthEstimate(b)),
             PeerEvent::Warning(w) => warn!("{w}"),
         }

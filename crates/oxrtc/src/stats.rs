@@ -149,6 +149,8 @@ pub struct RTCOutboundRtpStreamStats {
     pub kind: &'static str,
     /// `mid`.
     pub mid: String,
+    /// `rid`: the simulcast encoding, if any.
+    pub rid: Option<String>,
     /// `transportId`.
     pub transport_id: String,
     /// `packetsSent`.
@@ -549,6 +551,7 @@ pub(crate) fn report(st: &peer::PeerStats) -> RTCStatsReport {
             rtp::session::StreamStats::Outbound {
                 mid,
                 ssrc,
+                rid,
                 rtx_ssrc,
                 kind: k,
                 packets_sent,
@@ -583,6 +586,7 @@ pub(crate) fn report(st: &peer::PeerStats) -> RTCStatsReport {
                     rtx_ssrc,
                     kind: kind(k),
                     mid,
+                    rid,
                     transport_id: "T".into(),
                     packets_sent,
                     bytes_sent,

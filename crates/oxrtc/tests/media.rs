@@ -55,7 +55,7 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
         let a = a.clone();
         async move {
             while let Some(e) = a.next_event().await {
-                if let RTCPeerConnectionEvent::KeyframeRequested(t, _) = e {
+                if let RTCPeerConnectionEvent::KeyframeRequested(t, ..) = e {
                     let _ = req_tx.send(t);
                 }
             }

@@ -271,8 +271,9 @@ pub enum PeerEvent {
     Channel(ChannelHandle, datachannel::ChannelEvent),
     /// A frame received on a transceiver.
     Frame(crate::transceivers::TransceiverId, crate::transceivers::MediaFrame),
-    /// The peer asks for a keyframe on what a transceiver sends: encode one.
-    KeyframeRequested(crate::transceivers::TransceiverId, rtp::session::send::KeyframeRequestKind),
+    /// The peer asks for a keyframe on what a transceiver sends: encode one
+    /// (for the simulcast encoding of the RID given, when it sends simulcast).
+    KeyframeRequested(crate::transceivers::TransceiverId, rtp::session::send::KeyframeRequestKind, Option<String>),
     /// The send-side bandwidth estimate changed: what all encoders together
     /// may produce, in bits per second.
     BandwidthEstimate(u64),

@@ -685,11 +685,40 @@ impl PeerConnection {
         kind: sdp::MediaKind,
         direction: sdp::Direction,
     ) -> Result<TransceiverId, PeerError> {
+        self.add_transceiver_with(kind, crate::TransceiverInit::new(direction))
+    }
+
+    /// `addTransceiver(kind, init)`: with `sendEncodings` RIDs, a video
+    /// transceiver that sends simulcast (RFC 8853: `a=rid` and `a=simulcast`
+    /// in our offer, one SSRC and RTX SSRC per encoding, each stream marked
+    /// with its RID). A peer that declines simulcast gets the first encoding
+    /// only. Fires [`PeerEvent::NegotiationNeeded`].
+    pub fn add_transceiver_with(
+        &mut self,
+        kind: sdp::MediaKind,
+        init: crate::TransceiverInit,
+    ) -> Result<TransceiverId, PeerError> {
         self.jsep.check_open()?;
         if !matches!(kind, sdp::MediaKind::Audio | sdp::MediaKind::Video) {
             return Err(PeerError::InvalidState(format!("a transceiver is audio or video, not {kind}")));
         }
-        let id = self.media.add(&mut self.rng, kind, direction);
+        let rids = &init.send_encodings;
+        if let Some(bad) = rids.iter().find(|r| !sdp::is_rid(r)) {
+            return Err(PeerError::InvalidArgument(format!(
+                "RID {bad:?} is not 1 to 16 letters, digits, '-' or '_' (RFC 8851)"
+            )));
+        }
+        if rids.len() > crate::MAX_SIMULCAST_ENCODINGS {
+            return Err(PeerError::InvalidArgument(format!(
+                "{} send encodings; at most {} can be sent",
+                rids.len(),
+                crate::MAX_SIMULCAST_ENCODINGS
+            )));
+        }
+        if rids.iter().enumerate().any(|(i, r)| rids[..i].contains(r)) {
+            return Err(PeerError::InvalidArgument("send encodings need distinct RIDs".into()));
+        }
+        let id = self.media.add(&mut self.rng, kind, init.direction, rids);
         self.update_negotiation_needed();
         Ok(id)
     }
@@ -733,6 +762,20 @@ impl PeerConnection {
         data: Bytes,
     ) -> Result<(), PeerError> {
         self.with_media(now, id, |rtp, mid| rtp.write_frame(now, mid, payload_type, rtp_timestamp, data))
+    }
+
+    /// [`write_frame`](Self::write_frame) on the simulcast encoding `rid`
+    /// of a transceiver (one of [`TransceiverInfo::send_rids`]).
+    pub fn write_frame_rid(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        rid: &str,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        data: Bytes,
+    ) -> Result<(), PeerError> {
+        self.with_media(now, id, |rtp, mid| rtp.write_frame_rid(now, mid, Some(rid), payload_type, rtp_timestamp, data))
     }
 
     /// Sends one RTP payload as it is (no packetizing: forwarding,
@@ -1053,9 +1096,9 @@ impl PeerConnection {
                     };
                     PeerEvent::Frame(t, frame)
                 }
-                S::KeyframeRequested { mid, kind } => {
+                S::KeyframeRequested { mid, rid, kind } => {
                     let Some(t) = self.media.by_mid(&mid) else { continue };
-                    PeerEvent::KeyframeRequested(t, kind)
+                    PeerEvent::KeyframeRequested(t, kind, rid)
                 }
                 S::EstimateChanged { bitrate_bps } => PeerEvent::BandwidthEstimate(bitrate_bps),
                 S::StreamAdded { .. } => continue,

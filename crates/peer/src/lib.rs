@@ -127,7 +127,7 @@ pub use rtp::session::receive::SenderClock;
 pub use rtp::session::rtc::CodecConfig;
 pub use rtp::session::send::KeyframeRequestKind;
 pub use stats::{ChannelStats, PeerStats, SectionCodecs};
-pub use transceivers::{MediaFrame, TransceiverId, TransceiverInfo};
+pub use transceivers::{MediaFrame, TransceiverId, TransceiverInfo, TransceiverInit, MAX_SIMULCAST_ENCODINGS};
 pub use transport::{SrtpSendError, Transport, TransportEvent, TransportStats, EARLY_DATAGRAMS};
 
 /// Why a call failed. None of these change the connection's state.
@@ -163,6 +163,9 @@ pub enum PeerError {
     /// A certificate could not be generated.
     #[error(transparent)]
     Dtls(#[from] dtls::DtlsError),
+    /// An argument the call cannot take (W3C `TypeError`/`RangeError`).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// No such transceiver.
     #[error("no transceiver {0:?}")]
     NoSuchTransceiver(TransceiverId),

@@ -7,7 +7,10 @@
 //! rejected. Retransmission formats (`rtx`, RFC 4588) are kept for the
 //! codecs kept, and RTCP feedback is the intersection of both sides'.
 
-use sdp::{Codec, Direction, ExtMap, Fmtp, MediaDescription, MediaKind, RtcpFb, RtpMap};
+use sdp::{
+    Codec, Direction, ExtMap, Fmtp, MediaDescription, MediaKind, Rid, RidDirection, RtcpFb, RtpMap, Simulcast,
+    SimulcastRid,
+};
 
 /// A codec we can send and receive (its payload format: packetizing and
 /// depacketizing; encoding is the application's or `oxrtc-media`'s).
@@ -137,14 +140,42 @@ impl MediaCapabilities {
     }
 }
 
-/// Our sending side of a section: what `a=ssrc` and `a=msid` announce.
+/// Our sending side of a section: what `a=ssrc`, `a=msid` and, for
+/// simulcast, `a=rid` and `a=simulcast` announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LocalSender {
-    pub ssrc: u32,
-    pub rtx_ssrc: u32,
+    /// One stream without RID, or one per simulcast encoding (each with its RID).
+    pub encodings: Vec<LocalEncoding>,
     pub cname: String,
     pub stream_id: String,
     pub track_id: String,
+}
+
+/// One stream we send: its SSRCs, and its RID when it is a simulcast encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LocalEncoding {
+    pub rid: Option<String>,
+    pub ssrc: u32,
+    pub rtx_ssrc: u32,
+}
+
+impl LocalSender {
+    /// Sends simulcast (its encodings carry RIDs).
+    fn simulcast(&self) -> bool {
+        self.encodings.iter().any(|e| e.rid.is_some())
+    }
+
+    /// Only the encodings whose RID `keep` accepts, in our order; without any,
+    /// the first encoding alone and without RID (RFC 8853 section 5.3: a peer
+    /// that declines simulcast gets one stream).
+    fn negotiated(mut self, keep: impl Fn(&str) -> bool) -> LocalSender {
+        let first = self.encodings.first().cloned();
+        self.encodings.retain(|e| e.rid.as_deref().is_some_and(&keep));
+        if self.encodings.is_empty() {
+            self.encodings.extend(first.map(|e| LocalEncoding { rid: None, ..e }));
+        }
+        self
+    }
 }
 
 /// An accepted RTP media section as negotiated (or as we offer it).
@@ -158,8 +189,9 @@ pub(crate) struct MediaSection {
     pub extensions: Vec<ExtMap>,
     /// The peer's SSRCs (`a=ssrc`), if it announced any.
     pub remote_ssrcs: Vec<u32>,
-    /// The peer's RIDs (simulcast), if any.
-    pub rids: Vec<String>,
+    /// The RIDs of the simulcast streams the peer sends us, if any (they
+    /// arrive as separate streams of the section, told apart by RID).
+    pub remote_rids: Vec<String>,
     /// Ours, when we send.
     pub local: Option<LocalSender>,
     /// `a=rtcp-xr:rcvr-rtt=all` (RFC 3611) on both sides: receiver reference
@@ -169,6 +201,28 @@ pub(crate) struct MediaSection {
 
 /// The RTCP XR attribute value we offer and accept (RFC 3611 section 5.1).
 const XR_RCVR_RTT: &str = "rcvr-rtt=all";
+
+/// The RTP header extension that carries a stream's RID (RFC 8852).
+pub(crate) const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+
+/// The RIDs of the simulcast streams `m` says its writer does in
+/// `direction`: the first alternative of each stream of `a=simulcast`
+/// that has an `a=rid` of that direction; empty without simulcast or when
+/// the RID extension is not negotiated.
+fn simulcast_rids(m: &MediaDescription, direction: RidDirection, extensions: &[ExtMap]) -> Vec<SimulcastRid> {
+    let Some(simulcast) = m.simulcast() else { return vec![] };
+    if !extensions.iter().any(|e| e.uri == RID_URI) {
+        return vec![];
+    }
+    let rids: Vec<Rid> = m.rids().filter(|r| r.direction == direction).collect();
+    let mut out: Vec<SimulcastRid> = Vec::new();
+    for r in simulcast.rids(direction) {
+        if rids.iter().any(|x| x.id == r.rid) && !out.iter().any(|o| o.rid == r.rid) {
+            out.push(r.clone());
+        }
+    }
+    out
+}
 
 fn has_xr_rtt(m: &MediaDescription) -> bool {
     m.attributes_named("rtcp-xr").any(|v| v.split_whitespace().any(|p| p.starts_with("rcvr-rtt")))
@@ -307,7 +361,7 @@ pub(crate) fn offer(
         .filter(|e| if *kind == MediaKind::Audio { e.audio } else { e.video })
         .map(|e| ExtMap { id: e.id, direction: None, uri: e.uri.clone(), attributes: None })
         .collect();
-    MediaSection { direction, codecs, extensions, remote_ssrcs: vec![], rids: vec![], local, xr_rtt: true }
+    MediaSection { direction, codecs, extensions, remote_ssrcs: vec![], remote_rids: vec![], local, xr_rtt: true }
 }
 
 /// Our answer to an offered media section, given the direction our
@@ -338,7 +392,7 @@ pub(crate) fn answer(
     if codecs.is_empty() {
         return None;
     }
-    let extensions = offered
+    let extensions: Vec<ExtMap> = offered
         .extmaps()
         .filter(|e| {
             caps.extensions
@@ -348,13 +402,24 @@ pub(crate) fn answer(
         .map(|e| ExtMap { direction: None, ..e })
         .collect();
     let direction = intersect(offer_direction.reverse(), wanted);
-    let local = local.filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly));
+    // Simulcast the offerer sends (we receive each RID as its own stream), and
+    // simulcast it asks for (we send those of our encodings it names).
+    let remote_rids = match direction {
+        Direction::SendRecv | Direction::RecvOnly => {
+            simulcast_rids(offered, RidDirection::Send, &extensions).into_iter().map(|r| r.rid).collect()
+        }
+        _ => vec![],
+    };
+    let wanted_rids = simulcast_rids(offered, RidDirection::Recv, &extensions);
+    let local = local
+        .filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly))
+        .map(|l| l.negotiated(|rid| wanted_rids.iter().any(|r| r.rid == rid)));
     Some(MediaSection {
         direction,
         codecs,
         extensions,
         remote_ssrcs: offered.ssrc_ids(),
-        rids: offered.rids().map(str::to_string).collect(),
+        remote_rids,
         local,
         xr_rtt: has_xr_rtt(offered),
     })
@@ -382,19 +447,26 @@ pub(crate) fn from_answer(
     if codecs.iter().all(is_rtx) {
         return None;
     }
-    let extensions = answered
+    let extensions: Vec<ExtMap> = answered
         .extmaps()
         .filter(|e| offered.extensions.iter().any(|o| o.uri == e.uri))
         .map(|e| ExtMap { direction: None, ..e })
         .collect();
     let direction = intersect(answer_direction.reverse(), offered.direction);
-    let local = offered.local.clone().filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly));
+    // The encodings of our simulcast offer the answerer takes (`a=simulcast:recv`).
+    let accepted = simulcast_rids(answered, RidDirection::Recv, &extensions);
+    let local = offered
+        .local
+        .clone()
+        .filter(|_| matches!(direction, Direction::SendRecv | Direction::SendOnly))
+        .map(|l| l.negotiated(|rid| accepted.iter().any(|r| r.rid == rid)));
     Some(MediaSection {
         direction,
         codecs,
         extensions,
         remote_ssrcs: answered.ssrc_ids(),
-        rids: answered.rids().map(str::to_string).collect(),
+        // We never offer to receive simulcast, so the answer cannot send it.
+        remote_rids: vec![],
         local,
         xr_rtt: offered.xr_rtt && has_xr_rtt(answered),
     })
@@ -430,20 +502,43 @@ pub(crate) fn write(m: &mut MediaDescription, s: &MediaSection) {
             m.add_fmtp(f);
         }
     }
-    if let Some(l) = &s.local {
+    write_simulcast(m, s);
+    // Simulcast streams are announced by RID, not SSRC (as browsers do): the
+    // peer learns each SSRC from the RID extension.
+    if let Some(l) = s.local.as_ref().filter(|l| !l.simulcast()) {
         let has_rtx = s.codecs.iter().any(is_rtx);
-        if has_rtx {
-            m.add_ssrc_group(&sdp::SsrcGroup { semantics: "FID".into(), ssrcs: vec![l.ssrc, l.rtx_ssrc] });
-        }
         let msid = format!("{} {}", l.stream_id, l.track_id);
-        let mut ssrcs = vec![l.ssrc];
-        if has_rtx {
-            ssrcs.push(l.rtx_ssrc);
+        for e in &l.encodings {
+            if has_rtx {
+                m.add_ssrc_group(&sdp::SsrcGroup { semantics: "FID".into(), ssrcs: vec![e.ssrc, e.rtx_ssrc] });
+            }
+            let mut ssrcs = vec![e.ssrc];
+            if has_rtx {
+                ssrcs.push(e.rtx_ssrc);
+            }
+            for ssrc in ssrcs {
+                m.add_ssrc(&sdp::Ssrc { ssrc, attribute: "cname".into(), value: Some(l.cname.clone()) });
+                m.add_ssrc(&sdp::Ssrc { ssrc, attribute: "msid".into(), value: Some(msid.clone()) });
+            }
         }
-        for ssrc in ssrcs {
-            m.add_ssrc(&sdp::Ssrc { ssrc, attribute: "cname".into(), value: Some(l.cname.clone()) });
-            m.add_ssrc(&sdp::Ssrc { ssrc, attribute: "msid".into(), value: Some(msid.clone()) });
-        }
+    }
+}
+
+/// `a=rid` and `a=simulcast` (RFC 8851, 8853) for the encodings we send and
+/// the peer's simulcast streams we receive.
+fn write_simulcast(m: &mut MediaDescription, s: &MediaSection) {
+    let mut simulcast = Simulcast::default();
+    let sent = s.local.as_ref().filter(|l| l.simulcast() && s.sends());
+    for rid in sent.into_iter().flat_map(|l| &l.encodings).filter_map(|e| e.rid.as_ref()) {
+        m.add_rid(&Rid { id: rid.clone(), direction: RidDirection::Send, params: None });
+        simulcast.send.push(vec![SimulcastRid { rid: rid.clone(), paused: false }]);
+    }
+    for rid in s.remote_rids.iter().filter(|_| s.receives()) {
+        m.add_rid(&Rid { id: rid.clone(), direction: RidDirection::Recv, params: None });
+        simulcast.recv.push(vec![SimulcastRid { rid: rid.clone(), paused: false }]);
+    }
+    if !simulcast.send.is_empty() || !simulcast.recv.is_empty() {
+        m.set_simulcast(&simulcast);
     }
 }
 
@@ -545,8 +640,7 @@ mod tests {
     #[test]
     fn an_offer_round_trips_through_sdp_and_the_answer_settles_it() {
         let local = LocalSender {
-            ssrc: 1111,
-            rtx_ssrc: 2222,
+            encodings: vec![LocalEncoding { rid: None, ssrc: 1111, rtx_ssrc: 2222 }],
             cname: "cname".into(),
             stream_id: "stream".into(),
             track_id: "track".into(),
@@ -578,5 +672,79 @@ mod tests {
         assert_eq!(settled.codecs.iter().map(|c| c.payload_type).collect::<Vec<_>>(), vec![96, 97]);
         assert!(settled.local.is_some());
         assert!(theirs.xr_rtt && settled.xr_rtt);
+    }
+
+    fn simulcast_sender(rids: &[&str]) -> LocalSender {
+        LocalSender {
+            encodings: rids
+                .iter()
+                .enumerate()
+                .map(|(i, r)| LocalEncoding { rid: Some(r.to_string()), ssrc: 10 + i as u32, rtx_ssrc: 20 + i as u32 })
+                .collect(),
+            cname: "c".into(),
+            stream_id: "s".into(),
+            track_id: "t".into(),
+        }
+    }
+
+    fn section(text: &str) -> MediaDescription {
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n\
+             c=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n{text}"
+        );
+        sdp::SessionDescription::parse(&sdp).unwrap().media.remove(0)
+    }
+
+    /// An offerer that asks to receive simulcast (an SFU) gets those of our
+    /// encodings it names, in our order; one that does not gets the first
+    /// encoding alone, without RID.
+    #[test]
+    fn an_offer_asking_for_simulcast_is_answered_with_the_encodings_it_names() {
+        let rid_ext = format!("a=extmap:10 {RID_URI}\r\n");
+        let asks = section(&format!(
+            "a=recvonly\r\n{rid_ext}a=rid:l recv\r\na=rid:h recv\r\na=rid:x recv\r\na=simulcast:recv h;l;x\r\n"
+        ));
+        let caps = MediaCapabilities::default();
+        let ours = simulcast_sender(&["h", "m", "l"]);
+        let a = answer(&asks, &caps, Direction::SendOnly, Some(ours.clone()), Direction::RecvOnly).unwrap();
+        let rids: Vec<_> = a.local.as_ref().unwrap().encodings.iter().map(|e| e.rid.clone().unwrap()).collect();
+        assert_eq!(rids, ["h", "l"]);
+        let mut m = MediaDescription::new(MediaKind::Video, 9, sdp::PROTO_RTP, &[]);
+        write(&mut m, &a);
+        let text = m.to_string();
+        assert!(text.contains("a=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n"), "{text}");
+        assert!(!text.contains("a=ssrc:"), "{text}");
+
+        for plain in [
+            section("a=recvonly\r\n"),
+            // Simulcast asked for, but the RID extension is not offered.
+            section("a=recvonly\r\na=rid:h recv\r\na=simulcast:recv h\r\n"),
+        ] {
+            let a = answer(&plain, &caps, Direction::SendOnly, Some(ours.clone()), Direction::RecvOnly).unwrap();
+            let l = a.local.as_ref().unwrap();
+            assert_eq!(l.encodings, vec![LocalEncoding { rid: None, ssrc: 10, rtx_ssrc: 20 }]);
+            let mut m = MediaDescription::new(MediaKind::Video, 9, sdp::PROTO_RTP, &[]);
+            write(&mut m, &a);
+            let text = m.to_string();
+            assert!(!text.contains("a=rid") && !text.contains("a=simulcast"), "{text}");
+            assert!(text.contains("a=ssrc:10 cname:c"), "{text}");
+        }
+    }
+
+    /// A simulcast offer is answered with its RIDs as recv, paused ones
+    /// and alternatives reduced to the first, RIDs without `a=rid` left out.
+    #[test]
+    fn a_simulcast_offer_is_answered_with_its_rids_received() {
+        let text = format!(
+            "a=sendonly\r\na=extmap:10 {RID_URI}\r\na=rid:q send\r\na=rid:f send max-width=1280\r\n\
+             a=rid:f2 send\r\na=simulcast:send ~q;f,f2;zz\r\n"
+        );
+        let a = answer(&section(&text), &MediaCapabilities::default(), Direction::RecvOnly, None, Direction::SendOnly)
+            .unwrap();
+        assert_eq!(a.remote_rids, ["q", "f"]);
+        let mut m = MediaDescription::new(MediaKind::Video, 9, sdp::PROTO_RTP, &[]);
+        write(&mut m, &a);
+        let text = m.to_string();
+        assert!(text.contains("a=rid:q recv\r\na=rid:f recv\r\na=simulcast:recv q;f\r\n"), "{text}");
     }
 }

@@ -36,9 +36,11 @@ fn media_config(mid: &str, kind: &sdp::MediaKind, m: &MediaSection, jitter_buffe
         extensions,
         send: m
             .local
-            .as_ref()
+            .iter()
             .filter(|_| m.sends())
-            .map(|l| SendConfig { ssrc: l.ssrc, rtx_ssrc: has_rtx.then_some(l.rtx_ssrc) }),
+            .flat_map(|l| &l.encodings)
+            .map(|e| SendConfig { ssrc: e.ssrc, rtx_ssrc: has_rtx.then_some(e.rtx_ssrc), rid: e.rid.clone() })
+            .collect(),
         receive: m.receives(),
         remote_ssrcs: m.remote_ssrcs.clone(),
         jitter_buffer,

@@ -5,7 +5,7 @@
 use rand::Rng;
 use sdp::{Direction, MediaDescription, MediaKind};
 
-use crate::media::{self, LocalSender, MediaCapabilities, MediaSection};
+use crate::media::{self, LocalEncoding, LocalSender, MediaCapabilities, MediaSection};
 
 /// A transceiver of one peer connection: an audio or video m-section's
 /// sender and receiver (W3C `RTCRtpTransceiver`).
@@ -25,10 +25,46 @@ pub struct TransceiverInfo {
     pub direction: Direction,
     /// The direction negotiated (`currentDirection`), once negotiated.
     pub current_direction: Option<Direction>,
-    /// Our sending SSRC (and its RTX SSRC).
+    /// Our sending SSRC (of the first encoding when it sends simulcast).
     pub ssrc: u32,
     /// The RTX SSRC.
     pub rtx_ssrc: u32,
+    /// The RIDs of its simulcast encodings (`sendEncodings`), as asked; empty
+    /// when it sends one stream. Which of them the peer took is in
+    /// [`send_rids`](Self::send_rids) once negotiated.
+    pub rids: Vec<String>,
+    /// The RIDs the last negotiation has us send (a subset of `rids`, in
+    /// their order); empty when one stream without RID is sent.
+    pub send_rids: Vec<String>,
+}
+
+/// Simulcast encodings a transceiver may send at most.
+pub const MAX_SIMULCAST_ENCODINGS: usize = 4;
+
+/// `RTCRtpTransceiverInit`: how [`add_transceiver_with`](crate::PeerConnection::add_transceiver_with)
+/// makes a transceiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransceiverInit {
+    /// `direction`.
+    pub direction: Direction,
+    /// `sendEncodings`: for simulcast, one RID per encoding (letters, digits,
+    /// `-` and `_`, at most 16 bytes; at most [`MAX_SIMULCAST_ENCODINGS`]);
+    /// the application encodes each at its own resolution and rate and
+    /// writes it with [`write_frame_rid`](crate::PeerConnection::write_frame_rid).
+    /// Empty: one stream.
+    pub send_encodings: Vec<String>,
+}
+
+impl TransceiverInit {
+    /// One stream in `direction`.
+    pub fn new(direction: Direction) -> Self {
+        TransceiverInit { direction, send_encodings: Vec::new() }
+    }
+
+    /// Simulcast with these RIDs.
+    pub fn simulcast(direction: Direction, rids: &[&str]) -> Self {
+        TransceiverInit { direction, send_encodings: rids.iter().map(|r| r.to_string()).collect() }
+    }
 }
 
 /// A frame received on a transceiver: a complete encoded video frame or
@@ -61,6 +97,8 @@ struct Transceiver {
     direction: Direction,
     current: Option<Direction>,
     sender: LocalSender,
+    /// The RIDs the last negotiation has us send.
+    send_rids: Vec<String>,
     /// `Track` was announced for the current receiving period.
     receiving: bool,
     /// The direction our last completed exchange carried for it.
@@ -97,19 +135,24 @@ impl MediaPart {
         MediaPart { caps, cname, transceivers: Vec::new(), next_id: 0, changed: false }
     }
 
-    pub fn add(&mut self, rng: &mut impl Rng, kind: MediaKind, direction: Direction) -> TransceiverId {
+    /// A transceiver sending one stream, or one per RID in `rids` (simulcast).
+    pub fn add(&mut self, rng: &mut impl Rng, kind: MediaKind, direction: Direction, rids: &[String]) -> TransceiverId {
         let id = TransceiverId(self.next_id);
         self.next_id += 1;
+        let mut taken: Vec<u32> =
+            self.transceivers.iter().flat_map(|t| &t.sender.encodings).flat_map(|e| [e.ssrc, e.rtx_ssrc]).collect();
         let mut ssrc = || loop {
             let s: u32 = rng.gen();
-            if s != 0 && !self.transceivers.iter().any(|t| t.sender.ssrc == s || t.sender.rtx_ssrc == s) {
+            if s != 0 && !taken.contains(&s) {
+                taken.push(s);
                 break s;
             }
         };
-        let (ssrc, rtx_ssrc) = (ssrc(), ssrc());
+        let rids: Vec<Option<String>> =
+            if rids.is_empty() { vec![None] } else { rids.iter().cloned().map(Some).collect() };
+        let encodings = rids.into_iter().map(|rid| LocalEncoding { rid, ssrc: ssrc(), rtx_ssrc: ssrc() }).collect();
         let sender = LocalSender {
-            ssrc,
-            rtx_ssrc,
+            encodings,
             cname: self.cname.clone(),
             stream_id: format!("oxrtc-{}", self.cname),
             track_id: format!("{}-{}", kind.as_str(), id.0),
@@ -121,6 +164,7 @@ impl MediaPart {
             direction,
             current: None,
             sender,
+            send_rids: Vec::new(),
             receiving: false,
             expressed: None,
             pending_offer: None,
@@ -154,8 +198,10 @@ impl MediaPart {
             mid: t.mid.clone(),
             direction: t.direction,
             current_direction: t.current,
-            ssrc: t.sender.ssrc,
-            rtx_ssrc: t.sender.rtx_ssrc,
+            ssrc: t.sender.encodings[0].ssrc,
+            rtx_ssrc: t.sender.encodings[0].rtx_ssrc,
+            rids: t.sender.encodings.iter().filter_map(|e| e.rid.clone()).collect(),
+            send_rids: t.send_rids.clone(),
         }
     }
 
@@ -248,7 +294,7 @@ impl MediaPart {
             let (j, created) = match *assoc {
                 Assoc::Existing(j) => (j, false),
                 Assoc::New => {
-                    self.add(rng, m.kind.clone(), Direction::RecvOnly);
+                    self.add(rng, m.kind.clone(), Direction::RecvOnly, &[]);
                     (self.transceivers.len() - 1, true)
                 }
                 Assoc::None => continue,
@@ -287,6 +333,7 @@ impl MediaPart {
             match &s.used {
                 crate::jsep::Use::Media(ms) => {
                     t.current = Some(ms.direction);
+                    t.send_rids = ms.local.iter().flat_map(|l| &l.encodings).filter_map(|e| e.rid.clone()).collect();
                     if ms.receives() && !t.receiving {
                         t.receiving = true;
                         started.push((t.id, s.mid.clone(), t.kind.clone()));
@@ -296,6 +343,7 @@ impl MediaPart {
                 }
                 _ => {
                     t.current = None;
+                    t.send_rids.clear();
                     t.receiving = false;
                 }
             }

@@ -244,3 +244,153 @@ fn unread_frame_events_are_bounded() {
     send(&mut s, 1500..1510);
     assert_eq!(frames_at(&s.events[1]).len(), 10, "read again, frames flow again");
 }
+
+const RIDS: [&str; 3] = ["h", "m", "l"];
+
+/// Offers a simulcast video transceiver from A (RIDs h, m, l) and
+/// negotiates it with B; returns A's transceiver and the VP8 payload type.
+fn simulcast_call(s: &mut Sim) -> (peer::TransceiverId, u8) {
+    let init = peer::TransceiverInit::simulcast(Direction::SendOnly, &RIDS);
+    let tx = s.pc[0].add_transceiver_with(MediaKind::Video, init).unwrap();
+    s.negotiate(0);
+    assert!(s.run(10 * SEC, |s| s.connected()));
+    let vp8 = s.pc[0].codecs(tx).into_iter().find(|c| c.name == "VP8").unwrap();
+    (tx, vp8.payload_type)
+}
+
+/// Simulcast (RFC 8853) between two cores: the offer names three RIDs and
+/// no SSRC, the answer takes all three, each encoding leaves on its own
+/// SSRC marked with its RID, and the receiver tells them apart by RID
+/// alone, at 5% loss (RTX carries the repaired RID), byte for byte and in
+/// order; keyframe requests name the encoding.
+#[test]
+fn simulcast_encodings_cross_as_separate_streams_told_apart_by_rid() {
+    let link = netsim::LinkConfig {
+        latency: std::time::Duration::from_millis(25),
+        loss: 0.05,
+        ..netsim::LinkConfig::default()
+    };
+    let mut s = Sim::new(14, link);
+    let (tx, pt) = simulcast_call(&mut s);
+    let offer = s.pc[1].remote_description().unwrap().sdp;
+    assert_eq!(lines(&offer, "a=rid:"), ["a=rid:h send", "a=rid:m send", "a=rid:l send"], "{offer}");
+    assert_eq!(lines(&offer, "a=simulcast:"), ["a=simulcast:send h;m;l"]);
+    assert!(lines(&offer, "a=ssrc").is_empty(), "simulcast streams are announced by RID: {offer}");
+    let answer = s.pc[1].local_description().unwrap().sdp;
+    assert_eq!(lines(&answer, "a=rid:"), ["a=rid:h recv", "a=rid:m recv", "a=rid:l recv"], "{answer}");
+    assert_eq!(lines(&answer, "a=simulcast:"), ["a=simulcast:recv h;m;l"]);
+    assert_eq!(s.pc[0].transceiver(tx).unwrap().send_rids, RIDS);
+
+    // Each encoding at its own size: l 1/4, m 1/2, h whole.
+    let size = |rid: &str, n: u32| {
+        let base = if n.is_multiple_of(50) { 12_000 } else { 1_500 + (n as usize * 37) % 2_000 };
+        match rid {
+            "h" => base,
+            "m" => base / 2,
+            _ => base / 4,
+        }
+    };
+    let mut sent: Vec<(String, bytes::Bytes)> = Vec::new();
+    // 100 frames each, then 10 more that only make losses at the end of the
+    // 100 detectable (a packet lost with nothing after it is never missed).
+    for n in 0..110u32 {
+        for rid in RIDS {
+            let now = s.now();
+            let f = vp8_frame(n, size(rid, n));
+            s.pc[0].write_frame_rid(now, tx, rid, pt, n * 3600, f.clone()).unwrap();
+            if n < 100 {
+                sent.push((rid.to_string(), f));
+            }
+        }
+        s.settle(std::time::Duration::from_millis(40));
+    }
+    s.settle(2 * SEC);
+    let got = frames_at(&s.events[1]);
+    for rid in RIDS {
+        let want: Vec<&bytes::Bytes> = sent.iter().filter(|(r, _)| r == rid).map(|(_, f)| f).collect();
+        let have: Vec<&peer::MediaFrame> = got.iter().filter(|f| f.rid.as_deref() == Some(rid)).take(100).collect();
+        let first_bad = have.iter().zip(&want).position(|(h, w)| h.data != **w);
+        let lens = |i: usize| (have.get(i).map(|f| f.data.len()), want.get(i).map(|w| w.len()));
+        let where_ = first_bad.map(lens);
+        assert_eq!(
+            (have.len(), first_bad),
+            (want.len(), None),
+            "encoding {rid}: lost, damaged or reordered {where_:?}"
+        );
+        assert!(have.iter().all(|f| f.ssrc == have[0].ssrc), "one SSRC per encoding");
+    }
+    let mut ssrcs: Vec<u32> = got.iter().map(|f| f.ssrc).collect();
+    ssrcs.sort_unstable();
+    ssrcs.dedup();
+    assert_eq!(ssrcs.len(), 3, "three SSRCs");
+    assert!(got.iter().all(|f| f.rid.is_some()), "nothing without RID");
+    let b = s.pc[1].media_stats().unwrap();
+    assert!(b.rtx_recovered > 0, "RTX (with the repaired RID) recovered losses: {b:?}");
+    assert_eq!(b.remote_streams, 3);
+
+    // B asks the section for a keyframe: one request per encoding, each named.
+    let b_tx = s.pc[1].transceivers()[0].id;
+    s.events[0].clear();
+    let now = s.now();
+    s.pc[1].request_keyframe(now, b_tx, peer::KeyframeRequestKind::Pli).unwrap();
+    s.settle(SEC);
+    let mut asked: Vec<String> = s.events[0]
+        .iter()
+        .filter_map(|e| match e {
+            PeerEvent::KeyframeRequested(t, _, rid) if *t == tx => rid.clone(),
+            _ => None,
+        })
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked, ["h", "l", "m"], "every encoding is asked, by RID");
+
+    let now = s.now();
+    let err = s.pc[0].write_frame_rid(now, tx, "x", pt, 0, vp8_frame(1, 100)).unwrap_err();
+    assert!(err.to_string().contains("rid \"x\""), "{err}");
+}
+
+/// A peer that does not take simulcast (here: it does not know the RID
+/// extension) gets the first encoding alone, as one plain stream with
+/// `a=ssrc` lines.
+#[test]
+fn a_peer_that_declines_simulcast_gets_the_first_encoding_alone() {
+    let mut s = Sim::perfect(15);
+    let mut caps = peer::MediaCapabilities::default();
+    caps.extensions.retain(|e| !e.uri.contains("rtp-stream-id"));
+    let config = peer::PeerConfig { media: caps, ..common::config_at(152, s.now()) };
+    s.pc[1] = PeerConnection::new(config, vec![s.addr[1]]).unwrap();
+    let (tx, pt) = simulcast_call(&mut s);
+    let answer = s.pc[1].local_description().unwrap().sdp;
+    assert!(lines(&answer, "a=simulcast").is_empty() && lines(&answer, "a=rid").is_empty(), "{answer}");
+    let info = s.pc[0].transceiver(tx).unwrap();
+    assert_eq!(info.rids, RIDS, "asked for");
+    assert!(info.send_rids.is_empty(), "negotiated: one stream");
+    for n in 0..20u32 {
+        let now = s.now();
+        s.pc[0].write_frame(now, tx, pt, n * 3600, vp8_frame(n, 2_000)).unwrap();
+        s.settle(std::time::Duration::from_millis(40));
+    }
+    let now = s.now();
+    assert!(s.pc[0].write_frame_rid(now, tx, "m", pt, 0, vp8_frame(1, 100)).is_err());
+    s.settle(SEC);
+    let got = frames_at(&s.events[1]);
+    assert_eq!(got.len(), 20);
+    assert!(got.iter().all(|f| f.rid.is_none() && f.ssrc == info.ssrc), "the first encoding's SSRC, no RID");
+}
+
+#[test]
+fn send_encodings_are_checked() {
+    let mut pc = PeerConnection::new(common::config(9), vec!["127.0.0.1:5000".parse().unwrap()]).unwrap();
+    for (rids, why) in [
+        (&["h", "h"][..], "distinct"),
+        (&["a", "b", "c", "d", "e"][..], "at most 4"),
+        (&["no spaces"][..], "RFC 8851"),
+        (&["seventeen-bytes-x"][..], "RFC 8851"),
+    ] {
+        let init = peer::TransceiverInit::simulcast(Direction::SendOnly, rids);
+        let err = pc.add_transceiver_with(MediaKind::Video, init).unwrap_err();
+        assert!(err.to_string().contains(why), "{rids:?}: {err}");
+    }
+    assert!(pc.transceivers().is_empty());
+}

@@ -103,7 +103,7 @@ fn receiver_media(map: &ExtensionMap) -> Vec<MediaConfig> {
         kind,
         codecs: vec![codec],
         extensions: map.clone(),
-        send: None,
+        send: Vec::new(),
         receive: true,
         remote_ssrcs,
         jitter_buffer: true,

@@ -34,7 +34,7 @@ fn section(mid: &str, kind: MediaKind, codec: CodecConfig) -> MediaConfig {
         kind,
         codecs: vec![codec],
         extensions: extensions(),
-        send: None,
+        send: Vec::new(),
         receive: true,
         remote_ssrcs: Vec::new(),
         jitter_buffer: false,
@@ -44,7 +44,7 @@ fn section(mid: &str, kind: MediaKind, codec: CodecConfig) -> MediaConfig {
 
 /// Audio section "0", sending on SSRC 0xabc and receiving.
 fn sending_section() -> MediaConfig {
-    MediaConfig { send: Some(SendConfig { ssrc: 0xabc, rtx_ssrc: None }), ..section("0", MediaKind::Audio, opus()) }
+    MediaConfig { send: vec![SendConfig::new(0xabc, None)], ..section("0", MediaKind::Audio, opus()) }
 }
 
 fn session(t0: Instant, media: Vec<MediaConfig>) -> Session {

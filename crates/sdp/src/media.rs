@@ -5,7 +5,8 @@ use std::fmt;
 use crate::attribute::attribute_methods;
 use crate::session::OtherLine;
 use crate::{
-    write_field, Attribute, Bandwidth, Codec, Connection, ExtMap, Fmtp, Msid, RtcpFb, RtpMap, SctpMap, Ssrc, SsrcGroup,
+    write_field, Attribute, Bandwidth, Codec, Connection, ExtMap, Fmtp, Msid, Rid, RtcpFb, RtpMap, SctpMap, Simulcast,
+    Ssrc, SsrcGroup,
 };
 
 /// The `<media>` of an `m=` line.
@@ -392,14 +393,24 @@ impl MediaDescription {
         self.add_attribute(Attribute::new("ssrc-group", group.to_string()))
     }
 
-    /// Every `a=rid` (RFC 8851) value, raw (e.g. `h send`).
-    pub fn rids(&self) -> impl Iterator<Item = &str> {
-        self.attributes_named("rid")
+    /// Every well-formed `a=rid` (RFC 8851), in order.
+    pub fn rids(&self) -> impl Iterator<Item = Rid> + '_ {
+        self.attributes_named("rid").filter_map(|v| v.parse().ok())
     }
 
-    /// `a=simulcast` (RFC 8853), raw (e.g. `send h;m;l`).
-    pub fn simulcast(&self) -> Option<&str> {
-        self.attribute("simulcast")
+    /// Appends an `a=rid`.
+    pub fn add_rid(&mut self, rid: &Rid) -> &mut Self {
+        self.add_attribute(Attribute::new("rid", rid.to_string()))
+    }
+
+    /// `a=simulcast` (RFC 8853), when present and well-formed.
+    pub fn simulcast(&self) -> Option<Simulcast> {
+        self.attribute("simulcast")?.parse().ok()
+    }
+
+    /// Appends an `a=simulcast`.
+    pub fn set_simulcast(&mut self, simulcast: &Simulcast) -> &mut Self {
+        self.add_attribute(Attribute::new("simulcast", simulcast.to_string()))
     }
 }
 

@@ -466,6 +466,189 @@ impl fmt::Display for SsrcGroup {
     }
 }
 
+/// Whether an RTP stream named by a RID is sent or received (RFC 8851).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RidDirection {
+    /// `send`: the writer of the description sends it.
+    Send,
+    /// `recv`: the writer of the description receives it.
+    Recv,
+}
+
+impl RidDirection {
+    /// The other direction (what the peer's description says of the same stream).
+    pub fn reverse(self) -> RidDirection {
+        match self {
+            RidDirection::Send => RidDirection::Recv,
+            RidDirection::Recv => RidDirection::Send,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            RidDirection::Send => "send",
+            RidDirection::Recv => "recv",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "send" => Some(RidDirection::Send),
+            "recv" => Some(RidDirection::Recv),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `id` is a well-formed RID (RFC 8851: letters, digits, `-` and `_`;
+/// the `rtp-stream-id` extension carries at most 16 bytes of it).
+pub fn is_rid(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `a=rid:h send max-width=1280` (RFC 8851): one RTP stream of a section,
+/// named for simulcast.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rid {
+    /// The RID.
+    pub id: String,
+    /// Sent or received by the description's writer.
+    pub direction: RidDirection,
+    /// Restrictions (`pt=`, `max-width=`...), kept as written.
+    pub params: Option<String>,
+}
+
+impl FromStr for Rid {
+    type Err = SdpError;
+    fn from_str(s: &str) -> Result<Self, SdpError> {
+        let bad = || SdpError::value("a=rid", s, "<rid> send|recv [<restrictions>]");
+        let (id, rest) = first_token(s);
+        let (direction, params) = first_token(rest);
+        let direction = RidDirection::parse(direction).ok_or_else(bad)?;
+        if !is_rid(id) {
+            return Err(bad());
+        }
+        let params = (!params.is_empty()).then(|| params.to_string());
+        Ok(Rid { id: id.to_string(), direction, params })
+    }
+}
+
+impl fmt::Display for Rid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.id, self.direction.as_str())?;
+        if let Some(p) = &self.params {
+            write!(f, " {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One simulcast stream of `a=simulcast`: a RID, perhaps paused (`~`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SimulcastRid {
+    /// The RID (an `a=rid` of the section).
+    pub rid: String,
+    /// Written with `~`: negotiated, but not sent for now.
+    pub paused: bool,
+}
+
+/// `a=simulcast:send h;m;l recv x` (RFC 8853): the simulcast streams of a
+/// section per direction, each stream a list of alternative RIDs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Simulcast {
+    /// The streams the description's writer sends, in order of preference.
+    pub send: Vec<Vec<SimulcastRid>>,
+    /// The streams it receives.
+    pub recv: Vec<Vec<SimulcastRid>>,
+}
+
+impl Simulcast {
+    /// The streams in `direction`.
+    pub fn streams(&self, direction: RidDirection) -> &[Vec<SimulcastRid>] {
+        match direction {
+            RidDirection::Send => &self.send,
+            RidDirection::Recv => &self.recv,
+        }
+    }
+
+    /// The first alternative of each stream in `direction`, paused or not.
+    pub fn rids(&self, direction: RidDirection) -> impl Iterator<Item = &SimulcastRid> {
+        self.streams(direction).iter().filter_map(|alternatives| alternatives.first())
+    }
+}
+
+impl FromStr for Simulcast {
+    type Err = SdpError;
+    fn from_str(s: &str) -> Result<Self, SdpError> {
+        let bad = || SdpError::value("a=simulcast", s, "send|recv <rid>[,<rid>][;<rid>...] [send|recv ...]");
+        let mut out = Simulcast::default();
+        let mut tokens = s.split_whitespace();
+        let mut seen = [false; 2];
+        while let Some(dir) = tokens.next() {
+            let dir = RidDirection::parse(dir).ok_or_else(bad)?;
+            let list = tokens.next().ok_or_else(bad)?;
+            if std::mem::replace(&mut seen[dir as usize], true) {
+                return Err(bad());
+            }
+            let mut streams = Vec::new();
+            for alternatives in list.split(';') {
+                let mut alts = Vec::new();
+                for rid in alternatives.split(',') {
+                    let (paused, rid) = match rid.strip_prefix('~') {
+                        Some(r) => (true, r),
+                        None => (false, rid),
+                    };
+                    if !is_rid(rid) {
+                        return Err(bad());
+                    }
+                    alts.push(SimulcastRid { rid: rid.to_string(), paused });
+                }
+                streams.push(alts);
+            }
+            match dir {
+                RidDirection::Send => out.send = streams,
+                RidDirection::Recv => out.recv = streams,
+            }
+        }
+        if out.send.is_empty() && out.recv.is_empty() {
+            return Err(bad());
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Simulcast {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for dir in [RidDirection::Send, RidDirection::Recv] {
+            let streams = self.streams(dir);
+            if streams.is_empty() {
+                continue;
+            }
+            if !first {
+                f.write_str(" ")?;
+            }
+            first = false;
+            write!(f, "{} ", dir.as_str())?;
+            for (i, alternatives) in streams.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(";")?;
+                }
+                for (j, r) in alternatives.iter().enumerate() {
+                    if j > 0 {
+                        f.write_str(",")?;
+                    }
+                    if r.paused {
+                        f.write_str("~")?;
+                    }
+                    f.write_str(&r.rid)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The legacy `a=sctpmap:5000 webrtc-datachannel 1024`
 /// (draft-ietf-mmusic-sctp-sdp-05) that goes with `m=application 9
 /// DTLS/SCTP 5000`. Current stacks write `a=sctp-port` instead.
@@ -583,5 +766,30 @@ mod tests {
         assert!("maybe".parse::<Setup>().is_err());
         assert_eq!(Direction::SendOnly.reverse(), Direction::RecvOnly);
         assert_eq!("inactive".parse::<Direction>().unwrap(), Direction::Inactive);
+    }
+
+    #[test]
+    fn rid_and_simulcast_round_trip() {
+        let r: Rid = "h send max-width=1280;max-height=720".parse().unwrap();
+        assert_eq!((r.id.as_str(), r.direction), ("h", RidDirection::Send));
+        assert_eq!(r.params.as_deref(), Some("max-width=1280;max-height=720"));
+        assert_eq!(r.to_string().parse::<Rid>().unwrap(), r);
+        assert!("h sideways".parse::<Rid>().is_err());
+        assert!("bad!id send".parse::<Rid>().is_err());
+        assert!("seventeen-chars-x send".parse::<Rid>().is_err(), "longer than rtp-stream-id carries");
+
+        let s: Simulcast = "send h;~m,m2;l recv x".parse().unwrap();
+        assert_eq!(s.send.len(), 3);
+        assert_eq!(
+            s.send[1],
+            vec![SimulcastRid { rid: "m".into(), paused: true }, SimulcastRid { rid: "m2".into(), paused: false }]
+        );
+        assert_eq!(s.rids(RidDirection::Send).map(|r| r.rid.as_str()).collect::<Vec<_>>(), ["h", "m", "l"]);
+        assert_eq!(s.recv, vec![vec![SimulcastRid { rid: "x".into(), paused: false }]]);
+        assert_eq!(s.to_string(), "send h;~m,m2;l recv x");
+        assert_eq!(s.to_string().parse::<Simulcast>().unwrap(), s);
+        for bad in ["", "send", "send h recv", "send h send m", "up h", "send h;;m", "send ~"] {
+            assert!(bad.parse::<Simulcast>().is_err(), "{bad:?}");
+        }
     }
 }

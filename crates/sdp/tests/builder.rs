@@ -88,8 +88,8 @@ fn rtp_section_with_every_typed_attribute() {
     assert_eq!(m.fmtp(97).unwrap().get("apt"), Some("96"));
     assert_eq!(m.extmaps().next().unwrap().id, 4);
     assert_eq!(m.ssrc_ids(), [1, 2]);
-    assert_eq!(m.rids().collect::<Vec<_>>(), ["h send"]);
-    assert_eq!(m.simulcast(), Some("send h"));
+    assert_eq!(m.rids().map(|r| (r.id, r.direction)).collect::<Vec<_>>(), [("h".to_string(), sdp::RidDirection::Send)]);
+    assert_eq!(m.simulcast().map(|s| s.to_string()).as_deref(), Some("send h"));
     assert_eq!(back.fingerprints_for(m), vec![fingerprint()], "session-level fingerprint applies");
 }
 

@@ -235,7 +235,7 @@ async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
                     println!("mirrored {mirrored} frames");
                 }
             }
-            RTCPeerConnectionEvent::KeyframeRequested(t, _) => {
+            RTCPeerConnectionEvent::KeyframeRequested(t, ..) => {
                 // The browser wants a keyframe of what we send it: ask it for one of what it sends.
                 let _ = pc.request_keyframe(t, KeyframeRequestKind::Pli).await;
             }

@@ -2,7 +2,8 @@
 // scenario: ?mode=offerer (this page offers, the Rust side echoes) or
 // ?mode=answerer (the Rust side offers and drives, this page echoes), or
 // ?mode=receiver (the Rust side offers video it sends; this page reports
-// what it decodes);
+// what it decodes), or ?mode=simulcast (this page offers its camera as
+// three simulcast encodings, l, m and h, and reports what it sends);
 // &media=1 adds a fake camera and microphone to the offer. Every outcome is
 // POSTed to /result as {ok, log}.
 'use strict';
@@ -159,4 +160,40 @@ async function receiver() {
   return finish(false, 'decoded ' + (v.framesDecoded || 0) + ' frames of ' + (v.packetsReceived || 0) + ' packets');
 }
 
-({ answerer, receiver }[params.get('mode')] || offerer)().catch((e) => finish(false, String(e)));
+async function simulcast() {
+  const pc = new RTCPeerConnection();
+  pc.onconnectionstatechange = () => log('connection ' + pc.connectionState);
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+  pc.addTransceiver(stream.getVideoTracks()[0], {
+    direction: 'sendonly',
+    sendEncodings: [
+      { rid: 'l', scaleResolutionDownBy: 4 },
+      { rid: 'm', scaleResolutionDownBy: 2 },
+      { rid: 'h' },
+    ],
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const r = await post('offer', { sdp: pc.localDescription.sdp, type: 'offer' });
+  const answer = await r.json();
+  log('answer:\n' + answer.sdp);
+  await pc.setRemoteDescription(answer);
+  // Until every encoding has sent 60 frames at its size (the top one starts
+  // once the bandwidth estimate, from our feedback, allows it).
+  let sent = {};
+  for (let i = 0; i < 250; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    sent = {};
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') sent[s.rid] = { frames: s.framesSent || 0, width: s.frameWidth };
+    });
+    if (['l', 'm', 'h'].every((rid) => sent[rid] && sent[rid].frames >= 60)) break;
+  }
+  log('sent ' + JSON.stringify(sent));
+  const ok = ['l', 'm', 'h'].every((rid) => sent[rid] && sent[rid].frames >= 60);
+  // Time for the last frames to arrive before the Rust side looks.
+  await new Promise((r) => setTimeout(r, 1000));
+  return finish(ok, ok ? 'three encodings sent' : 'not every encoding was sent');
+}
+
+({ answerer, receiver, simulcast }[params.get('mode')] || offerer)().catch((e) => finish(false, String(e)));

@@ -34,7 +34,7 @@ fn extensions() -> ExtensionMap {
     map
 }
 
-fn video_section(send: Option<SendConfig>, receive: bool) -> MediaConfig {
+fn video_section(send: Vec<SendConfig>, receive: bool) -> MediaConfig {
     let vp8 = CodecConfig {
         rtx_payload_type: Some(RTX_PT),
         nack: true,
@@ -124,9 +124,9 @@ pub fn pass<T, R>(
     sender_config.cc.initial_probing = options.probing;
     sender_config.cc.alr_probing = options.probing;
     let mut sender = Session::new(t0, sender_config);
-    sender.set_media(t0, vec![video_section(Some(SendConfig { ssrc: 0x1111, rtx_ssrc: Some(0x2222) }), false)]);
+    sender.set_media(t0, vec![video_section(vec![SendConfig::new(0x1111, Some(0x2222))], false)]);
     let mut receiver = Session::new(t0, SessionConfig::new("receiver", 2));
-    receiver.set_media(t0, vec![video_section(None, true)]);
+    receiver.set_media(t0, vec![video_section(Vec::new(), true)]);
     let (mut protect, mut unprotect) = (context(profile, 0x11), context(profile, 0x11));
     let (mut protect_back, mut unprotect_back) = (context(profile, 0x22), context(profile, 0x22));
     // Datagrams on the wire, protected: (arrival, bytes, is RTCP).

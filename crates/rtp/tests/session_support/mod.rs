@@ -65,8 +65,8 @@ pub fn sections(ssrcs: Option<(u32, u32, u32)>, receive: bool) -> Vec<MediaConfi
         xr_rtt: false,
     };
     vec![
-        section("0", MediaKind::Video, vp8(), ssrcs.map(|(v, r, _)| SendConfig { ssrc: v, rtx_ssrc: Some(r) })),
-        section("1", MediaKind::Audio, opus(), ssrcs.map(|(_, _, a)| SendConfig { ssrc: a, rtx_ssrc: None })),
+        section("0", MediaKind::Video, vp8(), ssrcs.map(|(v, r, _)| SendConfig::new(v, Some(r))).into_iter().collect()),
+        section("1", MediaKind::Audio, opus(), ssrcs.map(|(_, _, a)| SendConfig::new(a, None)).into_iter().collect()),
     ]
 }
 

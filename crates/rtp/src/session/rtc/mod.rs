@@ -37,21 +37,21 @@
 //! let t0 = Instant::now();
 //! let mut extensions = ExtensionMap::new();
 //! extensions.insert(4, "urn:ietf:params:rtp-hdrext:sdes:mid").unwrap();
-//! let audio = |send| MediaConfig {
+//! let audio = |send: Vec<SendConfig>| MediaConfig {
 //!     mid: "0".into(),
 //!     kind: MediaKind::Audio,
 //!     codecs: vec![CodecConfig::new(111, "opus", 48_000)],
 //!     extensions: extensions.clone(),
+//!     receive: send.is_empty(),
 //!     send,
-//!     receive: send.is_none(),
 //!     remote_ssrcs: Vec::new(),
 //!     jitter_buffer: false,
 //!     xr_rtt: false,
 //! };
 //! let mut alice = Session::new(t0, SessionConfig::new("alice", 1));
-//! alice.set_media(t0, vec![audio(Some(SendConfig { ssrc: 0xa11ce, rtx_ssrc: None }))]);
+//! alice.set_media(t0, vec![audio(vec![SendConfig::new(0xa11ce, None)])]);
 //! let mut bob = Session::new(t0, SessionConfig::new("bob", 2));
-//! bob.set_media(t0, vec![audio(None)]);
+//! bob.set_media(t0, vec![audio(vec![])]);
 //!
 //! // Alice's encoder produced 20 ms of Opus; what the pacer releases goes to Bob
 //! // (a real caller protects it with SRTP and sends it over ICE).
@@ -200,8 +200,9 @@ pub struct MediaConfig {
     pub codecs: Vec<CodecConfig>,
     /// The negotiated header extension ids.
     pub extensions: ExtensionMap,
-    /// Some when we send on this section.
-    pub send: Option<SendConfig>,
+    /// The streams we send on this section: one, or one per simulcast encoding (each
+    /// with its RID, RFC 8853); empty when we do not send.
+    pub send: Vec<SendConfig>,
     /// Whether the direction includes receiving.
     pub receive: bool,
     /// The remote SSRCs from `a=ssrc` (media and RTX); may be empty (then learned from
@@ -269,13 +270,24 @@ impl CodecConfig {
     }
 }
 
-/// How we send on an m-section.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One stream we send on an m-section.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendConfig {
     /// The media SSRC.
     pub ssrc: u32,
     /// The RTX SSRC, when RTX is negotiated.
     pub rtx_ssrc: Option<u32>,
+    /// The encoding's RID when the section sends simulcast (written in the
+    /// `rtp-stream-id` extension, and as `repaired-rtp-stream-id` on its RTX, where
+    /// those are negotiated).
+    pub rid: Option<String>,
+}
+
+impl SendConfig {
+    /// A stream without RID.
+    pub fn new(ssrc: u32, rtx_ssrc: Option<u32>) -> Self {
+        SendConfig { ssrc, rtx_ssrc, rid: None }
+    }
 }
 
 /// A datagram to protect and send.
@@ -326,6 +338,8 @@ pub enum SessionEvent {
     KeyframeRequested {
         /// The section.
         mid: String,
+        /// The simulcast encoding asked for, if the section sends simulcast.
+        rid: Option<String>,
         /// PLI or FIR.
         kind: KeyframeRequestKind,
     },
@@ -342,6 +356,14 @@ pub enum SessionError {
     /// No m-section has this mid.
     #[error("no negotiated m-section has mid {0:?}")]
     UnknownMid(String),
+    /// The section sends no simulcast encoding with this RID.
+    #[error("m-section {mid:?} sends no encoding with rid {rid:?}: use one of the RIDs negotiated (a=simulcast)")]
+    UnknownRid {
+        /// The section.
+        mid: String,
+        /// The RID asked for.
+        rid: String,
+    },
     /// The section does not send (its direction is recvonly or inactive, or no SSRC).
     #[error("m-section {0:?} does not send: negotiate sendrecv or sendonly with an SSRC first")]
     NotSending(String),
@@ -395,6 +417,8 @@ pub enum StreamStats {
         mid: String,
         /// Its SSRC.
         ssrc: u32,
+        /// Its RID (simulcast).
+        rid: Option<String>,
         /// Its RTX SSRC.
         rtx_ssrc: Option<u32>,
         /// Audio or video.
@@ -502,7 +526,8 @@ pub(crate) struct Section {
     /// Stable across renegotiations of the same mid.
     pub id: u64,
     pub config: MediaConfig,
-    pub outbound: Option<outbound::Outbound>,
+    /// Our send streams: one, one per simulcast encoding, or none.
+    pub outbound: Vec<outbound::Outbound>,
 }
 
 impl Section {

@@ -18,12 +18,14 @@ use crate::session::send::{
 use super::codec::{self, DynPacketizer};
 use super::{MediaConfig, SendConfig, SessionError};
 
-/// One sending m-section.
+/// One stream we send on an m-section (the section's only one, or one simulcast
+/// encoding).
 pub(crate) struct Outbound {
     pub stream: SendStream,
     pub kind: MediaKind,
     pub ssrc: u32,
     pub rtx_ssrc: Option<u32>,
+    pub rid: Option<String>,
     extensions: ExtensionMap,
     ntp: NtpClock,
     packetizers: HashMap<u8, DynPacketizer>,
@@ -33,7 +35,11 @@ pub(crate) struct Outbound {
 
 impl std::fmt::Debug for Outbound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbound").field("ssrc", &self.ssrc).field("rtx_ssrc", &self.rtx_ssrc).finish()
+        f.debug_struct("Outbound")
+            .field("ssrc", &self.ssrc)
+            .field("rtx_ssrc", &self.rtx_ssrc)
+            .field("rid", &self.rid)
+            .finish()
     }
 }
 
@@ -48,6 +54,7 @@ impl Outbound {
         let clock_rate = media.codecs.first().map_or(90_000, |c| c.clock_rate);
         let mut config = SendStreamConfig::new(send.ssrc, media.kind, clock_rate, cname, ntp);
         config.mid = Some(media.mid.clone());
+        config.rid = send.rid.clone();
         config.extensions = media.extensions.clone();
         config.seed = seed;
         config.rtx = send.rtx_ssrc.map(|ssrc| RtxConfig {
@@ -64,6 +71,7 @@ impl Outbound {
             kind: media.kind,
             ssrc: send.ssrc,
             rtx_ssrc: send.rtx_ssrc,
+            rid: send.rid.clone(),
             extensions: media.extensions.clone(),
             ntp,
             packetizers,
@@ -88,6 +96,11 @@ impl Outbound {
             out.push(self.write(now, payload_type, rtp_timestamp, p.marker, p.data)?);
         }
         Ok(out)
+    }
+
+    /// Whether this is the stream `send` describes (kept across a renegotiation).
+    pub fn is(&self, send: &SendConfig) -> bool {
+        self.ssrc == send.ssrc && self.rtx_ssrc == send.rtx_ssrc && self.rid == send.rid
     }
 
     /// One payload as it is (forwarding): the stream assigns SSRC and sequence number.

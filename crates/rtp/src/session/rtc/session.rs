@@ -112,37 +112,46 @@ impl Session {
     pub fn set_media(&mut self, now: Instant, media: Vec<MediaConfig>) {
         let mut old: HashMap<String, Section> = self.sections.drain(..).map(|s| (s.config.mid.clone(), s)).collect();
         for config in media {
-            let (id, mut outbound) = match old.remove(&config.mid) {
+            let (id, old_streams) = match old.remove(&config.mid) {
                 Some(s) => (s.id, s.outbound),
                 None => {
                     self.next_section_id += 1;
-                    (self.next_section_id, None)
+                    (self.next_section_id, Vec::new())
                 }
             };
-            let same = |o: &Outbound| config.send.is_some_and(|s| s.ssrc == o.ssrc && s.rtx_ssrc == o.rtx_ssrc);
-            if outbound.as_ref().is_some_and(|o| !same(o)) {
-                if let Some(mut o) = outbound.take() {
-                    o.stream.stop(now);
-                    self.collect_stream_rtcp(now, std::slice::from_mut(&mut Some(o)));
-                }
+            // Streams that stay keep their state; the others say BYE.
+            let (kept, mut gone): (Vec<Outbound>, Vec<Outbound>) =
+                old_streams.into_iter().partition(|o| config.send.iter().any(|s| o.is(s)));
+            for o in &mut gone {
+                o.stream.stop(now);
             }
-            if outbound.is_none() {
-                if let Some(send) = &config.send {
-                    let seed = self.rng.next_u64();
-                    // A configuration the stream refuses (a CNAME over 255 bytes) leaves the
-                    // section without sending; write_frame then says NotSending.
-                    outbound = Outbound::new(&config, send, &self.config.cname, self.ntp, seed).ok();
+            if !gone.is_empty() {
+                self.collect_stream_rtcp(now, &mut [gone]);
+            }
+            let mut kept: Vec<Option<Outbound>> = kept.into_iter().map(Some).collect();
+            let mut outbound = Vec::with_capacity(config.send.len());
+            for send in &config.send {
+                if let Some(o) = kept.iter_mut().find(|o| o.as_ref().is_some_and(|o| o.is(send))).and_then(Option::take)
+                {
+                    outbound.push(o);
+                    continue;
+                }
+                let seed = self.rng.next_u64();
+                // A configuration the stream refuses (a CNAME over 255 bytes, a RID the
+                // extension cannot carry) leaves it out; writing to it then says so.
+                if let Ok(o) = Outbound::new(&config, send, &self.config.cname, self.ntp, seed) {
+                    outbound.push(o);
                 }
             }
             self.sections.push(Section { id, config, outbound });
         }
         for (_, s) in old {
-            if let Some(o) = s.outbound {
-                let mut o = Some(o);
-                if let Some(o) = &mut o {
-                    o.stream.stop(now);
-                }
-                self.collect_stream_rtcp(now, std::slice::from_mut(&mut o));
+            let mut gone = s.outbound;
+            for o in &mut gone {
+                o.stream.stop(now);
+            }
+            if !gone.is_empty() {
+                self.collect_stream_rtcp(now, &mut [gone]);
             }
         }
         let receiving: Vec<u64> = self.sections.iter().filter(|s| s.config.receive).map(|s| s.id).collect();
@@ -302,22 +311,24 @@ impl Session {
     fn drain_send_streams(&mut self, now: Instant) {
         let mut rtts = Vec::new();
         for s in &mut self.sections {
-            let Some(o) = &mut s.outbound else { continue };
-            while let Some(event) = o.stream.poll_event() {
-                match event {
-                    SendEvent::KeyframeRequest(kind) => {
-                        self.stats.keyframe_requests_received += 1;
-                        let mid = s.config.mid.clone();
-                        push_event(&mut self.events, &mut self.stats, SessionEvent::KeyframeRequested { mid, kind });
+            for o in &mut s.outbound {
+                while let Some(event) = o.stream.poll_event() {
+                    match event {
+                        SendEvent::KeyframeRequest(kind) => {
+                            self.stats.keyframe_requests_received += 1;
+                            let (mid, rid) = (s.config.mid.clone(), o.rid.clone());
+                            let event = SessionEvent::KeyframeRequested { mid, rid, kind };
+                            push_event(&mut self.events, &mut self.stats, event);
+                        }
+                        SendEvent::RoundTripTime(rtt) => rtts.push(rtt),
                     }
-                    SendEvent::RoundTripTime(rtt) => rtts.push(rtt),
                 }
-            }
-            while let Some(packet) = o.poll_resend(now) {
-                let size = packet.encoded_len();
-                let item = Paced { section: s.id, packet };
-                if self.pacer.enqueue(now, PacketKind::Retransmission, size, item).is_err() {
-                    self.stats.pacer_dropped += 1;
+                while let Some(packet) = o.poll_resend(now) {
+                    let size = packet.encoded_len();
+                    let item = Paced { section: s.id, packet };
+                    if self.pacer.enqueue(now, PacketKind::Retransmission, size, item).is_err() {
+                        self.stats.pacer_dropped += 1;
+                    }
                 }
             }
         }
@@ -366,7 +377,7 @@ impl Session {
 
     /// The SSRC our RTCP comes from: the first sending stream's, else a random one.
     fn sender_ssrc(&self) -> u32 {
-        self.sections.iter().find_map(|s| s.outbound.as_ref().map(|o| o.ssrc)).unwrap_or(self.receiver_ssrc)
+        self.sections.iter().find_map(|s| s.outbound.first().map(|o| o.ssrc)).unwrap_or(self.receiver_ssrc)
     }
 
     /// Runs what is due at `now`: congestion control, NACK and keyframe timers, jitter
@@ -391,7 +402,8 @@ impl Session {
         self.drain_inbound();
         // The sections stay (their configs say what the reports carry); their send
         // streams are lent to the report collection.
-        let mut outbound: Vec<Option<Outbound>> = self.sections.iter_mut().map(|s| s.outbound.take()).collect();
+        let mut outbound: Vec<Vec<Outbound>> =
+            self.sections.iter_mut().map(|s| std::mem::take(&mut s.outbound)).collect();
         for o in outbound.iter_mut().flatten() {
             o.stream.handle_timeout(now);
         }
@@ -423,7 +435,7 @@ impl Session {
     /// When [`handle_timeout`](Self::handle_timeout) (or, for the pacer,
     /// [`poll_transmit`](Self::poll_transmit)) wants to run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let streams = self.sections.iter().filter_map(|s| s.outbound.as_ref()?.stream.poll_timeout());
+        let streams = self.sections.iter().flat_map(|s| &s.outbound).filter_map(|o| o.stream.poll_timeout());
         let inbound = self.inbound.values().filter_map(|i| i.poll_timeout());
         [
             Some(self.cc.poll_timeout()),
@@ -457,7 +469,8 @@ impl Session {
                 }
             };
             let Some(s) = self.sections.iter().find(|s| s.id == section) else { continue };
-            let Some(o) = s.outbound.as_ref() else { continue };
+            // The send-time extensions are the section's: any of its streams stamps.
+            let Some(o) = s.outbound.first() else { continue };
             let mut seq = o.stamp(now, &mut packet, &mut self.transport);
             if seq.is_none() && s.ccfb() {
                 // RFC 8888: the number is ours only, to map the feedback back.
@@ -484,7 +497,7 @@ impl Session {
     /// (libwebrtc's payload padding); None when no stream has RTX and has sent.
     fn padding(&mut self, now: Instant) -> Option<(u64, RtpPacket)> {
         let video = self.sections.iter_mut().filter(|s| s.config.kind == MediaKind::Video);
-        video.filter_map(|s| Some((s.id, s.outbound.as_mut()?))).find_map(|(id, o)| Some((id, o.padding(now)?)))
+        video.flat_map(|s| s.outbound.iter_mut().map(|o| (s.id, o))).find_map(|(id, o)| Some((id, o.padding(now)?)))
     }
 
     /// The next event.
@@ -492,16 +505,25 @@ impl Session {
         self.events.pop_front()
     }
 
-    fn outbound(&mut self, mid: &str) -> Result<(u64, &mut Outbound), SessionError> {
+    /// The send stream of `mid` (its encoding `rid` when given, else its first).
+    fn outbound(&mut self, mid: &str, rid: Option<&str>) -> Result<(u64, &mut Outbound), SessionError> {
         let s = self.sections.iter_mut().find(|s| s.config.mid == mid);
         let s = s.ok_or_else(|| SessionError::UnknownMid(mid.to_owned()))?;
         let id = s.id;
-        let o = s.outbound.as_mut().ok_or_else(|| SessionError::NotSending(mid.to_owned()))?;
+        if s.outbound.is_empty() {
+            return Err(SessionError::NotSending(mid.to_owned()));
+        }
+        let o = match rid {
+            None => s.outbound.first_mut(),
+            Some(rid) => s.outbound.iter_mut().find(|o| o.rid.as_deref() == Some(rid)),
+        };
+        let o = o.ok_or_else(|| SessionError::UnknownRid { mid: mid.to_owned(), rid: rid.unwrap_or("").to_owned() })?;
         Ok((id, o))
     }
 
     /// Packetizes one encoded frame with the codec of `payload_type` and queues it in the
-    /// pacer.
+    /// pacer. A simulcast section takes it on its first encoding; see
+    /// [`write_frame_rid`](Self::write_frame_rid).
     pub fn write_frame(
         &mut self,
         now: Instant,
@@ -510,15 +532,30 @@ impl Session {
         rtp_timestamp: u32,
         data: Bytes,
     ) -> Result<(), SessionError> {
+        self.write_frame_rid(now, mid, None, payload_type, rtp_timestamp, data)
+    }
+
+    /// [`write_frame`](Self::write_frame) on the simulcast encoding `rid` of the section
+    /// (its first one when `None`).
+    pub fn write_frame_rid(
+        &mut self,
+        now: Instant,
+        mid: &str,
+        rid: Option<&str>,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        data: Bytes,
+    ) -> Result<(), SessionError> {
         let max_payload = self.config.max_payload;
-        let (id, o) = self.outbound(mid)?;
+        let (id, o) = self.outbound(mid, rid)?;
         let kind = if o.kind == MediaKind::Audio { PacketKind::Audio } else { PacketKind::Video };
         let packets = o.packetize(now, payload_type, rtp_timestamp, &data, max_payload)?;
         self.enqueue(now, id, kind, packets)
     }
 
     /// Forwards one RTP payload without packetizing (SFU, pass-through): the session
-    /// assigns SSRC and sequence number.
+    /// assigns SSRC and sequence number. A simulcast section takes it on its first
+    /// encoding; see [`write_rtp_rid`](Self::write_rtp_rid).
     pub fn write_rtp(
         &mut self,
         now: Instant,
@@ -528,11 +565,27 @@ impl Session {
         marker: bool,
         payload: Bytes,
     ) -> Result<(), SessionError> {
-        let (id, _) = self.outbound(mid)?;
+        self.write_rtp_rid(now, mid, None, payload_type, rtp_timestamp, marker, payload)
+    }
+
+    /// [`write_rtp`](Self::write_rtp) on the simulcast encoding `rid` of the section (its
+    /// first one when `None`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_rtp_rid(
+        &mut self,
+        now: Instant,
+        mid: &str,
+        rid: Option<&str>,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        marker: bool,
+        payload: Bytes,
+    ) -> Result<(), SessionError> {
+        let (id, _) = self.outbound(mid, rid)?;
         if !self.sections.iter().any(|s| s.id == id && s.config.codecs.iter().any(|c| c.payload_type == payload_type)) {
             return Err(SessionError::UnknownPayloadType(payload_type));
         }
-        let (id, o) = self.outbound(mid)?;
+        let (id, o) = self.outbound(mid, rid)?;
         let kind = if o.kind == MediaKind::Audio { PacketKind::Audio } else { PacketKind::Video };
         let packet = o.write(now, payload_type, rtp_timestamp, marker, payload)?;
         self.enqueue(now, id, kind, vec![packet])
@@ -592,24 +645,26 @@ impl Session {
         let section = |id: u64| self.sections.iter().find(|s| s.id == id);
         let mut out: Vec<super::StreamStats> = Vec::new();
         for s in &self.sections {
-            let Some(o) = &s.outbound else { continue };
-            let st = o.stream.stats();
-            out.push(super::StreamStats::Outbound {
-                mid: s.config.mid.clone(),
-                ssrc: o.ssrc,
-                rtx_ssrc: o.rtx_ssrc,
-                kind: o.kind,
-                packets_sent: st.packets,
-                bytes_sent: st.bytes,
-                retransmitted_packets_sent: st.retransmitted_packets,
-                retransmitted_bytes_sent: st.retransmitted_bytes,
-                nack_count: st.nack.nacks,
-                pli_count: st.keyframes.pli,
-                fir_count: st.keyframes.fir,
-                round_trip_time: o.stream.rtt(),
-                round_trip_time_measurements: st.rtt.measured,
-                remote: o.stream.remote_report(),
-            });
+            for o in &s.outbound {
+                let st = o.stream.stats();
+                out.push(super::StreamStats::Outbound {
+                    mid: s.config.mid.clone(),
+                    ssrc: o.ssrc,
+                    rid: o.rid.clone(),
+                    rtx_ssrc: o.rtx_ssrc,
+                    kind: o.kind,
+                    packets_sent: st.packets,
+                    bytes_sent: st.bytes,
+                    retransmitted_packets_sent: st.retransmitted_packets,
+                    retransmitted_bytes_sent: st.retransmitted_bytes,
+                    nack_count: st.nack.nacks,
+                    pli_count: st.keyframes.pli,
+                    fir_count: st.keyframes.fir,
+                    round_trip_time: o.stream.rtt(),
+                    round_trip_time_measurements: st.rtt.measured,
+                    remote: o.stream.remote_report(),
+                });
+            }
         }
         let mut inbound: Vec<_> = self.inbound.values().collect();
         inbound.sort_by_key(|i| (i.section, i.ssrc));

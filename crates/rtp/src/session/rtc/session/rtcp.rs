@@ -42,7 +42,7 @@ impl Session {
                     }
                 }
                 RtcpPacket::ReceiverReport(rr) => {
-                    let ours = self.sections.iter().filter_map(|s| s.outbound.as_ref().map(|o| o.ssrc));
+                    let ours = self.sections.iter().flat_map(|s| s.outbound.iter().map(|o| o.ssrc));
                     let ours: Vec<u32> = ours.collect();
                     for block in rr.reports.iter().filter(|b| ours.contains(&b.ssrc)) {
                         self.cc.on_receiver_report(now, block.fraction_lost as u64, 256);
@@ -78,7 +78,7 @@ impl Session {
                 _ => {}
             }
             for s in &mut self.sections {
-                if let Some(o) = &mut s.outbound {
+                for o in &mut s.outbound {
                     o.stream.handle_rtcp(now, packet);
                 }
             }
@@ -206,7 +206,7 @@ impl Session {
 
     /// Joins the RTCP the send streams produced into one compound, with the report blocks
     /// of the remote streams; sends an RR compound instead when it is time and no SR is.
-    pub(super) fn collect_stream_rtcp(&mut self, now: Instant, outbound: &mut [Option<Outbound>]) {
+    pub(super) fn collect_stream_rtcp(&mut self, now: Instant, outbound: &mut [Vec<Outbound>]) {
         let (mut srs, mut chunks, mut rest) = (Vec::new(), Vec::new(), Vec::new());
         for o in outbound.iter_mut().flatten() {
             while let Some(compound) = o.stream.poll_rtcp() {

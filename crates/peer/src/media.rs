@@ -257,12 +257,8 @@ pub(crate) fn intersect(a: Direction, b: Direction) -> Direction {
     }
 }
 
-fn is_rtx(c: &Codec) -> bool {
-    c.rtpmap.as_ref().is_some_and(|m| m.encoding.eq_ignore_ascii_case("rtx"))
-}
-
 fn fmtp_get<'a>(fmtp: Option<&'a str>, key: &str) -> Option<&'a str> {
-    fmtp?.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+    sdp::fmtp_param(fmtp?, key)
 }
 
 /// Whether an offered codec is one of ours: name, clock rate and channels,
@@ -270,14 +266,8 @@ fn fmtp_get<'a>(fmtp: Option<&'a str>, key: &str) -> Option<&'a str> {
 /// and profile, VP9 and AV1 profile).
 fn matches(cap: &CodecCapability, c: &Codec) -> bool {
     let Some(map) = &c.rtpmap else {
-        // A static payload type without rtpmap (RFC 3551): 0 PCMU, 8 PCMA, 9 G722.
-        let name = match c.payload_type {
-            0 => "PCMU",
-            8 => "PCMA",
-            9 => "G722",
-            _ => return false,
-        };
-        return cap.name.eq_ignore_ascii_case(name) && cap.clock_rate == 8000;
+        // A static payload type without rtpmap (RFC 3551).
+        return c.encoding().is_some_and(|(name, rate)| cap.name.eq_ignore_ascii_case(name) && cap.clock_rate == rate);
     };
     if !map.encoding.eq_ignore_ascii_case(&cap.name)
         || map.clock_rate != cap.clock_rate
@@ -378,7 +368,7 @@ pub(crate) fn answer(
     }
     let all = offered.codecs();
     let mut codecs = Vec::new();
-    for c in all.iter().filter(|c| !is_rtx(c)) {
+    for c in all.iter().filter(|c| !c.is_rtx()) {
         let Some(cap) = caps.codecs(&offered.kind).iter().find(|cap| matches(cap, c)) else { continue };
         let mut kept = c.clone();
         kept.feedback.retain(|fb| cap.feedback.iter().any(|f| *f == fb_name(fb)));
@@ -444,7 +434,7 @@ pub(crate) fn from_answer(
         kept.feedback.retain(|fb| c.feedback.iter().any(|t| fb_name(t) == fb_name(fb)));
         codecs.push(kept);
     }
-    if codecs.iter().all(is_rtx) {
+    if codecs.iter().all(Codec::is_rtx) {
         return None;
     }
     let extensions: Vec<ExtMap> = answered
@@ -506,7 +496,7 @@ pub(crate) fn write(m: &mut MediaDescription, s: &MediaSection) {
     // Simulcast streams are announced by RID, not SSRC (as browsers do): the
     // peer learns each SSRC from the RID extension.
     if let Some(l) = s.local.as_ref().filter(|l| !l.simulcast()) {
-        let has_rtx = s.codecs.iter().any(is_rtx);
+        let has_rtx = s.codecs.iter().any(Codec::is_rtx);
         let msid = format!("{} {}", l.stream_id, l.track_id);
         for e in &l.encodings {
             if has_rtx {

@@ -51,21 +51,13 @@ fn media_config(mid: &str, kind: &sdp::MediaKind, m: &MediaSection, jitter_buffe
 /// The section's codecs (RTX folded into the codec it repairs), with their
 /// negotiated feedback.
 pub(crate) fn codec_configs(m: &MediaSection) -> Vec<CodecConfig> {
-    let rtx_of = |pt: u8| {
-        m.codecs.iter().find_map(|c| {
-            let is_rtx = c.rtpmap.as_ref().is_some_and(|r| r.encoding.eq_ignore_ascii_case("rtx"));
-            let apt = c.fmtp.as_ref().and_then(|f| f.get("apt")).and_then(|a| a.parse::<u8>().ok());
-            (is_rtx && apt == Some(pt)).then_some(c.payload_type)
-        })
-    };
+    let rtx_of = |pt: u8| m.codecs.iter().find(|c| c.is_rtx() && c.apt() == Some(pt)).map(|c| c.payload_type);
     m.codecs
         .iter()
+        .filter(|c| !c.is_rtx())
         .filter_map(|c| {
-            let (name, clock_rate, channels) = match &c.rtpmap {
-                Some(r) if r.encoding.eq_ignore_ascii_case("rtx") => return None,
-                Some(r) => (r.encoding.clone(), r.clock_rate, r.channels),
-                None => (static_name(c.payload_type)?.to_string(), 8000, None),
-            };
+            let (name, clock_rate) = c.encoding()?;
+            let channels = c.rtpmap.as_ref().and_then(|r| r.channels);
             let has = |kind: &str, param: Option<&str>| {
                 c.feedback.iter().any(|f| f.kind.eq_ignore_ascii_case(kind) && f.param.as_deref() == param)
             };
@@ -82,14 +74,4 @@ pub(crate) fn codec_configs(m: &MediaSection) -> Vec<CodecConfig> {
             Some(cfg)
         })
         .collect()
-}
-
-/// RFC 3551's static payload types we speak.
-fn static_name(pt: u8) -> Option<&'static str> {
-    match pt {
-        0 => Some("PCMU"),
-        8 => Some("PCMA"),
-        9 => Some("G722"),
-        _ => None,
-    }
 }

@@ -112,8 +112,8 @@ pub use error::SdpError;
 pub use media::{MediaDescription, MediaKind, FORMAT_DATA_CHANNEL, PROTO_DATA_CHANNEL, PROTO_RTP};
 pub use session::{Bandwidth, Connection, Origin, OtherLine, SessionDescription, Timing};
 pub use values::{
-    is_rid, Codec, Direction, ExtMap, Fingerprint, Fmtp, Group, Msid, Rid, RidDirection, RtcpFb, RtpMap, SctpMap,
-    Setup, Simulcast, SimulcastRid, Ssrc, SsrcGroup,
+    fmtp_param, is_rid, static_payload_type, Codec, Direction, ExtMap, Fingerprint, Fmtp, Group, Msid, Rid,
+    RidDirection, RtcpFb, RtpMap, SctpMap, Setup, Simulcast, SimulcastRid, Ssrc, SsrcGroup,
 };
 
 /// The longest SDP text [`SessionDescription::parse`] accepts, in bytes

@@ -309,12 +309,7 @@ impl MediaDescription {
     /// The retransmission (RFC 4588) payload type that repairs
     /// `payload_type`: an `rtx` rtpmap whose fmtp says `apt=<payload_type>`.
     pub fn rtx_for(&self, payload_type: u8) -> Option<u8> {
-        let apt = payload_type.to_string();
-        let repairs: Vec<u8> =
-            self.fmtps().filter(|f| f.get("apt") == Some(apt.as_str())).map(|f| f.payload_type).collect();
-        self.rtpmaps()
-            .find(|m| m.encoding.eq_ignore_ascii_case("rtx") && repairs.contains(&m.payload_type))
-            .map(|m| m.payload_type)
+        self.codecs().into_iter().find(|c| c.is_rtx() && c.apt() == Some(payload_type)).map(|c| c.payload_type)
     }
 
     /// Every well-formed `a=fmtp`, in order.

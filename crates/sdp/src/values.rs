@@ -236,7 +236,29 @@ impl Fmtp {
 
     /// The value of parameter `key` (ASCII case-insensitive), e.g. `apt`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.parameters().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| v)
+        fmtp_param(&self.params, key)
+    }
+}
+
+/// The value of parameter `key` (ASCII case-insensitive) in `a=fmtp`
+/// parameters such as `apt=96` or `profile-level-id=42e01f;packetization-mode=1`.
+pub fn fmtp_param<'a>(params: &'a str, key: &str) -> Option<&'a str> {
+    params
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.trim())
+}
+
+/// The static RTP payload types (RFC 3551 table 4) WebRTC endpoints use
+/// without `a=rtpmap`: their encoding name and clock rate.
+pub fn static_payload_type(pt: u8) -> Option<(&'static str, u32)> {
+    match pt {
+        0 => Some(("PCMU", 8000)),
+        8 => Some(("PCMA", 8000)),
+        // RFC 3551: 8,000 in SDP although G.722 samples at 16 kHz.
+        9 => Some(("G722", 8000)),
+        _ => None,
     }
 }
 
@@ -268,6 +290,27 @@ pub struct Codec {
     pub fmtp: Option<Fmtp>,
     /// The `a=rtcp-fb` lines for it and for `*`, in order.
     pub feedback: Vec<RtcpFb>,
+}
+
+impl Codec {
+    /// Its encoding name and clock rate: from `a=rtpmap`, else from the
+    /// static payload type table.
+    pub fn encoding(&self) -> Option<(&str, u32)> {
+        match &self.rtpmap {
+            Some(m) => Some((m.encoding.as_str(), m.clock_rate)),
+            None => static_payload_type(self.payload_type),
+        }
+    }
+
+    /// A retransmission format (`rtx`, RFC 4588).
+    pub fn is_rtx(&self) -> bool {
+        self.rtpmap.as_ref().is_some_and(|m| m.encoding.eq_ignore_ascii_case("rtx"))
+    }
+
+    /// The payload type an `rtx` format repairs (`apt=`).
+    pub fn apt(&self) -> Option<u8> {
+        self.fmtp.as_ref()?.get("apt")?.parse().ok()
+    }
 }
 
 /// `a=rtcp-fb:96 nack pli` (RFC 4585 section 4.2): an RTCP feedback message
@@ -791,5 +834,24 @@ mod tests {
         for bad in ["", "send", "send h recv", "send h send m", "up h", "send h;;m", "send ~"] {
             assert!(bad.parse::<Simulcast>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn codec_helpers_read_static_types_rtx_and_fmtp() {
+        let pcmu = Codec { payload_type: 0, rtpmap: None, fmtp: None, feedback: vec![] };
+        assert_eq!(pcmu.encoding(), Some(("PCMU", 8000)));
+        let unknown = Codec { payload_type: 3, ..pcmu.clone() };
+        assert_eq!(unknown.encoding(), None);
+        let rtx = Codec {
+            payload_type: 97,
+            rtpmap: Some("97 rtx/90000".parse().unwrap()),
+            fmtp: Some("97 apt=96".parse().unwrap()),
+            feedback: vec![],
+        };
+        assert!(rtx.is_rtx() && !pcmu.is_rtx());
+        assert_eq!((rtx.apt(), rtx.encoding()), (Some(96), Some(("rtx", 90000))));
+        let params = "level-asymmetry-allowed=1; Packetization-Mode=1;profile-level-id=42e01f";
+        assert_eq!(fmtp_param(params, "packetization-mode"), Some("1"));
+        assert_eq!(fmtp_param(params, "profile"), None);
     }
 }

@@ -377,9 +377,7 @@ async fn browser_offers(media: bool) {
         assert!(video.len() >= 10, "{} video frames", video.len());
         let (pt, key, head, size) = &video[0];
         assert_eq!((*pt, *key), (96, true), "the first video frame is a VP8 keyframe");
-        assert_eq!(&head[3..6], &[0x9d, 0x01, 0x2a], "VP8 keyframe start code");
-        let width = u16::from_le_bytes([head[6], head[7]]) & 0x3fff;
-        let height = u16::from_le_bytes([head[8], head[9]]) & 0x3fff;
+        let (width, height) = vp8_keyframe_size(head).expect("VP8 keyframe start code");
         assert!(width >= 160 && height >= 120, "{width}x{height}");
         assert!(video[1..].iter().any(|f| !f.1), "delta frames follow");
         eprintln!(
@@ -653,54 +651,17 @@ async fn chromium_sends_simulcast_that_oxrtc_receives_by_rid() {
     pc.close().await;
 }
 
-/// oxrtc offers a send-only video transceiver and forwards the VP8 of a
-/// Chromium capture (RTP payloads as they were, new SSRC and sequence
-/// numbers: what an SFU does); the browser decodes it.
-#[tokio::test]
-#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
-async fn chromium_decodes_vp8_that_oxrtc_sends() {
+/// Chromium answers `pc`'s offer (page mode `receiver`); once connected
+/// with `video` negotiated send-only, the VP8 of a Chromium capture is
+/// forwarded on it (RTP payloads as they were, new SSRC and sequence
+/// numbers: what an SFU does) until the page reports that it decoded 30
+/// frames. Returns the transceiver as negotiated.
+async fn chromium_decodes_forwarded_vp8(
+    pc: Arc<RTCPeerConnection>,
+    video: oxrtc::peer::TransceiverId,
+) -> oxrtc::peer::TransceiverInfo {
     require_netns();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
-    let video = pc.add_transceiver(oxrtc::sdp::MediaKind::Video, oxrtc::sdp::Direction::SendOnly).await.unwrap();
-    let session = Session::new(config(), Some(pc.clone()), tx);
-    let addr = serve(session).await;
-    let _browser = launch(&format!("http://{addr}/test.html?mode=receiver"));
-    // Connected with the section negotiated send-only.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let t = pc.transceivers().await.into_iter().find(|t| t.id == video).unwrap();
-        if t.current_direction == Some(oxrtc::sdp::Direction::SendOnly)
-            && pc.connection_state() == oxrtc::RTCPeerConnectionState::Connected
-        {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not connected with video negotiated: {t:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let vp8 = pc.codecs(video).await.into_iter().find(|c| c.name == "VP8").expect("VP8 negotiated");
-    let packets = common::capture::captured(common::capture::VP8);
-    let frames = packets.iter().filter(|p| p.2).count();
-    assert!(frames >= 60, "{frames} VP8 frames in the capture");
-    let sender = common::capture::forward(pc.clone(), video, vp8.payload_type, packets);
-    let v = result(&mut rx).await;
-    assert_passed(&v);
-    eprintln!("{}", v["log"].as_array().unwrap().last().unwrap());
-    sender.abort();
-    pc.close().await;
-}
-
-/// oxrtc offers simulcast (RIDs h and l) to Chromium, which does not
-/// receive simulcast: whatever its answer says of it, the encodings we send
-/// are the ones it takes, and it decodes what we send.
-#[tokio::test]
-#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
-async fn chromium_answers_an_oxrtc_simulcast_offer_and_decodes_what_it_takes() {
-    require_netns();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
-    let init = oxrtc::peer::TransceiverInit::simulcast(oxrtc::sdp::Direction::SendOnly, &["h", "l"]);
-    let video = pc.add_transceiver_with(oxrtc::sdp::MediaKind::Video, init).await.unwrap();
     let session = Session::new(config(), Some(pc.clone()), tx);
     let addr = serve(session).await;
     let _browser = launch(&format!("http://{addr}/test.html?mode=receiver"));
@@ -715,6 +676,39 @@ async fn chromium_answers_an_oxrtc_simulcast_offer_and_decodes_what_it_takes() {
         assert!(tokio::time::Instant::now() < deadline, "not connected with video negotiated: {t:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let vp8 = pc.codecs(video).await.into_iter().find(|c| c.name == "VP8").expect("VP8 negotiated");
+    let packets = common::capture::captured(common::capture::VP8);
+    let frames = packets.iter().filter(|p| p.2).count();
+    assert!(frames >= 60, "{frames} VP8 frames in the capture");
+    let sender = common::capture::forward(pc.clone(), video, vp8.payload_type, packets);
+    let v = result(&mut rx).await;
+    assert_passed(&v);
+    eprintln!("{}", v["log"].as_array().unwrap().last().unwrap());
+    sender.abort();
+    t
+}
+
+/// oxrtc offers a send-only video transceiver and forwards VP8; the browser
+/// decodes it.
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_decodes_vp8_that_oxrtc_sends() {
+    let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let video = pc.add_transceiver(oxrtc::sdp::MediaKind::Video, oxrtc::sdp::Direction::SendOnly).await.unwrap();
+    chromium_decodes_forwarded_vp8(pc.clone(), video).await;
+    pc.close().await;
+}
+
+/// oxrtc offers simulcast (RIDs h and l) to Chromium, which does not
+/// receive simulcast: whatever its answer says of it, the encodings we send
+/// are the ones it takes, and it decodes what we send.
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn chromium_answers_an_oxrtc_simulcast_offer_and_decodes_what_it_takes() {
+    let pc = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let init = oxrtc::peer::TransceiverInit::simulcast(oxrtc::sdp::Direction::SendOnly, &["h", "l"]);
+    let video = pc.add_transceiver_with(oxrtc::sdp::MediaKind::Video, init).await.unwrap();
+    let t = chromium_decodes_forwarded_vp8(pc.clone(), video).await;
     let answer = pc.current_remote_description().unwrap().sdp;
     let simulcast: Vec<&str> =
         answer.lines().filter(|l| l.starts_with("a=simulcast") || l.starts_with("a=rid")).collect();
@@ -726,12 +720,5 @@ async fn chromium_answers_an_oxrtc_simulcast_offer_and_decodes_what_it_takes() {
         .flat_map(|list| list.split(';').map(|r| r.trim_start_matches('~').to_string()))
         .collect();
     assert_eq!(t.send_rids, taken, "we send the encodings the answer takes");
-    let vp8 = pc.codecs(video).await.into_iter().find(|c| c.name == "VP8").expect("VP8 negotiated");
-    let packets = common::capture::captured(common::capture::VP8);
-    let sender = common::capture::forward(pc.clone(), video, vp8.payload_type, packets);
-    let v = result(&mut rx).await;
-    assert_passed(&v);
-    eprintln!("{}", v["log"].as_array().unwrap().last().unwrap());
-    sender.abort();
     pc.close().await;
 }

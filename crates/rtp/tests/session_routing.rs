@@ -404,6 +404,61 @@ fn renegotiation_keeps_the_streams_of_sections_that_stay_and_says_bye_for_those_
     assert_eq!(s.write_frame(t0, "0", OPUS, 960, Bytes::from_static(b"x")), Err(SessionError::UnknownMid("0".into())));
 }
 
+/// A renegotiation that keeps our SSRC but moves the codec to another payload type and
+/// the mid extension to another id: the stream goes on (no BYE, sequence numbers
+/// continue) with the new numbers, NACKs are answered on the new RTX payload type, and
+/// the old payload type is refused.
+#[test]
+fn a_kept_send_stream_takes_new_payload_types_and_extension_ids() {
+    let t0 = Instant::now();
+    let sending =
+        MediaConfig { send: vec![SendConfig::new(0xabc, Some(0xdef))], ..section("0", MediaKind::Audio, opus()) };
+    let mut s = session(t0, vec![sending.clone()]);
+    s.write_frame(t0, "0", OPUS, 0, Bytes::from_static(b"before")).unwrap();
+    let sent = |s: &mut Session| {
+        let mut rtp = Vec::new();
+        while let Some(out) = s.poll_transmit(t0) {
+            if let Outgoing::Rtp(b) = out {
+                rtp.push(RtpPacket::parse(b).unwrap());
+            }
+        }
+        rtp
+    };
+    let before = sent(&mut s).remove(0);
+    rtcp_out(&mut s, t0);
+
+    let mut moved = sending.clone();
+    moved.codecs[0].payload_type = 100;
+    moved.codecs[0].rtx_payload_type = Some(101);
+    let mut map = ExtensionMap::new();
+    map.insert(9, "urn:ietf:params:rtp-hdrext:sdes:mid").unwrap();
+    moved.extensions = map.clone();
+    s.set_media(t0, vec![moved.clone()]);
+    assert!(rtcp_out(&mut s, t0).iter().all(|p| !matches!(p, RtcpPacket::Bye(_))), "the stream stays");
+    assert_eq!(
+        s.write_frame(t0, "0", OPUS, 960, Bytes::from_static(b"x")),
+        Err(SessionError::UnknownPayloadType(OPUS))
+    );
+    s.write_frame(t0, "0", 100, 960, Bytes::from_static(b"after")).unwrap();
+    let after = sent(&mut s).remove(0);
+    assert_eq!((after.header.ssrc, after.header.payload_type), (0xabc, 100));
+    assert_eq!(after.header.sequence_number, before.header.sequence_number.wrapping_add(1), "numbers continue");
+    assert_eq!(map.read::<Mid>(&after.header.extensions).unwrap().map(|m| m.as_str().to_owned()).as_deref(), Some("0"));
+    assert!(!after.header.extensions.contains(4), "the old mid id is gone");
+
+    // NACKed, the packet sent after comes back as RTX on the new RTX payload type; the one
+    // sent before has a payload type the peer no longer knows and is not resent.
+    let seqs = [before.header.sequence_number, after.header.sequence_number];
+    let mut out = Vec::new();
+    write_compound(&[RtcpPacket::Nack(Nack::from_lost(1, 0xabc, seqs))], &mut out).unwrap();
+    s.handle_rtcp(t0, Bytes::from(out));
+    let resent = sent(&mut s);
+    assert_eq!(resent.len(), 1, "one retransmission");
+    assert_eq!((resent[0].header.ssrc, resent[0].header.payload_type), (0xdef, 101));
+    let (osn, payload) = rtx::unwrap(&resent[0].payload).unwrap();
+    assert_eq!((osn, payload), (after.header.sequence_number, &b"after"[..]));
+}
+
 #[test]
 fn keyframe_requests_from_the_application_leave_at_once() {
     let t0 = Instant::now();

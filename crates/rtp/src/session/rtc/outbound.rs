@@ -98,6 +98,31 @@ impl Outbound {
         Ok(out)
     }
 
+    /// A renegotiation kept this stream: take the section's new payload types, RTX
+    /// payload types and extension ids (a packetizer stays for a payload type whose codec
+    /// did not change, so VP8 picture ids and the like continue). Refused, with nothing
+    /// changed, when the new extension ids cannot carry the stream's mid or rid.
+    pub fn renegotiate(&mut self, old: &MediaConfig, media: &MediaConfig) -> Result<(), SendError> {
+        let rtx = media.codecs.iter().filter_map(|c| Some((c.payload_type, c.rtx_payload_type?))).collect();
+        self.stream.renegotiate(media.extensions.clone(), rtx)?;
+        self.extensions = media.extensions.clone();
+        let same = |c: &super::CodecConfig| {
+            old.codecs.iter().any(|o| o.payload_type == c.payload_type && o.name == c.name && o.fmtp == c.fmtp)
+        };
+        let mut kept = std::mem::take(&mut self.packetizers);
+        for c in &media.codecs {
+            let packetizer = match kept.remove(&c.payload_type).filter(|_| same(c)) {
+                Some(p) => p,
+                None => match codec::packetizer(c) {
+                    Some(p) => p,
+                    None => continue,
+                },
+            };
+            self.packetizers.insert(c.payload_type, packetizer);
+        }
+        Ok(())
+    }
+
     /// Whether this is the stream `send` describes (kept across a renegotiation).
     pub fn is(&self, send: &SendConfig) -> bool {
         self.ssrc == send.ssrc && self.rtx_ssrc == send.rtx_ssrc && self.rid == send.rid

@@ -105,23 +105,32 @@ impl Session {
     /// sections that stay (same mid; for sending, the same SSRCs) are kept; a send stream
     /// that goes says BYE, remote streams of sections that go or stop receiving are dropped.
     ///
-    /// A send stream that stays keeps the codecs, RTX payload types and extension ids it
-    /// was made with (its sequence numbers continue); to send with other payload types
-    /// after a renegotiation, give the section new SSRCs. Remote streams look the codecs
-    /// up anew for every packet.
+    /// A send stream that stays continues its sequence numbers and history with the
+    /// section's new payload types, RTX payload types and extension ids. Remote streams
+    /// look the codecs up anew for every packet.
     pub fn set_media(&mut self, now: Instant, media: Vec<MediaConfig>) {
         let mut old: HashMap<String, Section> = self.sections.drain(..).map(|s| (s.config.mid.clone(), s)).collect();
         for config in media {
-            let (id, old_streams) = match old.remove(&config.mid) {
-                Some(s) => (s.id, s.outbound),
+            let (id, old_streams, old_config) = match old.remove(&config.mid) {
+                Some(s) => (s.id, s.outbound, Some(s.config)),
                 None => {
                     self.next_section_id += 1;
-                    (self.next_section_id, Vec::new())
+                    (self.next_section_id, Vec::new(), None)
                 }
             };
-            // Streams that stay keep their state; the others say BYE.
-            let (kept, mut gone): (Vec<Outbound>, Vec<Outbound>) =
-                old_streams.into_iter().partition(|o| config.send.iter().any(|s| o.is(s)));
+            // Streams that stay keep their state and take the new payload types and
+            // extension ids; the others (and one the new ids cannot carry) say BYE.
+            let mut gone = Vec::new();
+            let mut kept = Vec::new();
+            for mut o in old_streams {
+                let stays = config.send.iter().any(|s| o.is(s))
+                    && old_config.as_ref().is_none_or(|old| o.renegotiate(old, &config).is_ok());
+                if stays {
+                    kept.push(o);
+                } else {
+                    gone.push(o);
+                }
+            }
             for o in &mut gone {
                 o.stream.stop(now);
             }

@@ -308,6 +308,22 @@ impl SendStream {
         Ok(stream)
     }
 
+    /// A renegotiation kept the stream (same SSRCs) but may have changed the header
+    /// extension ids and the RTX payload types: packets from now on use these, sequence
+    /// numbers and history continue. Refused, with nothing changed, when the new map
+    /// cannot carry the stream's mid or rid.
+    pub fn renegotiate(&mut self, extensions: ExtensionMap, rtx_payload_types: Vec<(u8, u8)>) -> Result<(), SendError> {
+        let old = std::mem::replace(&mut self.extensions, extensions);
+        if let Err(e) = self.write_ids(&mut Extensions::new(), false) {
+            self.extensions = old;
+            return Err(e.into());
+        }
+        if let Some(rtx) = &mut self.rtx {
+            rtx.payload_types = rtx_payload_types;
+        }
+        Ok(())
+    }
+
     /// The media SSRC.
     pub fn ssrc(&self) -> u32 {
         self.ssrc

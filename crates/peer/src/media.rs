@@ -208,7 +208,8 @@ pub(crate) const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 /// The RIDs of the simulcast streams `m` says its writer does in
 /// `direction`: the first alternative of each stream of `a=simulcast`
 /// that has an `a=rid` of that direction; empty without simulcast or when
-/// the RID extension is not negotiated.
+/// the RID extension is not negotiated; the first
+/// [`MAX_SIMULCAST_ENCODINGS`](crate::MAX_SIMULCAST_ENCODINGS) at most.
 fn simulcast_rids(m: &MediaDescription, direction: RidDirection, extensions: &[ExtMap]) -> Vec<SimulcastRid> {
     let Some(simulcast) = m.simulcast() else { return vec![] };
     if !extensions.iter().any(|e| e.uri == RID_URI) {
@@ -216,7 +217,7 @@ fn simulcast_rids(m: &MediaDescription, direction: RidDirection, extensions: &[E
     }
     let rids: Vec<Rid> = m.rids().filter(|r| r.direction == direction).collect();
     let mut out: Vec<SimulcastRid> = Vec::new();
-    for r in simulcast.rids(direction) {
+    for r in simulcast.rids(direction).take(crate::MAX_SIMULCAST_ENCODINGS) {
         if rids.iter().any(|x| x.id == r.rid) && !out.iter().any(|o| o.rid == r.rid) {
             out.push(r.clone());
         }
@@ -736,5 +737,13 @@ mod tests {
         write(&mut m, &a);
         let text = m.to_string();
         assert!(text.contains("a=rid:q recv\r\na=rid:f recv\r\na=simulcast:recv q;f\r\n"), "{text}");
+
+        // A flood of RIDs: the first MAX_SIMULCAST_ENCODINGS are taken.
+        let rids: Vec<String> = (0..50).map(|i| format!("r{i}")).collect();
+        let lines: String = rids.iter().map(|r| format!("a=rid:{r} send\r\n")).collect();
+        let text = format!("a=sendonly\r\na=extmap:10 {RID_URI}\r\n{lines}a=simulcast:send {}\r\n", rids.join(";"));
+        let a = answer(&section(&text), &MediaCapabilities::default(), Direction::RecvOnly, None, Direction::SendOnly)
+            .unwrap();
+        assert_eq!(a.remote_rids, rids[..crate::MAX_SIMULCAST_ENCODINGS]);
     }
 }

@@ -38,7 +38,8 @@ pub struct TransceiverInfo {
     pub send_rids: Vec<String>,
 }
 
-/// Simulcast encodings a transceiver may send at most.
+/// Simulcast encodings a transceiver may send at most; of a peer's
+/// simulcast offer, the first this many are taken.
 pub const MAX_SIMULCAST_ENCODINGS: usize = 4;
 
 /// `RTCRtpTransceiverInit`: how [`add_transceiver_with`](crate::PeerConnection::add_transceiver_with)

@@ -391,14 +391,12 @@ impl Session {
         self.drain_inbound();
         // The sections stay (their configs say what the reports carry); their send
         // streams are lent to the report collection.
-        let mut outbound: Vec<Option<Outbound>> = self.sections.iter_mut().map(|s| s.outbound.take()).collect();
-        for o in outbound.iter_mut().flatten() {
+        let mut polled = rtcp::StreamRtcp::default();
+        for o in self.sections.iter_mut().filter_map(|s| s.outbound.as_mut()) {
             o.stream.handle_timeout(now);
+            polled.poll(o);
         }
-        self.collect_stream_rtcp(now, &mut outbound);
-        for (s, o) in self.sections.iter_mut().zip(outbound) {
-            s.outbound = o;
-        }
+        self.send_stream_rtcp(now, polled);
         self.update_stats();
     }
 

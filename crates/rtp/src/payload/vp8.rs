@@ -217,9 +217,14 @@ impl Packetizer for Vp8Packetizer {
         }
         let picture_id = PictureId::Long(self.picture_id);
         self.picture_id = (self.picture_id + 1) & 0x7fff;
-        let mut out = Vec::new();
+        let chunks = even_chunks(frame.len(), mtu - HEADER);
+        let count = frame.len().div_ceil(mtu - HEADER).max(1);
+        // One buffer for the whole frame, split into the payloads: one allocation per
+        // frame rather than per packet.
+        let mut buf = BytesMut::with_capacity(frame.len() + count * HEADER);
         let mut header = Vec::with_capacity(HEADER);
-        for range in even_chunks(frame.len(), mtu - HEADER) {
+        let mut out = Vec::with_capacity(count);
+        for range in chunks {
             header.clear();
             let descriptor = Vp8Descriptor {
                 start_of_partition: range.start == 0,
@@ -227,10 +232,10 @@ impl Packetizer for Vp8Packetizer {
                 ..Vp8Descriptor::default()
             };
             descriptor.write(&mut header);
-            let mut data = BytesMut::with_capacity(header.len() + range.len());
-            data.put_slice(&header);
-            data.put_slice(&frame[range.clone()]);
-            out.push(Payload { data: data.freeze(), marker: range.end == frame.len() });
+            buf.put_slice(&header);
+            buf.put_slice(&frame[range.clone()]);
+            let data = buf.split().freeze();
+            out.push(Payload { data, marker: range.end == frame.len() });
         }
         Ok(out)
     }

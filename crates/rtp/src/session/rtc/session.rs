@@ -409,17 +409,13 @@ impl Session {
         self.stats.ccfb_sent += self.ccfb.handle_timeout(now, self.ntp.ntp(now), sender, &mut self.feedback);
         self.send_remb(now, sender);
         self.drain_inbound();
-        // The sections stay (their configs say what the reports carry); their send
-        // streams are lent to the report collection.
-        let mut outbound: Vec<Vec<Outbound>> =
-            self.sections.iter_mut().map(|s| std::mem::take(&mut s.outbound)).collect();
-        for o in outbound.iter_mut().flatten() {
+        // Each send stream's timers run; what they produce leaves as one compound.
+        let mut polled = rtcp::StreamRtcp::default();
+        for o in self.sections.iter_mut().flat_map(|s| s.outbound.iter_mut()) {
             o.stream.handle_timeout(now);
+            polled.poll(o);
         }
-        self.collect_stream_rtcp(now, &mut outbound);
-        for (s, o) in self.sections.iter_mut().zip(outbound) {
-            s.outbound = o;
-        }
+        self.send_stream_rtcp(now, polled);
         self.update_stats();
     }
 

@@ -207,18 +207,17 @@ impl Session {
     /// Joins the RTCP the send streams produced into one compound, with the report blocks
     /// of the remote streams; sends an RR compound instead when it is time and no SR is.
     pub(super) fn collect_stream_rtcp(&mut self, now: Instant, outbound: &mut [Vec<Outbound>]) {
-        let (mut srs, mut chunks, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+        let mut polled = StreamRtcp::default();
         for o in outbound.iter_mut().flatten() {
-            while let Some(compound) = o.stream.poll_rtcp() {
-                for p in compound {
-                    match p {
-                        RtcpPacket::SenderReport(sr) => srs.push(sr),
-                        RtcpPacket::Sdes(s) => chunks.extend(s.chunks),
-                        other => rest.push(other),
-                    }
-                }
-            }
+            polled.poll(o);
         }
+        self.send_stream_rtcp(now, polled);
+    }
+
+    /// Sends what [`StreamRtcp::poll`] took from the send streams, joined as
+    /// [`collect_stream_rtcp`](Self::collect_stream_rtcp) says.
+    pub(super) fn send_stream_rtcp(&mut self, now: Instant, polled: StreamRtcp) {
+        let StreamRtcp { mut srs, mut chunks, rest } = polled;
         let rr_due = self.next_rr.is_some_and(|t| t <= now);
         if srs.is_empty() && rest.is_empty() && !rr_due {
             if self.next_rr.is_none() && !self.inbound.is_empty() {
@@ -254,5 +253,29 @@ impl Session {
         let video = self.sections.iter().any(|s| s.config.receive && s.config.kind == MediaKind::Video);
         let base = if video { VIDEO_REPORT_INTERVAL } else { AUDIO_REPORT_INTERVAL };
         self.rng.scaled(base, 500, 1_500)
+    }
+}
+
+/// The RTCP the send streams produced, sorted for one compound: their SRs, SDES chunks
+/// and anything else.
+#[derive(Default)]
+pub(super) struct StreamRtcp {
+    srs: Vec<crate::rtcp::SenderReport>,
+    chunks: Vec<crate::rtcp::SdesChunk>,
+    rest: Vec<RtcpPacket>,
+}
+
+impl StreamRtcp {
+    /// Takes everything `o`'s stream has to send.
+    pub(super) fn poll(&mut self, o: &mut Outbound) {
+        while let Some(compound) = o.stream.poll_rtcp() {
+            for p in compound {
+                match p {
+                    RtcpPacket::SenderReport(sr) => self.srs.push(sr),
+                    RtcpPacket::Sdes(s) => self.chunks.extend(s.chunks),
+                    other => self.rest.push(other),
+                }
+            }
+        }
     }
 }

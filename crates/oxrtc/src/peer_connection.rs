@@ -467,6 +467,18 @@ impl RTCPeerConnection {
         self.with_core(move |now, core| core.request_keyframe(now, id, kind)).await
     }
 
+    /// Asks the peer for a keyframe of one simulcast stream a transceiver
+    /// receives (the `rid` its frames carry).
+    pub async fn request_keyframe_rid(
+        &self,
+        id: peer::TransceiverId,
+        rid: &str,
+        kind: peer::KeyframeRequestKind,
+    ) -> Result<(), PeerError> {
+        let rid = rid.to_owned();
+        self.with_core(move |now, core| core.request_keyframe_rid(now, id, &rid, kind)).await
+    }
+
     /// `restartIce`.
     pub async fn restart_ice(&self) {
         let _ = self.commands.send(Command::RestartIce).await;

@@ -802,6 +802,18 @@ impl PeerConnection {
         self.with_media(now, id, |rtp, mid| rtp.request_keyframe(now, mid, kind))
     }
 
+    /// Asks the peer for a keyframe of one simulcast stream a transceiver
+    /// receives (its [`MediaFrame::rid`](crate::MediaFrame::rid)).
+    pub fn request_keyframe_rid(
+        &mut self,
+        now: Instant,
+        id: TransceiverId,
+        rid: &str,
+        kind: crate::KeyframeRequestKind,
+    ) -> Result<(), PeerError> {
+        self.with_media(now, id, |rtp, mid| rtp.request_keyframe_rid(now, mid, Some(rid), kind))
+    }
+
     /// The codecs negotiated on a transceiver's section, in preference
     /// order (RTX folded in); empty before negotiation.
     pub fn codecs(&self, id: TransceiverId) -> Vec<crate::CodecConfig> {

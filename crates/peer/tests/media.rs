@@ -345,6 +345,25 @@ fn simulcast_encodings_cross_as_separate_streams_told_apart_by_rid() {
     asked.dedup();
     assert_eq!(asked, ["h", "l", "m"], "every encoding is asked, by RID");
 
+    // Or one encoding only (an SFU switching a receiver to it).
+    s.settle(2 * SEC);
+    s.events[0].clear();
+    let now = s.now();
+    s.pc[1].request_keyframe_rid(now, b_tx, "m", peer::KeyframeRequestKind::Pli).unwrap();
+    s.settle(SEC);
+    let asked: Vec<String> = s.events[0]
+        .iter()
+        .filter_map(|e| match e {
+            PeerEvent::KeyframeRequested(t, _, rid) if *t == tx => rid.clone(),
+            _ => None,
+        })
+        .collect();
+    // (B also asks for "h" on its own: that stream's last frame lost its tail, and B
+    // asks until a keyframe comes. "l" arrived whole and is not asked.)
+    assert!(asked.contains(&"m".to_string()) && !asked.contains(&"l".to_string()), "{asked:?}");
+    let now = s.now();
+    assert!(s.pc[1].request_keyframe_rid(now, b_tx, "zz", peer::KeyframeRequestKind::Pli).is_err());
+
     let now = s.now();
     let err = s.pc[0].write_frame_rid(now, tx, "x", pt, 0, vp8_frame(1, 100)).unwrap_err();
     assert!(err.to_string().contains("rid \"x\""), "{err}");

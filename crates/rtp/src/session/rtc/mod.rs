@@ -356,8 +356,11 @@ pub enum SessionError {
     /// No m-section has this mid.
     #[error("no negotiated m-section has mid {0:?}")]
     UnknownMid(String),
-    /// The section sends no simulcast encoding with this RID.
-    #[error("m-section {mid:?} sends no encoding with rid {rid:?}: use one of the RIDs negotiated (a=simulcast)")]
+    /// The section has no simulcast stream with this RID (none we send, or, for a
+    /// keyframe request, none we receive yet).
+    #[error(
+        "m-section {mid:?} has no simulcast stream with rid {rid:?}: use one of the RIDs negotiated (a=simulcast)"
+    )]
     UnknownRid {
         /// The section.
         mid: String,

@@ -620,21 +620,33 @@ impl Session {
     }
 
     /// Asks every remote stream of `mid` for a keyframe at once (PLI or FIR).
-    pub fn request_keyframe(
+    pub fn request_keyframe(&mut self, now: Instant, mid: &str, kind: KeyframeRequestKind) -> Result<(), SessionError> {
+        self.request_keyframe_rid(now, mid, None, kind)
+    }
+
+    /// Asks one simulcast stream of `mid`, the one the peer sends with RID `rid`, for a
+    /// keyframe (every stream of the section when `None`): an SFU switching a receiver
+    /// to another layer needs a keyframe of that layer only.
+    pub fn request_keyframe_rid(
         &mut self,
         _now: Instant,
         mid: &str,
+        rid: Option<&str>,
         kind: KeyframeRequestKind,
     ) -> Result<(), SessionError> {
         let section = self.sections.iter().find(|s| s.config.mid == mid);
         let id = section.ok_or_else(|| SessionError::UnknownMid(mid.to_owned()))?.id;
         let mut any = false;
-        for i in self.inbound.values_mut().filter(|i| i.section == id) {
+        let wanted = |i: &Inbound| i.section == id && rid.is_none_or(|r| i.rid.as_deref() == Some(r));
+        for i in self.inbound.values_mut().filter(|i| wanted(i)) {
             i.force_keyframe_request(kind);
             any = true;
         }
         if !any {
-            return Err(SessionError::NoRemoteStream(mid.to_owned()));
+            return Err(match rid {
+                Some(rid) => SessionError::UnknownRid { mid: mid.to_owned(), rid: rid.to_owned() },
+                None => SessionError::NoRemoteStream(mid.to_owned()),
+            });
         }
         self.drain_inbound();
         Ok(())

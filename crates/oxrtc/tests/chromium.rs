@@ -148,6 +148,8 @@ struct Session {
     /// simulcast encoding), the frames' (payload type, keyframe, first
     /// bytes, size), the first 200 of each.
     media: Mutex<Media>,
+    /// Every frame received goes here too, when set (forwarding tests).
+    forward: Mutex<Option<mpsc::UnboundedSender<oxrtc::peer::MediaFrame>>>,
 }
 
 #[derive(Default)]
@@ -164,7 +166,14 @@ impl Session {
         pc: Option<Arc<RTCPeerConnection>>,
         results: mpsc::UnboundedSender<Value>,
     ) -> Arc<Self> {
-        Arc::new(Session { config, pc: Mutex::new(pc), offer: Mutex::new(None), results, media: Default::default() })
+        Arc::new(Session {
+            config,
+            pc: Mutex::new(pc),
+            offer: Mutex::new(None),
+            results,
+            media: Default::default(),
+            forward: Mutex::new(None),
+        })
     }
 }
 
@@ -196,6 +205,9 @@ async fn handle(s: Arc<Session>, r: Request) -> Response {
                             tokio::spawn(echo_channel(ch));
                         }
                         RTCPeerConnectionEvent::Frame(_, f) => {
+                            if let Some(tx) = session.forward.lock().unwrap().as_ref() {
+                                let _ = tx.send(f.clone());
+                            }
                             let mut media = session.media.lock().unwrap();
                             // Simulcast encodings apart: "mid/rid".
                             let key = match &f.rid {
@@ -721,4 +733,76 @@ async fn chromium_answers_an_oxrtc_simulcast_offer_and_decodes_what_it_takes() {
         .collect();
     assert_eq!(t.send_rids, taken, "we send the encodings the answer takes");
     pc.close().await;
+}
+
+/// A selective forwarding unit in a few lines: Chromium A sends its camera
+/// as simulcast (l, m, h); oxrtc forwards one encoding, re-packetized, to
+/// Chromium B, starting with l and then switching to h: it asks A for a
+/// keyframe of h alone (`request_keyframe_rid`) and switches at that
+/// keyframe, keeping B's timestamps continuous. B decodes 160x120 first,
+/// then 640x480.
+#[tokio::test]
+#[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
+async fn oxrtc_forwards_a_simulcast_encoding_between_chromiums_and_switches_it() {
+    require_netns();
+    // B subscribes: our offer, its answer.
+    let pc_b = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let video_b = pc_b.add_transceiver(oxrtc::sdp::MediaKind::Video, oxrtc::sdp::Direction::SendOnly).await.unwrap();
+    let (tx_b, mut rx_b) = mpsc::unbounded_channel();
+    let addr_b = serve(Session::new(config(), Some(pc_b.clone()), tx_b)).await;
+    let _browser_b = launch(&format!("http://{addr_b}/test.html?mode=receiver&widths=160,640"));
+    // A publishes: its offer, our answer; its frames come to us.
+    let (tx_a, mut rx_a) = mpsc::unbounded_channel();
+    let session_a = Session::new(config(), None, tx_a);
+    let (frames_tx, mut frames) = mpsc::unbounded_channel();
+    *session_a.forward.lock().unwrap() = Some(frames_tx);
+    let addr_a = serve(session_a.clone()).await;
+    let _browser_a = launch(&format!("http://{addr_a}/test.html?mode=simulcast&hold=1"));
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let vp8 = loop {
+        let negotiated = pc_b.codecs(video_b).await.into_iter().find(|c| c.name == "VP8");
+        if let (Some(vp8), oxrtc::RTCPeerConnectionState::Connected) = (negotiated, pc_b.connection_state()) {
+            break vp8;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "B did not connect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Forward l, switch to h after 60 frames of l; B reports once it decoded both sizes.
+    let (mut layer, mut forwarded, mut switching) = ("l", 0u32, false);
+    let (mut last_in, mut out_ts) = (None::<u32>, 0u32);
+    let page_b = loop {
+        let f = tokio::select! {
+            v = rx_b.recv() => break v.expect("B's result"),
+            f = frames.recv() => f.expect("A's frames"),
+            _ = tokio::time::sleep_until(deadline) => panic!("B did not report in time ({forwarded} frames forwarded, layer {layer})"),
+        };
+        if switching && f.rid.as_deref() == Some("h") && f.keyframe {
+            layer = "h";
+            switching = false;
+            last_in = None;
+        }
+        if f.rid.as_deref() != Some(layer) {
+            continue;
+        }
+        // Continuous timestamps for B: the encodings' RTP clocks have offsets of their own.
+        out_ts = match last_in {
+            Some(prev) => out_ts.wrapping_add(f.rtp_timestamp.wrapping_sub(prev)),
+            None => out_ts.wrapping_add(3000),
+        };
+        last_in = Some(f.rtp_timestamp);
+        pc_b.write_frame(video_b, vp8.payload_type, out_ts, f.data).await.unwrap();
+        forwarded += 1;
+        if layer == "l" && forwarded == 60 {
+            let pc_a = session_a.pc.lock().unwrap().clone().expect("A's connection");
+            let video_a = pc_a.transceivers().await[0].id;
+            pc_a.request_keyframe_rid(video_a, "h", oxrtc::peer::KeyframeRequestKind::Pli).await.unwrap();
+            switching = true;
+        }
+    };
+    assert_passed(&page_b);
+    eprintln!("{}", page_b["log"].as_array().unwrap().last().unwrap());
+    assert_eq!(layer, "h", "switched to h");
+    assert_passed(&result(&mut rx_a).await);
+    pc_b.close().await;
 }

@@ -149,19 +149,26 @@ async function receiver() {
   await gathered(pc);
   await post('answer', { sdp: pc.localDescription.sdp, type: 'answer' });
   let v = {};
-  for (let i = 0; i < 200; i++) {
+  // &widths=160,640: the decoded width must take these values, in order.
+  const widths = (params.get('widths') || '').split(',').filter((w) => w).map(Number);
+  const seen = [];
+  for (let i = 0; i < 250; i++) {
     await new Promise((r) => setTimeout(r, 100));
     (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') v = s; });
-    if ((v.framesDecoded || 0) >= 30) {
+    if (v.frameWidth && seen[seen.length - 1] !== v.frameWidth) { seen.push(v.frameWidth); log('decoding ' + v.frameWidth + 'x' + v.frameHeight); }
+    const sizesSeen = widths.every((w, k) => seen.indexOf(w) >= 0 && (k === 0 || seen.indexOf(w) > seen.indexOf(widths[k - 1])));
+    if ((v.framesDecoded || 0) >= 30 && sizesSeen) {
       return finish(true, 'decoded ' + v.framesDecoded + ' frames ' + v.frameWidth + 'x' + v.frameHeight
         + ', ' + v.keyFramesDecoded + ' keyframes, ' + v.packetsLost + ' lost, ' + v.nackCount + ' NACKs');
     }
   }
-  return finish(false, 'decoded ' + (v.framesDecoded || 0) + ' frames of ' + (v.packetsReceived || 0) + ' packets');
+  return finish(false, 'decoded ' + (v.framesDecoded || 0) + ' frames of ' + (v.packetsReceived || 0) + ' packets, widths ' + seen);
 }
 
 async function simulcast() {
   const pc = new RTCPeerConnection();
+  // &hold=1: keep sending after reporting (a forwarding test reads on).
+  if (params.get('hold') === '1') window.held = pc;
   pc.onconnectionstatechange = () => log('connection ' + pc.connectionState);
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
   pc.addTransceiver(stream.getVideoTracks()[0], {

@@ -17,6 +17,11 @@
 // with an "echo:" prefix, binary as it came. {"type":"close"} closes and exits 0;
 // after -timeout seconds it prints {"type":"timeout"} and exits 2.
 //
+// -simulcast: no channel; video (Pion's default codecs, with the mid, rtp-stream-id
+// and repaired-rtp-stream-id extensions) is received instead. Each track that starts
+// is reported as {"type":"track","rid":...,"ssrc":...}, and its 50th RTP packet as
+// {"type":"packets","rid":...,"count":50}.
+//
 // Built by the test in GOPATH mode against Debian's golang-github-pion-webrtc.v3-dev.
 package main
 
@@ -102,6 +107,7 @@ func serve(dc *webrtc.DataChannel) {
 func main() {
 	role := flag.String("role", "answer", "offer or answer")
 	timeout := flag.Int("timeout", 40, "seconds before giving up")
+	simulcast := flag.Bool("simulcast", false, "receive (simulcast) video instead of opening a channel")
 	flag.Parse()
 	log.SetOutput(os.Stderr)
 	log.SetPrefix("pion_peer: ")
@@ -116,11 +122,37 @@ func main() {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	options := []func(*webrtc.API){webrtc.WithSettingEngine(se)}
+	if *simulcast {
+		m := &webrtc.MediaEngine{}
+		must(m.RegisterDefaultCodecs(), "register codecs")
+		for _, uri := range []string{
+			"urn:ietf:params:rtp-hdrext:sdes:mid",
+			"urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+			"urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+		} {
+			must(m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo), "register "+uri)
+		}
+		options = append(options, webrtc.WithMediaEngine(m))
+	}
+	api := webrtc.NewAPI(options...)
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	must(err, "new peer connection")
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		emit(map[string]interface{}{"type": "state", "state": s.String()})
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		emit(map[string]interface{}{"type": "track", "rid": t.RID(), "ssrc": uint32(t.SSRC()), "codec": t.Codec().MimeType})
+		go func() {
+			for n := 1; ; n++ {
+				if _, _, err := t.ReadRTP(); err != nil {
+					return
+				}
+				if n == 50 {
+					emit(map[string]interface{}{"type": "packets", "rid": t.RID(), "count": n})
+				}
+			}
+		}()
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		emit(map[string]interface{}{"type": "channel", "label": dc.Label()})
@@ -156,6 +188,9 @@ func main() {
 		emit(map[string]interface{}{"type": kind, "sdp": pc.LocalDescription().SDP})
 	}
 	openChat := func() {
+		if *simulcast {
+			return
+		}
 		dc, err := pc.CreateDataChannel("chat", nil)
 		must(err, "create channel")
 		serve(dc)

@@ -190,6 +190,9 @@ async fn offer(body: &[u8], interfaces: InterfaceFilter, peers: Arc<Peers>) -> R
 async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
     let mut mirrored = 0u64;
     let mut recording: Option<record::Recording> = None;
+    // A browser that sends simulcast sends each encoding as a stream of its own
+    // (its frames name their RID); one of them is mirrored and recorded: the first seen.
+    let mut encoding: std::collections::HashMap<oxrtc::peer::TransceiverId, Option<String>> = Default::default();
     let pending_timeout = slot.peers.caps.pending_timeout;
     let deadline = tokio::time::Instant::now() + pending_timeout;
     if pc.connection_state() == RTCPeerConnectionState::Connected {
@@ -226,6 +229,9 @@ async fn run(pc: Arc<RTCPeerConnection>, mut slot: Slot) {
                 });
             }
             RTCPeerConnectionEvent::Frame(t, f) => {
+                if *encoding.entry(t).or_insert_with(|| f.rid.clone()) != f.rid {
+                    continue;
+                }
                 if let Some(r) = recording.as_mut() {
                     r.frame(t, &f);
                 }

@@ -24,5 +24,16 @@ pub fn sdp_parse(data: &[u8]) {
         for f in m.fmtps() {
             let _ = f.parameters().count();
         }
+        for c in m.codecs() {
+            let _ = (c.encoding(), c.is_rtx(), c.apt());
+        }
+        // RIDs and simulcast: what parses writes back the same.
+        for r in m.rids() {
+            assert_eq!(r.to_string().parse::<crate::Rid>().as_ref(), Ok(&r), "a=rid round trip");
+        }
+        if let Some(s) = m.simulcast() {
+            assert_eq!(s.to_string().parse::<crate::Simulcast>().as_ref(), Ok(&s), "a=simulcast round trip");
+            let _ = (s.rids(crate::RidDirection::Send).count(), s.rids(crate::RidDirection::Recv).count());
+        }
     }
 }

@@ -61,6 +61,15 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
             }
         }
     });
+    // A payload type not negotiated is refused at once, before anything is queued.
+    let refused = a.write_frame(video, 3, 0, frame(0)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(oxrtc::peer::PeerError::Media(oxrtc::rtp::session::rtc::SessionError::UnknownPayloadType(3)))
+        ),
+        "{refused:?}"
+    );
     let mut max_queued = 0;
     for n in 0..150u32 {
         a.write_frame(video, pt, n * 3000, frame(n)).await.unwrap();

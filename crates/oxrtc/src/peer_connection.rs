@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -142,6 +142,10 @@ pub(crate) struct Snapshot {
     current_remote: Option<SessionDescription>,
     pending_local: Option<SessionDescription>,
     pending_remote: Option<SessionDescription>,
+    /// The payload types negotiated on each transceiver that has a
+    /// negotiated section: what `write_frame` and `write_rtp` check before
+    /// queueing without waiting for an answer.
+    senders: HashMap<peer::TransceiverId, Vec<u8>>,
 }
 
 type Reply<T> = oneshot::Sender<Result<T, PeerError>>;
@@ -161,8 +165,43 @@ pub(crate) enum Command {
     BufferedAmount(ChannelHandle, oneshot::Sender<usize>),
     SetThreshold(ChannelHandle, usize),
     Stats(oneshot::Sender<RTCStatsReport>),
-    /// A call on the core that answers through its own reply (media).
+    /// A call on the core that answers through its own reply.
     Core(CoreCall),
+    /// A frame or an RTP payload the handle already checked against the
+    /// negotiated payload types; refused ones are counted, not answered.
+    Media(MediaWrite),
+}
+
+/// One `write_frame` (`marker: None`) or `write_rtp` on its way to the core,
+/// on a simulcast encoding when `rid` is given.
+pub(crate) struct MediaWrite {
+    id: peer::TransceiverId,
+    rid: Option<RidBuf>,
+    payload_type: u8,
+    rtp_timestamp: u32,
+    marker: Option<bool>,
+    data: Bytes,
+}
+
+/// A RID carried without an allocation (RFC 8852 RIDs fit the extension's 16
+/// bytes; a longer one is no RID of ours and takes the answered path).
+#[derive(Clone, Copy)]
+pub(crate) struct RidBuf {
+    len: u8,
+    bytes: [u8; 16],
+}
+
+impl RidBuf {
+    fn new(rid: &str) -> Option<Self> {
+        let mut bytes = [0u8; 16];
+        bytes.get_mut(..rid.len())?.copy_from_slice(rid.as_bytes());
+        Some(RidBuf { len: rid.len() as u8, bytes })
+    }
+
+    fn as_str(&self) -> &str {
+        // Built from a &str of this length.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
 }
 
 /// A closure run on the task's core, with the time.
@@ -182,6 +221,8 @@ pub struct RTCPeerConnection {
     mdns: crate::mdns::Resolver,
     /// Bytes of frames queued in `events`.
     frame_bytes: Arc<AtomicUsize>,
+    /// Media writes dropped: the command queue was full, or the core refused them.
+    media_dropped: Arc<AtomicU64>,
 }
 
 impl RTCPeerConnection {
@@ -231,6 +272,7 @@ impl RTCPeerConnection {
             current_remote: None,
             pending_local: None,
             pending_remote: None,
+            senders: HashMap::new(),
         }));
         let (cmd_tx, cmd_rx) = mpsc::channel(256);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
@@ -239,6 +281,7 @@ impl RTCPeerConnection {
         let mdns = crate::mdns::Resolver::new(config.mdns_server, local_ip, Duration::from_secs(3));
         let consumed = Arc::new(Consumed::default());
         let frame_bytes = Arc::new(AtomicUsize::new(0));
+        let media_dropped = Arc::new(AtomicU64::new(0));
         let turn = core.turn_streams();
         let endpoint = Pc {
             core,
@@ -260,6 +303,7 @@ impl RTCPeerConnection {
             frame_budget: config.frame_queue_bytes.unwrap_or(FRAME_QUEUE_BYTES),
             skipping: HashSet::new(),
             frames_dropped: 0,
+            media_dropped: media_dropped.clone(),
         };
         driver::spawn(endpoint, udp, turn, tls, cmd_rx, consumed.wake.clone(), span);
         Ok(RTCPeerConnection {
@@ -269,6 +313,7 @@ impl RTCPeerConnection {
             mdns,
             config: Mutex::new(config),
             frame_bytes,
+            media_dropped,
         })
     }
 
@@ -414,6 +459,14 @@ impl RTCPeerConnection {
     /// Sends one encoded frame on a transceiver with the codec of
     /// `payload_type`; `rtp_timestamp` in the codec's clock (90 kHz video,
     /// 48 kHz Opus). It is packetized and paced out.
+    ///
+    /// Once the transceiver is negotiated this does not wait for the
+    /// connection's task: a payload type not negotiated on it is refused at
+    /// once, anything else is queued. When the queue is full the frame is
+    /// dropped and counted ([`media_writes_dropped`](Self::media_writes_dropped))
+    /// and the error is the pacer's `QueueFull`: send less. What the task
+    /// itself refuses later (the pacer is full, the section does not send)
+    /// is counted there too and logged at debug level.
     pub async fn write_frame(
         &self,
         id: peer::TransceiverId,
@@ -421,11 +474,17 @@ impl RTCPeerConnection {
         rtp_timestamp: u32,
         data: Bytes,
     ) -> Result<(), PeerError> {
-        self.with_core(move |now, core| core.write_frame(now, id, payload_type, rtp_timestamp, data)).await
+        match self.check_media(id, payload_type)? {
+            true => self.queue_media(MediaWrite { id, rid: None, payload_type, rtp_timestamp, marker: None, data }),
+            false => {
+                self.with_core(move |now, core| core.write_frame(now, id, payload_type, rtp_timestamp, data)).await
+            }
+        }
     }
 
     /// [`write_frame`](Self::write_frame) on the simulcast encoding `rid` of
-    /// a transceiver.
+    /// a transceiver (one of [`peer::TransceiverInfo::send_rids`]); queued
+    /// the same way.
     pub async fn write_frame_rid(
         &self,
         id: peer::TransceiverId,
@@ -434,13 +493,22 @@ impl RTCPeerConnection {
         rtp_timestamp: u32,
         data: Bytes,
     ) -> Result<(), PeerError> {
-        let rid = rid.to_owned();
-        self.with_core(move |now, core| core.write_frame_rid(now, id, &rid, payload_type, rtp_timestamp, data)).await
+        match (self.check_media(id, payload_type)?, RidBuf::new(rid)) {
+            (true, Some(rid)) => {
+                self.queue_media(MediaWrite { id, rid: Some(rid), payload_type, rtp_timestamp, marker: None, data })
+            }
+            _ => {
+                let rid = rid.to_owned();
+                self.with_core(move |now, core| core.write_frame_rid(now, id, &rid, payload_type, rtp_timestamp, data))
+                    .await
+            }
+        }
     }
 
     /// Sends one RTP payload as it is (no packetizing: forwarding what
     /// another peer sent, or media packetized elsewhere); the SSRC, sequence
-    /// number and header extensions are ours.
+    /// number and header extensions are ours. Queued without waiting, as
+    /// [`write_frame`](Self::write_frame) says.
     pub async fn write_rtp(
         &self,
         id: peer::TransceiverId,
@@ -449,7 +517,52 @@ impl RTCPeerConnection {
         marker: bool,
         payload: Bytes,
     ) -> Result<(), PeerError> {
-        self.with_core(move |now, core| core.write_rtp(now, id, payload_type, rtp_timestamp, marker, payload)).await
+        match self.check_media(id, payload_type)? {
+            true => self.queue_media(MediaWrite {
+                id,
+                rid: None,
+                payload_type,
+                rtp_timestamp,
+                marker: Some(marker),
+                data: payload,
+            }),
+            false => {
+                self.with_core(move |now, core| core.write_rtp(now, id, payload_type, rtp_timestamp, marker, payload))
+                    .await
+            }
+        }
+    }
+
+    /// Media writes dropped so far: the connection's command queue was full,
+    /// or its task refused them (pacer queue full, section not sending).
+    pub fn media_writes_dropped(&self) -> u64 {
+        self.media_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Whether a write on `id` with `payload_type` can be queued without an
+    /// answer: `Ok(true)` when the transceiver is negotiated with that
+    /// payload type, an error when it is negotiated without it, `Ok(false)`
+    /// when the snapshot does not know the transceiver as negotiated (the
+    /// task then answers with the exact error).
+    fn check_media(&self, id: peer::TransceiverId, payload_type: u8) -> Result<bool, PeerError> {
+        let snapshot = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        match snapshot.senders.get(&id) {
+            Some(types) if types.contains(&payload_type) => Ok(true),
+            Some(_) => Err(PeerError::Media(rtp::session::rtc::SessionError::UnknownPayloadType(payload_type))),
+            None => Ok(false),
+        }
+    }
+
+    /// Queues a checked write without waiting; a full queue drops it.
+    fn queue_media(&self, write: MediaWrite) -> Result<(), PeerError> {
+        match self.commands.try_send(Command::Media(write)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.media_dropped.fetch_add(1, Ordering::Relaxed);
+                Err(PeerError::Media(rtp::session::rtc::SessionError::QueueFull))
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(PeerError::Closed),
+        }
     }
 
     /// Lip sync: the NTP/RTP clock pair of the last sender report of the
@@ -698,6 +811,8 @@ struct Pc {
     /// until the next keyframe.
     skipping: HashSet<peer::TransceiverId>,
     frames_dropped: u64,
+    /// Media writes dropped (shared with the handle).
+    media_dropped: Arc<AtomicU64>,
 }
 
 impl Endpoint for Pc {
@@ -763,6 +878,18 @@ impl Endpoint for Pc {
             Command::Core(call) => {
                 call(now, &mut self.core);
                 self.snapshot_dirty = true;
+            }
+            Command::Media(MediaWrite { id, rid, payload_type, rtp_timestamp, marker, data }) => {
+                let core = &mut self.core;
+                let result = match (marker, rid) {
+                    (None, None) => core.write_frame(now, id, payload_type, rtp_timestamp, data),
+                    (None, Some(rid)) => core.write_frame_rid(now, id, rid.as_str(), payload_type, rtp_timestamp, data),
+                    (Some(marker), _) => core.write_rtp(now, id, payload_type, rtp_timestamp, marker, data),
+                };
+                if let Err(e) = result {
+                    let dropped = self.media_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    tracing::debug!(error = %e, dropped, "media write dropped");
+                }
             }
             Command::SendNoReply(h, data, binary) => {
                 self.budget.queued.fetch_sub(data.len(), Ordering::AcqRel);
@@ -880,6 +1007,12 @@ impl Pc {
         s.current_remote = self.core.current_remote_description();
         s.pending_local = self.core.pending_local_description();
         s.pending_remote = self.core.pending_remote_description();
+        s.senders.clear();
+        for t in self.core.transceivers() {
+            if t.mid.is_some() && t.current_direction.is_some() {
+                s.senders.insert(t.id, self.core.codecs(t.id).iter().map(|c| c.payload_type).collect());
+            }
+        }
     }
 
     /// Queues a frame for the application within the byte budget; past it

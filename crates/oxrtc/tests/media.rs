@@ -61,6 +61,15 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
             }
         }
     });
+    // A payload type not negotiated is refused at once, before anything is queued.
+    let refused = a.write_frame(video, 3, 0, frame(0)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(oxrtc::peer::PeerError::Media(oxrtc::rtp::session::rtc::SessionError::UnknownPayloadType(3)))
+        ),
+        "{refused:?}"
+    );
     let mut max_queued = 0;
     for n in 0..150u32 {
         a.write_frame(video, pt, n * 3000, frame(n)).await.unwrap();
@@ -127,4 +136,57 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
         let vp8 = report.codecs().find(|c| c.mime_type == "video/VP8").expect("a codec entry for VP8");
         assert_eq!((vp8.payload_type, vp8.clock_rate, vp8.mid.as_str()), (pt, 90_000, "0"));
     }
+}
+
+/// How many frames per second `write_frame` gets through to the
+/// connection's task: 20,000 small frames written back to back on a
+/// connected pair, each retried (after a yield) while the command queue is
+/// full, then one call that waits for the task (it is queued behind them).
+/// The pacer refuses many of them (counted in `media_writes_dropped`); every
+/// frame was handled by the task. A measurement, not a check:
+/// `cargo test -p oxrtc --profile bench --test media -- --ignored --nocapture write_frame_rate`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it with --ignored --nocapture"]
+async fn write_frame_rate() {
+    const FRAMES: u32 = 20_000;
+    let a = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let b = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
+    let video = a.add_transceiver(MediaKind::Video, Direction::SendOnly).await.unwrap();
+    let offer = a.set_local_description(None).await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    b.set_local_description(None).await.unwrap();
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(5), b.next_event()).await.unwrap().unwrap();
+        if matches!(e, RTCPeerConnectionEvent::IceCandidate(None)) {
+            break;
+        }
+    }
+    a.set_remote_description(b.local_description().unwrap()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while a.connection_state() != RTCPeerConnectionState::Connected {
+        assert!(tokio::time::Instant::now() < deadline, "not connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pt = a.codecs(video).await.into_iter().find(|c| c.name == "VP8").unwrap().payload_type;
+    tokio::spawn({
+        let b = b.clone();
+        async move { while b.next_event().await.is_some() {} }
+    });
+    let frame = Bytes::from(vec![0x5a; 200]);
+    let mut retries = 0u32;
+    let queue_full_before = a.media_writes_dropped();
+    let start = std::time::Instant::now();
+    for n in 0..FRAMES {
+        while a.write_frame(video, pt, n * 3000, frame.clone()).await.is_err() {
+            retries += 1;
+            tokio::task::yield_now().await;
+        }
+    }
+    a.transceivers().await;
+    let elapsed = start.elapsed();
+    let refused = a.media_writes_dropped() - queue_full_before - u64::from(retries);
+    println!(
+        "write_frame: {FRAMES} frames of 200 bytes in {elapsed:?}: {:.0} frames/s ({retries} retries on a full queue, {refused} refused by the task)",
+        f64::from(FRAMES) / elapsed.as_secs_f64()
+    );
 }

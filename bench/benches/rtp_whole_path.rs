@@ -1,5 +1,5 @@
-//! The whole RTP path of one video call on one core, oxrtc next to webrtc-rs in the same
-//! run, in packets per second of CPU. The call is the one of
+//! The whole RTP path of one video call on one core, oxrtc next to webrtc-rs and str0m in
+//! the same run, in packets per second of CPU. The call is the one of
 //! `crates/rtp/benches/whole_path.rs`: 250 VP8 frames of 7.5 KB at 25 fps (1.5 Mbit/s),
 //! 1,100-byte payloads, a virtual clock, 20 ms one way and no loss, the sender's estimate
 //! starting at 2 Mbit/s, SRTP both ways, the receiver's RTCP back to the sender. Our
@@ -255,6 +255,174 @@ fn their_frames(
     }
 }
 
+// ---- str0m ----
+
+/// One end of the str0m call: its `Rtc`, the datagrams on the way to it, when it wants a timeout.
+struct Peer {
+    rtc: str0m::Rtc,
+    /// Datagrams on the way to this peer: arrival, from, to, bytes.
+    inbox: VecDeque<(Instant, std::net::SocketAddr, std::net::SocketAddr, Vec<u8>)>,
+    timeout: Instant,
+    connected: bool,
+    sender: bool,
+}
+
+/// What a str0m pass counted at the receiving end.
+#[derive(Default, Debug)]
+struct Str0mCounts {
+    /// RTP datagrams that reached the receiver (VP8 and RTX payload types).
+    rtp: u64,
+    /// Of which VP8 (the rest RTX: retransmissions, padding and probes).
+    media: u64,
+    /// RTCP datagrams that reached the sender.
+    rtcp: u64,
+    /// `Event::MediaData` at the receiver: whole frames.
+    frames_out: u64,
+}
+
+/// Lets `peer` handle what is due at `now` and polls it until it asks for a timeout: its
+/// datagrams go to `other`'s inbox (20 ms later), its events are counted.
+fn str0m_drive(peer: &mut Peer, other: &mut Peer, now: Instant, vp8_pt: u8, counts: &mut Str0mCounts) {
+    use str0m::net::Receive;
+    use str0m::{Event, Input, Output};
+    while peer.inbox.front().is_some_and(|d| d.0 <= now) {
+        let (_, source, destination, bytes) = peer.inbox.pop_front().unwrap();
+        // RTP (RFC 5761 demultiplexing: version 2, not an RTCP packet type) and which payload type.
+        if (128..192).contains(&bytes[0]) && !(64..96).contains(&(bytes[1] & 0x7f)) {
+            counts.rtp += 1;
+            counts.media += (bytes[1] & 0x7f == vp8_pt) as u64;
+        } else if (128..192).contains(&bytes[0]) && peer.sender {
+            counts.rtcp += 1;
+        }
+        let contents = bytes.as_slice().try_into().unwrap();
+        let input = Input::Receive(now, Receive { proto: str0m::net::Protocol::Udp, source, destination, contents });
+        peer.rtc.handle_input(input).unwrap();
+        str0m_poll(peer, other, now, counts);
+    }
+    if peer.timeout <= now {
+        peer.rtc.handle_input(Input::Timeout(now)).unwrap();
+        str0m_poll(peer, other, now, counts);
+    }
+
+    fn str0m_poll(peer: &mut Peer, other: &mut Peer, now: Instant, counts: &mut Str0mCounts) {
+        loop {
+            match peer.rtc.poll_output().unwrap() {
+                Output::Timeout(t) => {
+                    peer.timeout = t;
+                    break;
+                }
+                Output::Transmit(t) => {
+                    other.inbox.push_back((now + ONE_WAY, t.source, t.destination, t.contents.to_vec()))
+                }
+                Output::Event(Event::Connected) => peer.connected = true,
+                Output::Event(Event::MediaData(data)) => {
+                    assert_eq!(data.data.len(), FRAME_SIZE, "str0m: a whole frame");
+                    counts.frames_out += 1;
+                    black_box(data);
+                }
+                Output::Event(_) => {}
+            }
+        }
+    }
+}
+
+/// The next time either peer needs to run, and that time for the pass's loop.
+fn str0m_next(a: &Peer, b: &Peer) -> Instant {
+    [Some(a.timeout), Some(b.timeout), a.inbox.front().map(|d| d.0), b.inbox.front().map(|d| d.0)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap()
+}
+
+fn str0m_peer(start: Instant, port: u16, sender: bool) -> Peer {
+    let mut config = str0m::Rtc::builder().clear_codecs().enable_vp8(true);
+    // Datagrams of up to 1,200 bytes: 1,100-byte payloads or a little more, 7 packets a 7.5 KB frame.
+    config = config.set_mtu(1_200..=1_500);
+    if sender {
+        // Its congestion controller and pacer, the estimate starting at 2 Mbit/s as ours.
+        config = config.enable_bwe(Some(str0m::bwe::Bitrate::mbps(2)));
+    }
+    let mut rtc = config.build(start);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    rtc.add_local_candidate(str0m::Candidate::host(addr, "udp").unwrap()).unwrap();
+    Peer { rtc, inbox: VecDeque::new(), timeout: start, connected: false, sender }
+}
+
+/// One str0m call: two `Rtc`s negotiated (one VP8 m-line, send-only to receive-only), ICE
+/// and DTLS done in memory on a virtual clock, the SRTP keys then set to `crypto`'s profile
+/// (str0m's DTLS would pick AES-256-GCM), and the measured part: the frames written with
+/// `Writer::write` at 25 fps, the datagrams carried 20 ms each way, the frames counted as
+/// `Event::MediaData` at the receiver. CPU time of the measured part.
+fn str0m_pass(crypto: Crypto, frames: &[std::sync::Arc<[u8]>], counts: &mut Str0mCounts) -> Duration {
+    use str0m::media::{Direction, Frequency, MediaKind, MediaTime};
+    let start = Instant::now();
+    let (mut left, mut right) = (str0m_peer(start, 10_000, true), str0m_peer(start, 20_000, false));
+    let mut change = left.rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    let answer = right.rtc.sdp_api().accept_offer(offer).unwrap();
+    left.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+    let vp8_pt = left.rtc.codec_config().find(|p| p.spec().codec == str0m::format::Codec::Vp8).unwrap().pt();
+    let mut setup = Str0mCounts::default();
+
+    // ICE and DTLS, then a second of the call settling.
+    let mut now = start;
+    let mut settled = None;
+    let mut stuck = 0;
+    loop {
+        str0m_drive(&mut left, &mut right, now, *vp8_pt, &mut setup);
+        str0m_drive(&mut right, &mut left, now, *vp8_pt, &mut setup);
+        if settled.is_none() && left.connected && right.connected {
+            settled = Some(now + Duration::from_secs(1));
+        }
+        if settled.is_some_and(|s| now >= s) {
+            break;
+        }
+        assert!(now < start + Duration::from_secs(30), "str0m: no connection");
+        let next = str0m_next(&left, &right);
+        assert!(next > now || stuck < 1_000, "str0m: time does not move");
+        stuck = if next > now { 0 } else { stuck + 1 };
+        now = now.max(next);
+    }
+    // Keying material as DTLS-SRTP exports it: both keys, then both salts.
+    use str0m::crypto::dtls::{KeyingMaterial, SrtpProfile};
+    let (profile, len) = match crypto {
+        Crypto::AesCmHmacSha1_80 => (SrtpProfile::AES128_CM_SHA1_80, 2 * 16 + 2 * 14),
+        Crypto::AesGcm128 => (SrtpProfile::AEAD_AES_128_GCM, 2 * 16 + 2 * 12),
+    };
+    let material: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+    left.rtc._set_srtp_keys(KeyingMaterial::new(&material), profile, true);
+    right.rtc._set_srtp_keys(KeyingMaterial::new(&material), profile, false);
+
+    let cpu = thread_cpu();
+    let t0 = now;
+    let end = t0 + FRAME_INTERVAL * frames.len() as u32 + Duration::from_secs(1);
+    let mut next_frame = 0usize;
+    loop {
+        while next_frame < frames.len() && t0 + FRAME_INTERVAL * next_frame as u32 <= now {
+            let ts = MediaTime::new(next_frame as u64 * 3_600, Frequency::NINETY_KHZ);
+            left.rtc.writer(mid).unwrap().write(vp8_pt, now, ts, frames[next_frame].clone()).unwrap();
+            // What the write made ready is polled out with the next timeout.
+            left.timeout = now;
+            next_frame += 1;
+        }
+        str0m_drive(&mut left, &mut right, now, *vp8_pt, counts);
+        str0m_drive(&mut right, &mut left, now, *vp8_pt, counts);
+        let mut next = str0m_next(&left, &right);
+        if next_frame < frames.len() {
+            next = next.min(t0 + FRAME_INTERVAL * next_frame as u32);
+        }
+        if next > end
+            || (next_frame == frames.len() && right.inbox.is_empty() && now >= end - Duration::from_millis(500))
+        {
+            break;
+        }
+        now = now.max(next);
+    }
+    thread_cpu() - cpu
+}
+
 /// Median CPU ns per packet over [`RUNS`] runs of at least [`MIN_RUN`] of CPU each.
 fn measure(packets_per_pass: u64, mut pass: impl FnMut() -> Duration) -> f64 {
     let mut run = |passes: u64| (0..passes).map(|_| pass()).sum::<Duration>();
@@ -276,28 +444,34 @@ fn measure(packets_per_pass: u64, mut pass: impl FnMut() -> Duration) -> f64 {
 
 fn main() {
     let frames: Vec<Bytes> = (0..FRAMES_PER_PASS).map(path::frame).collect();
+    let str0m_frames: Vec<std::sync::Arc<[u8]>> = frames.iter().map(|f| std::sync::Arc::from(&f[..])).collect();
     println!(
         "{FRAMES_PER_PASS} VP8 frames of {FRAME_SIZE} bytes at 25 fps per pass, {} ms one way, CPU ns per RTP packet, median of {RUNS} runs",
         ONE_WAY.as_millis()
     );
-    println!("| SRTP | stack | RTP packets per pass | frames out | RTCP back | packets/s per core | ns per packet | oxrtc × |");
+    println!("| SRTP | stack | RTP packets per pass (media) | frames out | RTCP back | packets/s per core | ns per packet | oxrtc × |");
     println!("|---|---|---|---|---|---|---|---|");
     for crypto in [Crypto::AesCmHmacSha1_80, Crypto::AesGcm128] {
-        let (mut ours, mut theirs) = (Counts::default(), Counts::default());
+        let (mut ours, mut theirs, mut str0m) = (Counts::default(), Counts::default(), Str0mCounts::default());
         ours_pass(crypto, &frames, &mut ours);
         their_pass(crypto, &frames, &mut theirs);
+        str0m_pass(crypto, &str0m_frames, &mut str0m);
         assert_eq!(ours.frames_out, FRAMES_PER_PASS, "oxrtc: {ours:?}");
         assert_eq!(theirs.frames_out, FRAMES_PER_PASS, "webrtc-rs: {theirs:?}");
+        assert_eq!(str0m.frames_out, FRAMES_PER_PASS, "str0m: {str0m:?}");
         let ours_ns = measure(ours.rtp, || ours_pass(crypto, &frames, &mut Counts::default()));
         let theirs_ns = measure(theirs.rtp, || their_pass(crypto, &frames, &mut Counts::default()));
-        for (name, c, ns) in [("oxrtc", &ours, ours_ns), ("webrtc-rs", &theirs, theirs_ns)] {
+        let str0m_ns = measure(str0m.rtp, || str0m_pass(crypto, &str0m_frames, &mut Str0mCounts::default()));
+        let theirs_media = theirs.rtp;
+        for (name, rtp, media, frames_out, rtcp, ns) in [
+            ("oxrtc", ours.rtp, ours.media, ours.frames_out, ours.rtcp, ours_ns),
+            ("webrtc-rs", theirs.rtp, theirs_media, theirs.frames_out, theirs.rtcp, theirs_ns),
+            ("str0m", str0m.rtp, str0m.media, str0m.frames_out, str0m.rtcp, str0m_ns),
+        ] {
             println!(
-                "| {crypto:?} | {name} | {} | {} | {} | {:.0} | {ns:.0} | {:.2} |",
-                c.rtp,
-                c.frames_out,
-                c.rtcp,
+                "| {crypto:?} | {name} | {rtp} ({media}) | {frames_out} | {rtcp} | {:.0} | {ns:.0} | {:.2} |",
                 1e9 / ns,
-                theirs_ns / ours_ns
+                ns / ours_ns
             );
         }
     }

@@ -335,11 +335,11 @@ fn str0m_next(a: &Peer, b: &Peer) -> Instant {
         .unwrap()
 }
 
-fn str0m_peer(start: Instant, port: u16, sender: bool) -> Peer {
+fn str0m_peer(start: Instant, port: u16, sender: bool, bwe: bool) -> Peer {
     let mut config = str0m::Rtc::builder().clear_codecs().enable_vp8(true);
     // Datagrams of up to 1,200 bytes: 1,100-byte payloads or a little more, 7 packets a 7.5 KB frame.
     config = config.set_mtu(1_200..=1_500);
-    if sender {
+    if sender && bwe {
         // Its congestion controller and pacer, the estimate starting at 2 Mbit/s as ours.
         config = config.enable_bwe(Some(str0m::bwe::Bitrate::mbps(2)));
     }
@@ -353,11 +353,12 @@ fn str0m_peer(start: Instant, port: u16, sender: bool) -> Peer {
 /// and DTLS done in memory on a virtual clock, the SRTP keys then set to `crypto`'s profile
 /// (str0m's DTLS would pick AES-256-GCM), and the measured part: the frames written with
 /// `Writer::write` at 25 fps, the datagrams carried 20 ms each way, the frames counted as
-/// `Event::MediaData` at the receiver. CPU time of the measured part.
-fn str0m_pass(crypto: Crypto, frames: &[std::sync::Arc<[u8]>], counts: &mut Str0mCounts) -> Duration {
+/// `Event::MediaData` at the receiver. CPU time of the measured part. Without `bwe` the
+/// sender has no estimator, so no pacing and no probes.
+fn str0m_pass(crypto: Crypto, bwe: bool, frames: &[std::sync::Arc<[u8]>], counts: &mut Str0mCounts) -> Duration {
     use str0m::media::{Direction, Frequency, MediaKind, MediaTime};
     let start = Instant::now();
-    let (mut left, mut right) = (str0m_peer(start, 10_000, true), str0m_peer(start, 20_000, false));
+    let (mut left, mut right) = (str0m_peer(start, 10_000, true, bwe), str0m_peer(start, 20_000, false, bwe));
     let mut change = left.rtc.sdp_api();
     let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
     let (offer, pending) = change.apply().unwrap();
@@ -452,21 +453,27 @@ fn main() {
     println!("| SRTP | stack | RTP packets per pass (media) | frames out | RTCP back | packets/s per core | ns per packet | oxrtc × |");
     println!("|---|---|---|---|---|---|---|---|");
     for crypto in [Crypto::AesCmHmacSha1_80, Crypto::AesGcm128] {
-        let (mut ours, mut theirs, mut str0m) = (Counts::default(), Counts::default(), Str0mCounts::default());
+        let (mut ours, mut theirs) = (Counts::default(), Counts::default());
+        let (mut str0m, mut str0m_plain) = (Str0mCounts::default(), Str0mCounts::default());
         ours_pass(crypto, &frames, &mut ours);
         their_pass(crypto, &frames, &mut theirs);
-        str0m_pass(crypto, &str0m_frames, &mut str0m);
+        str0m_pass(crypto, true, &str0m_frames, &mut str0m);
+        str0m_pass(crypto, false, &str0m_frames, &mut str0m_plain);
         assert_eq!(ours.frames_out, FRAMES_PER_PASS, "oxrtc: {ours:?}");
         assert_eq!(theirs.frames_out, FRAMES_PER_PASS, "webrtc-rs: {theirs:?}");
         assert_eq!(str0m.frames_out, FRAMES_PER_PASS, "str0m: {str0m:?}");
+        assert_eq!(str0m_plain.frames_out, FRAMES_PER_PASS, "str0m without BWE: {str0m_plain:?}");
         let ours_ns = measure(ours.rtp, || ours_pass(crypto, &frames, &mut Counts::default()));
         let theirs_ns = measure(theirs.rtp, || their_pass(crypto, &frames, &mut Counts::default()));
-        let str0m_ns = measure(str0m.rtp, || str0m_pass(crypto, &str0m_frames, &mut Str0mCounts::default()));
+        let str0m_ns = measure(str0m.rtp, || str0m_pass(crypto, true, &str0m_frames, &mut Str0mCounts::default()));
+        let plain_ns =
+            measure(str0m_plain.rtp, || str0m_pass(crypto, false, &str0m_frames, &mut Str0mCounts::default()));
         let theirs_media = theirs.rtp;
         for (name, rtp, media, frames_out, rtcp, ns) in [
             ("oxrtc", ours.rtp, ours.media, ours.frames_out, ours.rtcp, ours_ns),
             ("webrtc-rs", theirs.rtp, theirs_media, theirs.frames_out, theirs.rtcp, theirs_ns),
             ("str0m", str0m.rtp, str0m.media, str0m.frames_out, str0m.rtcp, str0m_ns),
+            ("str0m, no BWE", str0m_plain.rtp, str0m_plain.media, str0m_plain.frames_out, str0m_plain.rtcp, plain_ns),
         ] {
             println!(
                 "| {crypto:?} | {name} | {rtp} ({media}) | {frames_out} | {rtcp} | {:.0} | {ns:.0} | {:.2} |",

@@ -743,7 +743,7 @@ async fn chromium_answers_an_oxrtc_simulcast_offer_and_decodes_what_it_takes() {
 /// then 640x480.
 #[tokio::test]
 #[ignore = "needs Chromium in a loopback-only network namespace: run scripts/test.sh"]
-async fn oxrtc_forwards_a_simulcast_encoding_between_chromiums_and_switches_it() {
+async fn chromium_simulcast_forwarded_by_oxrtc_to_another_chromium_switching_encodings() {
     require_netns();
     // B subscribes: our offer, its answer.
     let pc_b = Arc::new(RTCPeerConnection::new(config()).await.unwrap());

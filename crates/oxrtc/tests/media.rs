@@ -21,21 +21,19 @@ fn frame(n: u32) -> Bytes {
     Bytes::from(f)
 }
 
-/// B never reads its events while A sends video: the frames waiting for B
-/// stay within B's frame budget, B drops the rest, skips to a keyframe and
-/// asks A for one; what B finally reads restarts on keyframes only.
-#[tokio::test]
-async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() {
-    const BUDGET: usize = 60_000;
+/// A connected pair on loopback: A sends video to B (configured with
+/// `b_config`); returns both, A's transceiver and its VP8 payload type. B's
+/// events are read only until its answer is complete.
+async fn video_pair(
+    b_config: RTCConfiguration,
+) -> (Arc<RTCPeerConnection>, Arc<RTCPeerConnection>, oxrtc::peer::TransceiverId, u8) {
     let a = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
-    let b = Arc::new(
-        RTCPeerConnection::new(RTCConfiguration { frame_queue_bytes: Some(BUDGET), ..config() }).await.unwrap(),
-    );
+    let b = Arc::new(RTCPeerConnection::new(b_config).await.unwrap());
     let video = a.add_transceiver(MediaKind::Video, Direction::SendOnly).await.unwrap();
     let offer = a.set_local_description(None).await.unwrap();
     b.set_remote_description(offer).await.unwrap();
     b.set_local_description(None).await.unwrap();
-    // B's answer with its candidates (read B's events only until then).
+    // B's answer with its candidates.
     loop {
         let e = tokio::time::timeout(Duration::from_secs(5), b.next_event()).await.unwrap().unwrap();
         if matches!(e, RTCPeerConnectionEvent::IceCandidate(None)) {
@@ -49,6 +47,17 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let pt = a.codecs(video).await.into_iter().find(|c| c.name == "VP8").unwrap().payload_type;
+    (a, b, video, pt)
+}
+
+/// B never reads its events while A sends video: the frames waiting for B
+/// stay within B's frame budget, B drops the rest, skips to a keyframe and
+/// asks A for one; what B finally reads restarts on keyframes only.
+#[tokio::test]
+async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() {
+    const BUDGET: usize = 60_000;
+    let b_config = RTCConfiguration { frame_queue_bytes: Some(BUDGET), ..config() };
+    let (a, b, video, pt) = video_pair(b_config).await;
     // A keeps its own events read (a keyframe request shows there).
     let (req_tx, mut requests) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn({
@@ -149,25 +158,7 @@ async fn a_slow_reader_drops_frames_within_its_budget_and_asks_for_a_keyframe() 
 #[ignore = "a measurement; run it with --ignored --nocapture"]
 async fn write_frame_rate() {
     const FRAMES: u32 = 20_000;
-    let a = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
-    let b = Arc::new(RTCPeerConnection::new(config()).await.unwrap());
-    let video = a.add_transceiver(MediaKind::Video, Direction::SendOnly).await.unwrap();
-    let offer = a.set_local_description(None).await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    b.set_local_description(None).await.unwrap();
-    loop {
-        let e = tokio::time::timeout(Duration::from_secs(5), b.next_event()).await.unwrap().unwrap();
-        if matches!(e, RTCPeerConnectionEvent::IceCandidate(None)) {
-            break;
-        }
-    }
-    a.set_remote_description(b.local_description().unwrap()).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while a.connection_state() != RTCPeerConnectionState::Connected {
-        assert!(tokio::time::Instant::now() < deadline, "not connected");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let pt = a.codecs(video).await.into_iter().find(|c| c.name == "VP8").unwrap().payload_type;
+    let (a, b, video, pt) = video_pair(config()).await;
     tokio::spawn({
         let b = b.clone();
         async move { while b.next_event().await.is_some() {} }

@@ -474,12 +474,7 @@ impl RTCPeerConnection {
         rtp_timestamp: u32,
         data: Bytes,
     ) -> Result<(), PeerError> {
-        match self.check_media(id, payload_type)? {
-            true => self.queue_media(MediaWrite { id, rid: None, payload_type, rtp_timestamp, marker: None, data }),
-            false => {
-                self.with_core(move |now, core| core.write_frame(now, id, payload_type, rtp_timestamp, data)).await
-            }
-        }
+        self.write_frame_to(id, None, payload_type, rtp_timestamp, data).await
     }
 
     /// [`write_frame`](Self::write_frame) on the simulcast encoding `rid` of
@@ -493,16 +488,30 @@ impl RTCPeerConnection {
         rtp_timestamp: u32,
         data: Bytes,
     ) -> Result<(), PeerError> {
-        match (self.check_media(id, payload_type)?, RidBuf::new(rid)) {
-            (true, Some(rid)) => {
-                self.queue_media(MediaWrite { id, rid: Some(rid), payload_type, rtp_timestamp, marker: None, data })
-            }
-            _ => {
-                let rid = rid.to_owned();
-                self.with_core(move |now, core| core.write_frame_rid(now, id, &rid, payload_type, rtp_timestamp, data))
-                    .await
-            }
+        self.write_frame_to(id, Some(rid), payload_type, rtp_timestamp, data).await
+    }
+
+    /// A frame on the transceiver's first encoding, or on encoding `rid`:
+    /// queued when [`check_media`](Self::check_media) allows, else answered.
+    async fn write_frame_to(
+        &self,
+        id: peer::TransceiverId,
+        rid: Option<&str>,
+        payload_type: u8,
+        rtp_timestamp: u32,
+        data: Bytes,
+    ) -> Result<(), PeerError> {
+        let queued_rid = rid.map(RidBuf::new);
+        if self.check_media(id, payload_type)? && queued_rid.is_none_or(|r| r.is_some()) {
+            let rid = queued_rid.flatten();
+            return self.queue_media(MediaWrite { id, rid, payload_type, rtp_timestamp, marker: None, data });
         }
+        let rid = rid.map(str::to_owned);
+        self.with_core(move |now, core| match rid {
+            None => core.write_frame(now, id, payload_type, rtp_timestamp, data),
+            Some(rid) => core.write_frame_rid(now, id, &rid, payload_type, rtp_timestamp, data),
+        })
+        .await
     }
 
     /// Sends one RTP payload as it is (no packetizing: forwarding what

@@ -121,7 +121,7 @@ impl Default for MediaCapabilities {
                 ext(2, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time", true, true),
                 ext(3, TRANSPORT_CC_URI, true, true),
                 ext(4, "urn:ietf:params:rtp-hdrext:sdes:mid", true, true),
-                ext(10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id", false, true),
+                ext(10, RID_URI, false, true),
                 ext(11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id", false, true),
                 ext(13, "urn:3gpp:video-orientation", false, true),
                 ext(14, "urn:ietf:params:rtp-hdrext:toffset", false, true),
@@ -203,7 +203,7 @@ pub(crate) struct MediaSection {
 const XR_RCVR_RTT: &str = "rcvr-rtt=all";
 
 /// The RTP header extension that carries a stream's RID (RFC 8852).
-pub(crate) const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 
 /// The RIDs of the simulcast streams `m` says its writer does in
 /// `direction`: the first alternative of each stream of `a=simulcast`

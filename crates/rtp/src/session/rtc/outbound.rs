@@ -57,10 +57,7 @@ impl Outbound {
         config.rid = send.rid.clone();
         config.extensions = media.extensions.clone();
         config.seed = seed;
-        config.rtx = send.rtx_ssrc.map(|ssrc| RtxConfig {
-            ssrc,
-            payload_types: media.codecs.iter().filter_map(|c| Some((c.payload_type, c.rtx_payload_type?))).collect(),
-        });
+        config.rtx = send.rtx_ssrc.map(|ssrc| RtxConfig { ssrc, payload_types: rtx_payload_types(media) });
         let packetizers = media
             .codecs
             .iter()
@@ -103,8 +100,7 @@ impl Outbound {
     /// did not change, so VP8 picture ids and the like continue). Refused, with nothing
     /// changed, when the new extension ids cannot carry the stream's mid or rid.
     pub fn renegotiate(&mut self, old: &MediaConfig, media: &MediaConfig) -> Result<(), SendError> {
-        let rtx = media.codecs.iter().filter_map(|c| Some((c.payload_type, c.rtx_payload_type?))).collect();
-        self.stream.renegotiate(media.extensions.clone(), rtx)?;
+        self.stream.renegotiate(media.extensions.clone(), rtx_payload_types(media))?;
         self.extensions = media.extensions.clone();
         let same = |c: &super::CodecConfig| {
             old.codecs.iter().any(|o| o.payload_type == c.payload_type && o.name == c.name && o.fmtp == c.fmtp)
@@ -165,4 +161,9 @@ impl Outbound {
         self.extensions.write(exts, &TransportCc(seq)).ok()?;
         Some(transport.take())
     }
+}
+
+/// `(media payload type, RTX payload type)` of the section's codecs that have RTX.
+fn rtx_payload_types(media: &MediaConfig) -> Vec<(u8, u8)> {
+    media.codecs.iter().filter_map(|c| Some((c.payload_type, c.rtx_payload_type?))).collect()
 }

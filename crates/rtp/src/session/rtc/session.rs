@@ -131,18 +131,11 @@ impl Session {
                     gone.push(o);
                 }
             }
-            for o in &mut gone {
-                o.stream.stop(now);
-            }
-            if !gone.is_empty() {
-                self.collect_stream_rtcp(now, &mut [gone]);
-            }
-            let mut kept: Vec<Option<Outbound>> = kept.into_iter().map(Some).collect();
+            self.stop_streams(now, gone);
             let mut outbound = Vec::with_capacity(config.send.len());
             for send in &config.send {
-                if let Some(o) = kept.iter_mut().find(|o| o.as_ref().is_some_and(|o| o.is(send))).and_then(Option::take)
-                {
-                    outbound.push(o);
+                if let Some(i) = kept.iter().position(|o| o.is(send)) {
+                    outbound.push(kept.swap_remove(i));
                     continue;
                 }
                 let seed = self.rng.next_u64();
@@ -155,13 +148,7 @@ impl Session {
             self.sections.push(Section { id, config, outbound });
         }
         for (_, s) in old {
-            let mut gone = s.outbound;
-            for o in &mut gone {
-                o.stream.stop(now);
-            }
-            if !gone.is_empty() {
-                self.collect_stream_rtcp(now, &mut [gone]);
-            }
+            self.stop_streams(now, s.outbound);
         }
         let receiving: Vec<u64> = self.sections.iter().filter(|s| s.config.receive).map(|s| s.id).collect();
         for ssrc in self.router.retain(|id| receiving.contains(&id)) {
@@ -169,6 +156,19 @@ impl Session {
         }
         self.inbound.retain(|_, i| receiving.contains(&i.section));
         self.update_stats();
+    }
+
+    /// Send streams that go: each says BYE, in one compound with their last reports.
+    fn stop_streams(&mut self, now: Instant, mut gone: Vec<Outbound>) {
+        if gone.is_empty() {
+            return;
+        }
+        let mut polled = rtcp::StreamRtcp::default();
+        for o in &mut gone {
+            o.stream.stop(now);
+            polled.poll(o);
+        }
+        self.send_stream_rtcp(now, polled);
     }
 
     fn section_index(&self, id: u64) -> Option<usize> {

@@ -204,18 +204,9 @@ impl Session {
         self.stats.rtcp_sent += 1;
     }
 
-    /// Joins the RTCP the send streams produced into one compound, with the report blocks
-    /// of the remote streams; sends an RR compound instead when it is time and no SR is.
-    pub(super) fn collect_stream_rtcp(&mut self, now: Instant, outbound: &mut [Vec<Outbound>]) {
-        let mut polled = StreamRtcp::default();
-        for o in outbound.iter_mut().flatten() {
-            polled.poll(o);
-        }
-        self.send_stream_rtcp(now, polled);
-    }
-
-    /// Sends what [`StreamRtcp::poll`] took from the send streams, joined as
-    /// [`collect_stream_rtcp`](Self::collect_stream_rtcp) says.
+    /// Sends what [`StreamRtcp::poll`] took from the send streams as one compound, with
+    /// the report blocks of the remote streams; sends an RR compound instead when it is
+    /// time and no SR is.
     pub(super) fn send_stream_rtcp(&mut self, now: Instant, polled: StreamRtcp) {
         let StreamRtcp { mut srs, mut chunks, rest } = polled;
         let rr_due = self.next_rr.is_some_and(|t| t <= now);
